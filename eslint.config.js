@@ -1,0 +1,49 @@
+// Lint: typescript-eslint's recommended rules plus the import boundaries of docs/architecture.md.
+import tseslint from 'typescript-eslint';
+
+const boundary = (from, forbidden, message) => ({
+  files: [from],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: forbidden, message }] }],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Tests read untyped JSON bodies; `any` there is honest.
+    files: ['tests/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  boundary(
+    'src/domain/**',
+    [
+      '**/store/**',
+      '**/net/**',
+      '**/api/**',
+      '**/services/**',
+      'node:*',
+      'undici',
+      'better-sqlite3',
+      'pg',
+    ],
+    'domain/ is pure: no I/O and no outer layers.',
+  ),
+  boundary(
+    'src/{api,cli,dashboard}/**',
+    ['**/store/sqlite/**', '**/store/postgres/**', '**/queue/**', '**/delivery/**'],
+    'Driving adapters call services/, never the store adapters, queue or delivery directly.',
+  ),
+  boundary(
+    'src/{services,queue,delivery,oauth}/**',
+    ['**/store/sqlite/**', '**/store/postgres/**', '**/api/**', '**/cli/**'],
+    'Business code sees only store/port.ts; main.ts picks the adapter.',
+  ),
+);

@@ -1,0 +1,77 @@
+// Reading request bodies with a hard size cap (checked while streaming, not only from
+// Content-Length) and turning malformed JSON into a clear 400.
+
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import { zodProblems } from './problem.js';
+
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+export async function readBody(c: Context, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new ValidationError(
+      'payload_too_large',
+      `The request body must be at most ${Math.round(maxBytes / 1024)} KiB`,
+    );
+  const declared = Number(c.req.header('content-length') ?? '0');
+  if (declared > maxBytes) throw tooLarge();
+  const stream = c.req.raw.body;
+  if (!stream) return '';
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function parseJson(text: string): unknown {
+  if (text.trim() === '')
+    throw new ValidationError('invalid_json', 'The request body is empty; send a JSON document');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? error.message : 'malformed';
+    throw new ValidationError('invalid_json', `The request body is not valid JSON: ${reason}`);
+  }
+}
+
+/** Reads, parses and validates a JSON body against a schema. */
+export async function jsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  maxBytes = DEFAULT_BODY_LIMIT,
+): Promise<z.infer<S>> {
+  const value = parseJson(await readBody(c, maxBytes));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError('invalid_request', 'The request body must be a JSON object');
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const problems = zodProblems(result.error);
+    const first = problems[0]!;
+    throw new ValidationError('validation_failed', `${first.path}: ${first.message}`, { problems });
+  }
+  return result.data;
+}
+
+/** Parses an ISO-8601 query or body time; a clear 400 when malformed. */
+export function parseTime(value: string, name: string): number {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
+    throw new ValidationError(
+      'invalid_request',
+      `${name} must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z`,
+    );
+  }
+  return ms;
+}

@@ -1,0 +1,149 @@
+// JSON representations. Secrets leave only masked; times leave as ISO-8601 strings.
+
+import { maskSecret, type Endpoint } from '../domain/endpoint.js';
+import { formatDuration } from '../domain/retry.js';
+import type {
+  AccountRecord,
+  AttemptRecord,
+  DeliveryRecord,
+  EventRecord,
+  OperationalEventRecord,
+} from '../store/port.js';
+import type { PublicApiKey } from '../services/accounts.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const masked = (secret: string | undefined): string | null =>
+  secret === undefined ? null : maskSecret(secret);
+
+/** OneSpan's `Callback` object, with the key masked. Only OneSpan's own field names. */
+export function presentCallback(e: Endpoint): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    url: e.url,
+    key:
+      e.authType === 'BASIC'
+        ? masked(e.secrets.basicKey)
+        : e.authType === 'OAUTH2' && e.oauth?.flavor === 'salesforce'
+          ? masked(e.secrets.refreshToken ?? e.secrets.clientSecret)
+          : '',
+    events: e.events,
+    authType: e.authType,
+    customHeaders: e.customHeaders,
+  };
+  if (e.authType === 'OAUTH2' && e.oauth && e.oauth.flavor === 'generic') {
+    out.oauthSetting = {
+      clientId: e.oauth.clientId,
+      clientSecret: masked(e.secrets.clientSecret),
+      authorizationServerUrl: e.oauth.tokenUrl,
+      scope: e.oauth.scope,
+      grantType: e.oauth.grantType,
+      refreshToken: masked(e.secrets.refreshToken),
+      authMechanism: e.oauth.authMechanism,
+      customParameters: e.oauth.customParameters,
+    };
+  }
+  return out;
+}
+
+export function presentEndpoint(e: Endpoint): Record<string, unknown> {
+  const auth: Record<string, unknown> = { type: e.authType, status: e.authStatus };
+  if (e.authType === 'BASIC') auth.key = masked(e.secrets.basicKey);
+  if (e.authType === 'OAUTH2' && e.oauth) {
+    Object.assign(auth, {
+      flavor: e.oauth.flavor,
+      grantType: e.oauth.grantType,
+      tokenUrl: e.oauth.tokenUrl,
+      clientId: e.oauth.clientId,
+      scope: e.oauth.scope,
+      authMechanism: e.oauth.authMechanism,
+      customParameters: e.oauth.customParameters,
+      clientSecret: masked(e.secrets.clientSecret),
+      refreshToken: masked(e.secrets.refreshToken),
+    });
+  }
+  const secrets = e.secrets.signingSecrets ?? [];
+  return {
+    id: e.id,
+    origin: e.origin,
+    url: e.url,
+    events: e.events,
+    description: e.description,
+    auth,
+    customHeaders: e.customHeaders,
+    signing: { enabled: secrets.length > 0, secrets: secrets.length },
+    options: {
+      ...e.options,
+      retrySchedule: e.options.retrySchedule?.map(formatDuration) ?? null,
+    },
+    state: e.state,
+    disabledReason: e.disabledReason,
+    failingSince: iso(e.failingSince),
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+  };
+}
+
+export function presentDelivery(d: DeliveryRecord): Record<string, unknown> {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    endpointId: d.endpointId,
+    eventName: d.eventName,
+    status: d.status,
+    attemptCount: d.attempts,
+    nextAttemptAt: iso(d.nextAttemptAt),
+    lastStatusCode: d.lastStatusCode,
+    lastError: d.lastError,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}
+
+export function presentAttempt(a: AttemptRecord): Record<string, unknown> {
+  return {
+    id: a.id,
+    number: a.number,
+    trigger: a.trigger,
+    startedAt: iso(a.startedAt),
+    durationMs: a.durationMs,
+    statusCode: a.statusCode,
+    outcome: a.outcome,
+    error: a.error,
+    responseBody: a.responseBody,
+  };
+}
+
+export function presentEvent(e: EventRecord): Record<string, unknown> {
+  return {
+    id: e.id,
+    name: e.name,
+    packageId: e.packageId,
+    receivedAt: iso(e.receivedAt),
+    payload: JSON.parse(e.payload) as unknown,
+  };
+}
+
+export function presentAccount(a: AccountRecord): Record<string, unknown> {
+  return { id: a.id, name: a.name, contactEmail: a.contactEmail, createdAt: iso(a.createdAt) };
+}
+
+export function presentApiKey(k: PublicApiKey & { key?: string }): Record<string, unknown> {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    createdAt: iso(k.createdAt),
+    revokedAt: iso(k.revokedAt),
+    ...(k.key === undefined ? {} : { key: k.key }),
+  };
+}
+
+export function presentOperationalEvent(e: OperationalEventRecord): Record<string, unknown> {
+  return {
+    id: e.id,
+    type: e.type,
+    endpointId: e.endpointId,
+    deliveryId: e.deliveryId,
+    data: e.data,
+    createdAt: iso(e.createdAt),
+  };
+}

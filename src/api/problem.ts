@@ -1,0 +1,79 @@
+// RFC 9457 problem details: the one place where errors become HTTP responses.
+
+import type { Context } from 'hono';
+import { ZodError } from 'zod';
+import { ErrorCodes, HeraldError, type ErrorCode, type FieldProblem } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+
+const TITLES: Partial<Record<ErrorCode, string>> = {
+  invalid_json: 'Invalid JSON',
+  invalid_url: 'Invalid URL',
+  unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  payload_too_large: 'Payload too large',
+  internal_error: 'Internal error',
+};
+
+function title(code: ErrorCode): string {
+  return TITLES[code] ?? code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+export function problemBody(
+  code: ErrorCode,
+  detail: string,
+  problems?: readonly FieldProblem[],
+): string {
+  return JSON.stringify({
+    type: `urn:herald:problem:${code}`,
+    title: title(code),
+    status: ErrorCodes[code],
+    code,
+    detail,
+    ...(problems && problems.length > 0 ? { errors: problems } : {}),
+  });
+}
+
+export function problem(
+  code: ErrorCode,
+  detail: string,
+  problems?: readonly FieldProblem[],
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(problemBody(code, detail, problems), {
+    status: ErrorCodes[code],
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
+}
+
+export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    path: prefix + (issue.path.length > 0 ? issue.path.join('/') : '/'),
+    message: issue.message,
+  }));
+}
+
+export function errorResponse(error: unknown, c: Context, logger: Logger): Response {
+  if (error instanceof HeraldError) {
+    const headers: Record<string, string> =
+      error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer realm="herald"' } : {};
+    return problem(error.code, error.message, error.problems, headers);
+  }
+  if (error instanceof ZodError) {
+    const problems = zodProblems(error);
+    const first = problems[0];
+    return problem(
+      'validation_failed',
+      first ? `${first.path}: ${first.message}` : 'Invalid request body',
+      problems,
+    );
+  }
+  logger.error(
+    { err: error, method: c.req.method, path: c.req.path },
+    'unhandled error in request',
+  );
+  return problem(
+    'internal_error',
+    'Something went wrong on our side; the request was not completed',
+  );
+}

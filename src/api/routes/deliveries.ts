@@ -1,0 +1,91 @@
+// `/v1/deliveries`: newest first with filters and a cursor; one delivery with its attempts; retry.
+
+import { Hono } from 'hono';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { isDeliveryStatus, DELIVERY_STATUSES } from '../../domain/delivery.js';
+import { normaliseEventName } from '../../domain/events.js';
+import { parseId } from '../../domain/ids.js';
+import { parseTime } from '../body.js';
+import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
+import { presentAttempt, presentDelivery } from '../present.js';
+
+function limitOf(value: string | undefined): number {
+  if (value === undefined) return 50;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 500) {
+    throw new ValidationError('invalid_request', 'limit must be an integer from 1 to 500');
+  }
+  return n;
+}
+
+export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', async (c) => {
+    const accountId = accountOf(c);
+    const q = c.req.query();
+    const endpointId = q.endpoint ? parseId('endpoint', q.endpoint) : undefined;
+    if (q.endpoint && !endpointId)
+      throw new ValidationError(
+        'invalid_request',
+        `endpoint ${JSON.stringify(q.endpoint)} is not an endpoint id (ep_...)`,
+      );
+    const eventId = q.event?.startsWith('evt_') ? parseId('event', q.event) : undefined;
+    if (q.event?.startsWith('evt_') && !eventId)
+      throw new ValidationError(
+        'invalid_request',
+        `event ${JSON.stringify(q.event)} is not an event id`,
+      );
+    const eventName =
+      q.event && !q.event.startsWith('evt_') ? normaliseEventName(q.event) : undefined;
+    if (q.event && !eventId && !eventName) {
+      throw new ValidationError(
+        'invalid_request',
+        'event must be an event id (evt_...) or an event name',
+      );
+    }
+    if (q.status && !isDeliveryStatus(q.status)) {
+      throw new ValidationError(
+        'invalid_request',
+        `status must be one of ${DELIVERY_STATUSES.join(', ')}`,
+      );
+    }
+    const cursor = q.cursor ?? null;
+    if (cursor !== null && !parseId('delivery', cursor)) {
+      throw new ValidationError(
+        'invalid_cursor',
+        'cursor must be the `next` value of a previous page',
+      );
+    }
+    const page = await services.deliveries.list(
+      {
+        accountId,
+        endpointId,
+        eventId,
+        eventName,
+        status: q.status && isDeliveryStatus(q.status) ? q.status : undefined,
+        since: q.since ? parseTime(q.since, 'since') : undefined,
+        until: q.until ? parseTime(q.until, 'until') : undefined,
+      },
+      cursor,
+      limitOf(q.limit),
+    );
+    return json({ data: page.data.map(presentDelivery), next: page.next });
+  });
+
+  app.get('/:id', async (c) => {
+    const id = parseId('delivery', c.req.param('id'));
+    if (!id) throw new NotFoundError('Delivery', c.req.param('id'));
+    const { delivery, attempts } = await services.deliveries.get(accountOf(c), id);
+    return json({ ...presentDelivery(delivery), attempts: attempts.map(presentAttempt) });
+  });
+
+  app.post('/:id/retry', async (c) => {
+    const id = parseId('delivery', c.req.param('id'));
+    if (!id) throw new NotFoundError('Delivery', c.req.param('id'));
+    const delivery = await services.deliveries.retry(accountOf(c), id);
+    return json(presentDelivery(delivery), 202);
+  });
+
+  return app;
+}

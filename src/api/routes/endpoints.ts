@@ -1,0 +1,134 @@
+// `/v1/endpoints`: several endpoints per account, each with its own URL, events, auth, headers,
+// signing secret and options; reconnect, test and recover.
+
+import { Hono, type Context } from 'hono';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { parseId, type EndpointId } from '../../domain/ids.js';
+import { jsonBody, parseTime } from '../body.js';
+import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
+import { authFromBody, optionsFromBody, salesforceAuth } from '../drafts.js';
+import { presentEndpoint } from '../present.js';
+import {
+  CredentialsSchema,
+  EndpointCreateSchema,
+  EndpointPatchSchema,
+  RecoverSchema,
+  TestEventSchema,
+} from '../schemas.js';
+
+function endpointId(c: Context<AppEnv>): EndpointId {
+  const id = parseId('endpoint', c.req.param('id') ?? '');
+  if (!id) throw new NotFoundError('Endpoint', c.req.param('id') ?? '');
+  return id;
+}
+
+export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const endpoints = services.endpoints;
+
+  app.get('/', async (c) => {
+    const list = await endpoints.list(accountOf(c));
+    return json({ data: list.map(presentEndpoint), next: null });
+  });
+
+  app.post('/', async (c) => {
+    const accountId = accountOf(c);
+    const body = await jsonBody(c, EndpointCreateSchema);
+    const { endpoint, signingSecret } = await endpoints.create(accountId, null, {
+      url: body.url.trim(),
+      events: body.events,
+      description: body.description ?? null,
+      auth: authFromBody(body.auth, undefined),
+      customHeaders: body.customHeaders ?? [],
+      options: optionsFromBody(body.options),
+      signing: body.signing ?? true,
+    });
+    // The signing secret is shown once, here; afterwards only its count is visible.
+    return json({ ...presentEndpoint(endpoint), ...(signingSecret ? { signingSecret } : {}) }, 201);
+  });
+
+  app.get('/:id', async (c) =>
+    json(presentEndpoint(await endpoints.get(accountOf(c), endpointId(c)))),
+  );
+
+  app.patch('/:id', async (c) => {
+    const accountId = accountOf(c);
+    const id = endpointId(c);
+    const body = await jsonBody(c, EndpointPatchSchema);
+    const current = await endpoints.get(accountId, id);
+    let endpoint = await endpoints.update(accountId, id, {
+      url: body.url?.trim(),
+      events: body.events,
+      description: body.description,
+      auth: body.auth ? authFromBody(body.auth, current) : undefined,
+      customHeaders: body.customHeaders,
+      options: body.options ? optionsFromBody(body.options, current.options) : undefined,
+      signing: body.signing,
+    });
+    if (body.state) endpoint = await endpoints.setState(accountId, id, body.state);
+    return json(presentEndpoint(endpoint));
+  });
+
+  app.delete('/:id', async (c) => {
+    await endpoints.delete(accountOf(c), endpointId(c));
+    return new Response(null, { status: 204 });
+  });
+
+  app.put('/:id/credentials', async (c) => {
+    const accountId = accountOf(c);
+    const id = endpointId(c);
+    const body = await jsonBody(c, CredentialsSchema);
+    let oauth;
+    let refreshToken = body.refreshToken;
+    let clientSecret = body.clientSecret;
+    if (body.salesforceKey) {
+      const auth = salesforceAuth(body.salesforceKey, undefined);
+      if (auth.type === 'OAUTH2') {
+        oauth = auth.oauth;
+        refreshToken = typeof auth.refreshToken === 'string' ? auth.refreshToken : refreshToken;
+        clientSecret = typeof auth.clientSecret === 'string' ? auth.clientSecret : clientSecret;
+      }
+    }
+    if (!body.key && !refreshToken && !clientSecret && !oauth) {
+      throw new ValidationError(
+        'invalid_credentials',
+        'Send `key`, `refreshToken`, `clientSecret` or `salesforceKey`',
+      );
+    }
+    const endpoint = await endpoints.replaceCredentials(accountId, id, {
+      key: body.key,
+      refreshToken,
+      clientSecret,
+      oauth,
+    });
+    return json(presentEndpoint(endpoint));
+  });
+
+  app.post('/:id/test', async (c) => {
+    const accountId = accountOf(c);
+    const id = endpointId(c);
+    const hasBody =
+      (c.req.header('content-length') ?? '0') !== '0' ||
+      c.req.header('transfer-encoding') !== undefined;
+    const event = hasBody ? await jsonBody(c, TestEventSchema) : {};
+    return json(await services.tester.test(accountId, id, event));
+  });
+
+  app.post('/:id/recover', async (c) => {
+    const accountId = accountOf(c);
+    const id = endpointId(c);
+    const body = await jsonBody(c, RecoverSchema);
+    const since = parseTime(body.since, 'since');
+    const until = body.until ? parseTime(body.until, 'until') : Date.now() + 1;
+    if (until <= since) throw new ValidationError('invalid_request', 'until must be after since');
+    const recovered = await endpoints.recover(accountId, id, since, until);
+    return json({ recovered }, 202);
+  });
+
+  app.post('/:id/signing-secret/rotate', async (c) => {
+    const secret = await endpoints.rotateSigningSecret(accountOf(c), endpointId(c));
+    return json({ signingSecret: secret, previousValidForHours: 24 });
+  });
+
+  return app;
+}

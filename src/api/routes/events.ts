@@ -1,0 +1,57 @@
+// `/v1/events`: publish (one event or a batch, durable before 202) and read one event.
+
+import { Hono } from 'hono';
+import { NotFoundError } from '../../errors.js';
+import { MAX_BATCH, MAX_EVENT_BYTES } from '../../domain/events.js';
+import { parseId } from '../../domain/ids.js';
+import { parseJson, readBody } from '../body.js';
+import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
+import { presentDelivery, presentEvent } from '../present.js';
+import { ValidationError } from '../../errors.js';
+
+/** A batch may carry MAX_BATCH events of up to MAX_EVENT_BYTES each, within this total. */
+export const MAX_PUBLISH_BYTES = 32 * 1024 * 1024;
+
+export function eventRoutes({ services }: RouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post('/', async (c) => {
+    const accountId = accountOf(c);
+    const raw = await readBody(c, MAX_PUBLISH_BYTES);
+    const input = parseJson(raw);
+    if (!Array.isArray(input) && Buffer.byteLength(raw) > MAX_EVENT_BYTES) {
+      throw new ValidationError(
+        'payload_too_large',
+        `An event must be at most ${MAX_EVENT_BYTES / 1024} KiB`,
+      );
+    }
+    if (Array.isArray(input) && input.length > MAX_BATCH) {
+      throw new ValidationError(
+        'batch_too_large',
+        `A batch holds at most ${MAX_BATCH} events; this one has ${input.length}`,
+      );
+    }
+    const result = await services.ingest.publish(
+      accountId,
+      input,
+      raw,
+      c.req.header('idempotency-key'),
+    );
+    return new Response(result.body, {
+      status: 202,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
+      },
+    });
+  });
+
+  app.get('/:id', async (c) => {
+    const id = parseId('event', c.req.param('id'));
+    if (!id) throw new NotFoundError('Event', c.req.param('id'));
+    const { event, deliveries } = await services.deliveries.event(accountOf(c), id);
+    return json({ ...presentEvent(event), deliveries: deliveries.map(presentDelivery) });
+  });
+
+  return app;
+}

@@ -1,0 +1,53 @@
+// `herald serve`: the server (API, dashboard, workers) with the settings of docs/configuration.md.
+
+import { loadConfig, type Flags } from '../../config/load.js';
+import { SETTINGS } from '../../config/settings.js';
+import { startHerald } from '../../main.js';
+import { parse, type Command } from '../command.js';
+
+const options = Object.fromEntries(
+  SETTINGS.filter((s) => s.flag).map((s) => [
+    s.flag!,
+    { type: s.boolean ? ('boolean' as const) : ('string' as const) },
+  ]),
+);
+
+function settingsHelp(): string {
+  return SETTINGS.map((s) => {
+    const flag = s.flag ? `--${s.flag}${s.boolean ? '' : ' VALUE'}` : '';
+    const dflt = s.defaultText ?? JSON.stringify(s.default);
+    return `  ${flag.padEnd(28)} ${s.env.padEnd(30)} ${s.doc} (default: ${dflt})`;
+  }).join('\n');
+}
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'Run the Herald server (API, delivery workers, /metrics, /healthz)',
+  get help() {
+    return `Usage: herald serve [flags]
+
+Runs Herald. Settings come from defaults, then HERALD_* environment variables, then flags.
+SIGTERM or SIGINT drains in-flight deliveries (bounded by HERALD_SHUTDOWN_TIMEOUT) and exits.
+
+Flag / environment / meaning:
+${settingsHelp()}
+
+Example:
+  HERALD_API_KEY=change-me-0123456789 herald serve --port 8080 --data-dir ./.herald`;
+  },
+  async run(args, io) {
+    const { values } = parse(args, options);
+    const config = loadConfig(io.env, values as Flags);
+    const herald = await startHerald(config, { print: io.out });
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string) => {
+        io.err(`${signal} received: draining in-flight deliveries…`);
+        resolve();
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+    await herald.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,270 @@
+// Every server setting in one table: its default, environment variable, flag and doc line.
+// docs/configuration.md is generated from this table (`npm run docs:config`), and a test keeps
+// the two in step. Nothing else in Herald reads process.env.
+
+import { parseCidrList } from '../net/addresses.js';
+import {
+  DEFAULT_RETRY_SCHEDULE,
+  formatDuration,
+  parseDuration,
+  parseRetrySchedule,
+} from '../domain/retry.js';
+
+export type Role = 'all' | 'api' | 'worker';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  readonly role: Role;
+  readonly publicUrl: string | null;
+  readonly allowPrivateNetwork: boolean;
+  readonly allowedNetworks: readonly string[];
+  readonly retrySchedule: readonly number[];
+  readonly masterKey: string | null;
+  readonly apiKey: string | null;
+  readonly adminKey: string | null;
+  readonly logLevel: LogLevel;
+  readonly workerConcurrency: number;
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly disableAfterMs: number;
+  readonly sqliteSynchronous: 'full' | 'normal';
+  readonly operationsWebhookUrl: string | null;
+}
+
+export interface Setting<K extends keyof Config = keyof Config> {
+  readonly key: K;
+  readonly env: string;
+  /** Long flag of `herald serve`, without the dashes; absent for environment-only settings. */
+  readonly flag?: string;
+  /** Flags that take no value (booleans). */
+  readonly boolean?: boolean;
+  readonly default: Config[K];
+  /** How the default reads in docs and help, when it is not obvious from the value. */
+  readonly defaultText?: string;
+  readonly doc: string;
+  /** Parses a raw string; returns an error message instead when it is not acceptable. */
+  readonly parse: (raw: string) => Config[K] | { readonly error: string };
+  readonly secret?: boolean;
+}
+
+const int =
+  (min: number, max: number) =>
+  (raw: string): number | { error: string } => {
+    const n = raw.trim() === '' ? NaN : Number(raw);
+    return Number.isInteger(n) && n >= min && n <= max
+      ? n
+      : { error: `must be an integer from ${min} to ${max}` };
+  };
+const duration = (raw: string): number | { error: string } =>
+  parseDuration(raw) ?? { error: 'must be a duration such as 500ms, 30s, 5m, 2h or 5d' };
+const bool = (raw: string): boolean | { error: string } => {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off|)$/i.test(raw)) return false;
+  return { error: 'must be true or false (or 1/0)' };
+};
+const text = (raw: string): string | null => (raw === '' ? null : raw);
+function oneOf<T extends string>(...values: T[]) {
+  return (raw: string): T | { error: string } =>
+    (values as string[]).includes(raw)
+      ? (raw as T)
+      : { error: `must be one of ${values.join(', ')}` };
+}
+const url = (raw: string): string | null | { error: string } => {
+  if (raw === '') return null;
+  try {
+    const u = new URL(raw);
+    return u.protocol === 'http:' || u.protocol === 'https:'
+      ? raw.replace(/\/+$/, '')
+      : { error: 'must be an http(s) URL' };
+  } catch {
+    return { error: 'must be an absolute URL' };
+  }
+};
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'port',
+    env: 'HERALD_PORT',
+    flag: 'port',
+    default: 8080,
+    doc: 'TCP port of the HTTP API, dashboard, /metrics and /healthz.',
+    parse: int(0, 65535),
+  },
+  {
+    key: 'host',
+    env: 'HERALD_HOST',
+    flag: 'host',
+    default: '127.0.0.1',
+    doc: 'Address to listen on. Use 0.0.0.0 to accept connections from other machines.',
+    parse: (raw) => raw || { error: 'must not be empty' },
+  },
+  {
+    key: 'dataDir',
+    env: 'HERALD_DATA_DIR',
+    flag: 'data-dir',
+    default: './.herald',
+    doc: 'Directory of the embedded store, the generated master key and the generated API key.',
+    parse: (raw) => raw || { error: 'must not be empty' },
+  },
+  {
+    key: 'databaseUrl',
+    env: 'HERALD_DATABASE_URL',
+    flag: 'database',
+    default: null,
+    defaultText: 'SQLite file in the data dir',
+    doc: 'Store location: a postgres:// URL for PostgreSQL, or a path to an SQLite file.',
+    parse: text,
+    secret: true,
+  },
+  {
+    key: 'role',
+    env: 'HERALD_ROLE',
+    flag: 'role',
+    default: 'all',
+    doc: 'What this process does: `all` (API and delivery), `api` (HTTP only) or `worker` (delivery, with health and metrics only).',
+    parse: oneOf<Role>('all', 'api', 'worker'),
+  },
+  {
+    key: 'publicUrl',
+    env: 'HERALD_PUBLIC_URL',
+    flag: 'public-url',
+    default: null,
+    defaultText: 'http://<host>:<port>',
+    doc: 'URL under which users reach this server (dashboard links, OAuth redirect).',
+    parse: url,
+  },
+  {
+    key: 'allowPrivateNetwork',
+    env: 'HERALD_ALLOW_PRIVATE_NETWORK',
+    flag: 'allow-private-network',
+    boolean: true,
+    default: false,
+    doc: 'Lift the SSRF guard: allow callbacks and token requests to loopback, private and link-local addresses, and plain http. For development and tests.',
+    parse: bool,
+  },
+  {
+    key: 'allowedNetworks',
+    env: 'HERALD_ALLOWED_NETWORKS',
+    default: [],
+    defaultText: 'none',
+    doc: 'Comma-separated CIDRs that the SSRF guard allows (plain http is allowed to them too), e.g. `10.1.0.0/16,fd00::/8`.',
+    parse: (raw) => {
+      try {
+        return parseCidrList(raw);
+      } catch (error) {
+        return {
+          error: (error instanceof Error ? error.message : String(error)).replace(
+            /^HERALD_ALLOWED_NETWORKS: /,
+            '',
+          ),
+        };
+      }
+    },
+  },
+  {
+    key: 'retrySchedule',
+    env: 'HERALD_RETRY_SCHEDULE',
+    default: DEFAULT_RETRY_SCHEDULE,
+    defaultText: DEFAULT_RETRY_SCHEDULE.map(formatDuration).join(','),
+    doc: 'Waits before each retry, comma-separated (`0s,200ms,1s` allows 4 tries in all). ±20 % jitter is applied.',
+    parse: (raw) =>
+      parseRetrySchedule(raw) ?? { error: 'must be comma-separated durations such as 0s,300ms,5m' },
+  },
+  {
+    key: 'masterKey',
+    env: 'HERALD_MASTER_KEY',
+    default: null,
+    defaultText: 'generated into <data dir>/master.key (embedded store only)',
+    doc: 'Key that encrypts secrets at rest: base64 of 32 bytes. Several comma-separated keys rotate: the first encrypts, all decrypt. Required with PostgreSQL.',
+    parse: text,
+    secret: true,
+  },
+  {
+    key: 'apiKey',
+    env: 'HERALD_API_KEY',
+    default: null,
+    defaultText: 'generated on first start and written to <data dir>/api-key',
+    doc: 'API key of the default account, so automation can start a server with a known key (at least 16 characters).',
+    parse: (raw) =>
+      raw === '' ? null : raw.length >= 16 ? raw : { error: 'must be at least 16 characters' },
+    secret: true,
+  },
+  {
+    key: 'adminKey',
+    env: 'HERALD_ADMIN_KEY',
+    default: null,
+    defaultText: 'none (account administration disabled)',
+    doc: 'Operator key for /v1/accounts (create accounts and their API keys).',
+    parse: (raw) =>
+      raw === '' ? null : raw.length >= 16 ? raw : { error: 'must be at least 16 characters' },
+    secret: true,
+  },
+  {
+    key: 'logLevel',
+    env: 'HERALD_LOG_LEVEL',
+    flag: 'log-level',
+    default: 'info',
+    doc: 'Log level of the JSON logs on stdout.',
+    parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  {
+    key: 'workerConcurrency',
+    env: 'HERALD_WORKER_CONCURRENCY',
+    flag: 'concurrency',
+    default: 512,
+    doc: 'Most deliveries one process sends at once (each endpoint also has its own maximum).',
+    parse: int(1, 100_000),
+  },
+  {
+    key: 'leaseMs',
+    env: 'HERALD_LEASE',
+    default: 60_000,
+    defaultText: '60s',
+    doc: 'How long a worker holds a delivery before another may take it over (renewed while it works).',
+    parse: duration,
+  },
+  {
+    key: 'pollIntervalMs',
+    env: 'HERALD_POLL_INTERVAL',
+    default: 1000,
+    defaultText: '1s',
+    doc: 'Longest wait between looks for due work when nothing wakes the worker.',
+    parse: duration,
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    env: 'HERALD_SHUTDOWN_TIMEOUT',
+    default: 10_000,
+    defaultText: '10s',
+    doc: 'On SIGTERM, how long to let in-flight deliveries finish before giving the rest back.',
+    parse: duration,
+  },
+  {
+    key: 'disableAfterMs',
+    env: 'HERALD_DISABLE_AFTER',
+    default: 5 * 24 * 3600_000,
+    defaultText: '5d',
+    doc: 'An endpoint failing without a single success for this long is disabled (its events are kept as held).',
+    parse: duration,
+  },
+  {
+    key: 'sqliteSynchronous',
+    env: 'HERALD_SQLITE_SYNCHRONOUS',
+    default: 'full',
+    doc: 'SQLite durability: `full` survives power loss, `normal` survives process crashes only.',
+    parse: oneOf<'full' | 'normal'>('full', 'normal'),
+  },
+  {
+    key: 'operationsWebhookUrl',
+    env: 'HERALD_OPERATIONS_WEBHOOK_URL',
+    default: null,
+    defaultText: 'none',
+    doc: 'Where operational events (delivery exhausted, endpoint disabled, credentials dead) are also POSTed as JSON.',
+    parse: url,
+  },
+];

@@ -1,0 +1,66 @@
+// How a delivery authenticates to its listener. NONE and BASIC are answered here; OAUTH2 is
+// delegated to a token source (the OAuth token manager), which this module only knows as a seam.
+
+import type { Endpoint } from '../domain/endpoint.js';
+
+export type Authorization =
+  | {
+      readonly ok: true;
+      /** The Authorization header value, or undefined for none. */
+      readonly header: string | undefined;
+      /** A bearer token: a 401 may mean it expired. */
+      readonly bearer: boolean;
+      /** Generation of the token used, for "has someone refreshed since?" after a 401. */
+      readonly generation: number;
+    }
+  | {
+      readonly ok: false;
+      /** terminal: the credential is dead (re-authorization needed); transient: try later. */
+      readonly kind: 'terminal' | 'transient';
+      readonly message: string;
+      /** For transient failures: how long to wait before trying this delivery again. */
+      readonly retryInMs: number;
+    };
+
+export interface TokenSource {
+  /** A current access token for the endpoint (from cache, or obtained once for all waiters). */
+  accessToken(endpoint: Endpoint): Promise<Authorization>;
+  /** The listener refused the token of `generation`: a newer one (adopted or refreshed once). */
+  tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization>;
+}
+
+export class Credentials {
+  constructor(private readonly tokens: TokenSource | null) {}
+
+  authorize(endpoint: Endpoint): Promise<Authorization> | Authorization {
+    switch (endpoint.authType) {
+      case 'NONE':
+        return { ok: true, header: undefined, bearer: false, generation: 0 };
+      case 'BASIC':
+        // OneSpan's callback key goes raw after "Basic", not base64 user:password.
+        return {
+          ok: true,
+          header: `Basic ${endpoint.secrets.basicKey ?? ''}`,
+          bearer: false,
+          generation: 0,
+        };
+      case 'OAUTH2':
+        if (!this.tokens) return unsupported();
+        return this.tokens.accessToken(endpoint);
+    }
+  }
+
+  tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> | Authorization {
+    if (endpoint.authType !== 'OAUTH2' || !this.tokens) return unsupported();
+    return this.tokens.tokenRejected(endpoint, generation);
+  }
+}
+
+function unsupported(): Authorization {
+  return {
+    ok: false,
+    kind: 'transient',
+    message: 'OAuth 2.0 is not available in this process',
+    retryInMs: 60_000,
+  };
+}

@@ -1,0 +1,369 @@
+// How one delivery attempt runs: prepare (auth, signature, headers) -> send -> classify ->
+// decide the delivery's next state. Never throws: every path ends in a DeliveryResult.
+
+import type { Endpoint } from '../domain/endpoint.js';
+import { acceptsAttempts } from '../domain/endpoint.js';
+import type { AttemptTrigger } from '../domain/delivery.js';
+import { newId, type AccountId, type DeliveryId, type EndpointId } from '../domain/ids.js';
+import { classifyError, classifyResponse, type Outcome } from '../domain/outcome.js';
+import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
+import type { SendResult } from '../net/outbound.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { AttemptRecord, ClaimedDelivery, DeliveryResult } from '../store/port.js';
+import type { Authorization, Credentials } from './credentials.js';
+import { signatureHeader } from './signature.js';
+
+export interface OutboundRequest {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly timeoutMs: number;
+}
+
+export type Send = (request: OutboundRequest) => Promise<SendResult>;
+
+/** What delivery outcomes do to endpoints (implemented by services/endpoint-health). */
+export interface HealthHooks {
+  disable(id: EndpointId, reason: string): Promise<void>;
+  failed(endpoint: Endpoint, at: number): Promise<void>;
+  succeeded(endpoint: Endpoint): Promise<void>;
+  requireReauthorization(id: EndpointId, reason: string): Promise<void>;
+  credentialsWork(endpoint: Endpoint): Promise<void>;
+  exhausted(
+    accountId: AccountId,
+    endpointId: EndpointId,
+    deliveryId: DeliveryId,
+    data: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+export interface DispatcherOptions {
+  readonly send: Send;
+  readonly credentials: Credentials;
+  readonly health: HealthHooks;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly random: () => number;
+  readonly retrySchedule: readonly number[];
+  readonly userAgent: string;
+}
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly statusCode: number | null;
+  readonly durationMs: number;
+  readonly responseBody: string | null;
+  readonly error: string | null;
+}
+
+interface Sent {
+  readonly response: SendResult;
+  readonly outcome: Outcome;
+}
+
+export class Dispatcher {
+  constructor(private readonly o: DispatcherOptions) {}
+
+  /** Builds the request headers for one attempt (without auth when `authorization` is undefined). */
+  headers(
+    endpoint: Endpoint,
+    eventId: string,
+    body: string,
+    authorization: string | undefined,
+  ): Record<string, string> {
+    const now = this.o.clock();
+    const timestamp = Math.floor(now / 1000);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json; charset=utf-8',
+      'user-agent': this.o.userAgent,
+      'webhook-id': eventId,
+      'webhook-timestamp': String(timestamp),
+    };
+    const secrets = endpoint.secrets.signingSecrets;
+    if (secrets && secrets.length > 0) {
+      const signature = signatureHeader(secrets, eventId, timestamp, body, now);
+      if (signature) headers['webhook-signature'] = signature;
+    }
+    if (authorization !== undefined) headers.authorization = authorization;
+    for (const h of endpoint.customHeaders) headers[h.key.toLowerCase()] = h.value;
+    return headers;
+  }
+
+  private async sendOnce(
+    endpoint: Endpoint,
+    eventId: string,
+    payload: string,
+    auth: Authorization & { ok: true },
+  ): Promise<Sent> {
+    const response = await this.o.send({
+      url: endpoint.url,
+      headers: this.headers(endpoint, eventId, payload, auth.header),
+      body: payload,
+      timeoutMs: endpoint.options.timeoutMs,
+    });
+    const outcome = response.ok
+      ? classifyResponse(
+          {
+            status: response.status,
+            retryAfter: response.retryAfter,
+            wwwAuthenticate: response.wwwAuthenticate,
+            body: response.body,
+          },
+          auth.bearer,
+        )
+      : classifyError(response.failure);
+    this.o.metrics.attemptDuration.observe(response.durationMs / 1000);
+    return { response, outcome };
+  }
+
+  async run(c: ClaimedDelivery, endpoint: Endpoint, owner: string): Promise<DeliveryResult> {
+    try {
+      return await this.attempt(c, endpoint, owner);
+    } catch (error) {
+      // A bug or a store failure: give the delivery back for a later try, never lose it.
+      this.o.logger.error(
+        { err: error, deliveryId: c.id, endpointId: c.endpointId },
+        'delivery attempt failed unexpectedly',
+      );
+      return this.unattempted(
+        c,
+        owner,
+        'pending',
+        this.o.clock() + 30_000,
+        'internal error; will try again',
+      );
+    }
+  }
+
+  private unattempted(
+    c: ClaimedDelivery,
+    owner: string,
+    status: 'pending' | 'held',
+    next: number | null,
+    lastError: string,
+  ): DeliveryResult {
+    this.o.metrics.deliveriesFinished.inc({ status: status === 'held' ? 'held' : 'deferred' });
+    return {
+      deliveryId: c.id,
+      owner,
+      status,
+      nextAttemptAt: next,
+      attempts: c.attempts,
+      cycleAttempts: c.cycleAttempts,
+      lastStatusCode: null,
+      lastError,
+      updatedAt: this.o.clock(),
+      attempt: null,
+    };
+  }
+
+  private async attempt(
+    c: ClaimedDelivery,
+    endpoint: Endpoint,
+    owner: string,
+  ): Promise<DeliveryResult> {
+    if (!acceptsAttempts(endpoint)) {
+      const why =
+        endpoint.state === 'disabled'
+          ? 'endpoint is disabled'
+          : 'endpoint credentials need re-authorization';
+      return this.unattempted(c, owner, 'held', null, why);
+    }
+    const startedAt = this.o.clock();
+    const auth = await this.o.credentials.authorize(endpoint);
+    if (!auth.ok) return this.authFailed(c, endpoint, owner, auth);
+
+    const exchange = await this.exchange(endpoint, c.eventId, c.payload, auth);
+    if (!exchange.ok) return this.authFailed(c, endpoint, owner, exchange.auth);
+    const trigger: AttemptTrigger = exchange.refreshed
+      ? 'token_refresh'
+      : c.manual
+        ? 'manual'
+        : 'scheduled';
+    return this.decide(c, endpoint, owner, exchange.sent, startedAt, trigger);
+  }
+
+  /**
+   * Sends once; when the listener refuses the bearer token, gets a newer one (adopted or
+   * refreshed once) and resends at once. The pair counts as one attempt; a second rejection is
+   * an ordinary failure.
+   */
+  private async exchange(
+    endpoint: Endpoint,
+    eventId: string,
+    payload: string,
+    first: Authorization & { ok: true },
+  ): Promise<
+    | { ok: true; sent: Sent; refreshed: boolean }
+    | { ok: false; auth: Authorization & { ok: false } }
+  > {
+    let sent = await this.sendOnce(endpoint, eventId, payload, first);
+    let refreshed = false;
+    if (sent.outcome.kind === 'token_rejected') {
+      const auth = await this.o.credentials.tokenRejected(endpoint, first.generation);
+      if (!auth.ok) return { ok: false, auth };
+      refreshed = true;
+      sent = await this.sendOnce(endpoint, eventId, payload, auth);
+      if (sent.outcome.kind === 'token_rejected') {
+        sent = {
+          response: sent.response,
+          outcome: { kind: 'retry', failure: 'http_error', slowDown: false, retryAfter: undefined },
+        };
+      }
+    }
+    if (first.bearer && sent.outcome.kind === 'success') {
+      void this.o.health
+        .credentialsWork(endpoint)
+        .catch((e: unknown) => this.logHookError(e, endpoint));
+    }
+    return { ok: true, sent, refreshed };
+  }
+
+  /** Sends a test event now, through the same auth and signing path, without recording it. */
+  async probe(endpoint: Endpoint, eventId: string, payload: string): Promise<ProbeResult> {
+    const auth = await this.o.credentials.authorize(endpoint);
+    if (!auth.ok)
+      return {
+        ok: false,
+        statusCode: null,
+        durationMs: 0,
+        responseBody: null,
+        error: auth.message,
+      };
+    const exchange = await this.exchange(endpoint, eventId, payload, auth);
+    if (!exchange.ok) {
+      if (exchange.auth.kind === 'terminal')
+        await this.o.health.requireReauthorization(endpoint.id, exchange.auth.message);
+      return {
+        ok: false,
+        statusCode: null,
+        durationMs: 0,
+        responseBody: null,
+        error: exchange.auth.message,
+      };
+    }
+    const { response, outcome } = exchange.sent;
+    return {
+      ok: outcome.kind === 'success',
+      statusCode: response.ok ? response.status : null,
+      durationMs: Math.round(response.durationMs),
+      responseBody: response.ok ? response.body : null,
+      error: response.ok
+        ? outcome.kind === 'success'
+          ? null
+          : `HTTP ${response.status}`
+        : response.message,
+    };
+  }
+
+  private authFailed(
+    c: ClaimedDelivery,
+    endpoint: Endpoint,
+    owner: string,
+    auth: Authorization & { ok: false },
+  ): Promise<DeliveryResult> | DeliveryResult {
+    if (auth.kind === 'terminal') {
+      return this.o.health
+        .requireReauthorization(endpoint.id, auth.message)
+        .then(() => this.unattempted(c, owner, 'held', null, auth.message));
+    }
+    // The token endpoint is down or busy: try later without spending this delivery's attempts.
+    return this.unattempted(c, owner, 'pending', this.o.clock() + auth.retryInMs, auth.message);
+  }
+
+  private async decide(
+    c: ClaimedDelivery,
+    endpoint: Endpoint,
+    owner: string,
+    sent: Sent,
+    startedAt: number,
+    trigger: AttemptTrigger,
+  ): Promise<DeliveryResult> {
+    const now = this.o.clock();
+    const { response, outcome } = sent;
+    const attempts = c.attempts + 1;
+    const cycleAttempts = c.cycleAttempts + 1;
+    const statusCode = response.ok ? response.status : null;
+    const attempt: AttemptRecord = {
+      id: newId('attempt', now),
+      deliveryId: c.id,
+      number: attempts,
+      trigger,
+      startedAt,
+      durationMs: Math.max(0, Math.round(response.durationMs)),
+      statusCode,
+      outcome: outcome.kind === 'retry' ? outcome.failure : outcome.kind,
+      error: response.ok ? null : response.message,
+      responseBody: response.ok ? response.body || null : null,
+    };
+    this.o.metrics.attempts.inc({ outcome: attempt.outcome });
+    const base = {
+      deliveryId: c.id,
+      owner,
+      attempts,
+      cycleAttempts,
+      lastStatusCode: statusCode,
+      updatedAt: now,
+      attempt,
+    };
+
+    switch (outcome.kind) {
+      case 'success':
+        this.o.metrics.deliveriesFinished.inc({ status: 'succeeded' });
+        if (endpoint.failingSince !== null) {
+          void this.o.health
+            .succeeded(endpoint)
+            .catch((e: unknown) => this.logHookError(e, endpoint));
+        }
+        return { ...base, status: 'succeeded', nextAttemptAt: null, lastError: null };
+      case 'gone':
+        this.o.metrics.deliveriesFinished.inc({ status: 'held' });
+        await this.o.health.disable(endpoint.id, 'the listener answered 410 Gone');
+        return {
+          ...base,
+          status: 'held',
+          nextAttemptAt: null,
+          lastError: 'HTTP 410 Gone: endpoint disabled',
+        };
+      case 'token_rejected':
+      case 'retry': {
+        const failure =
+          outcome.kind === 'retry' ? outcome : { slowDown: false, retryAfter: undefined };
+        const lastError = response.ok
+          ? response.status >= 300 && response.status < 400
+            ? `HTTP ${response.status} (redirects are not followed)`
+            : `HTTP ${response.status}`
+          : response.message;
+        const next = nextAttemptAt({
+          triesDone: cycleAttempts,
+          schedule: endpoint.options.retrySchedule ?? this.o.retrySchedule,
+          retryAfterMs: parseRetryAfter(failure.retryAfter, now),
+          slowDown: failure.slowDown,
+          now,
+          random: this.o.random(),
+        });
+        void this.o.health
+          .failed(endpoint, now)
+          .catch((e: unknown) => this.logHookError(e, endpoint));
+        if (next === null) {
+          this.o.metrics.deliveriesFinished.inc({ status: 'failed' });
+          void this.o.health
+            .exhausted(c.accountId, c.endpointId, c.id, { attempts, lastError })
+            .catch((e: unknown) => this.logHookError(e, endpoint));
+          return { ...base, status: 'failed', nextAttemptAt: null, lastError };
+        }
+        this.o.metrics.deliveriesFinished.inc({ status: 'retrying' });
+        return { ...base, status: 'pending', nextAttemptAt: next, lastError };
+      }
+    }
+  }
+
+  private logHookError(error: unknown, endpoint: Endpoint): void {
+    this.o.logger.error(
+      { err: error, endpointId: endpoint.id },
+      'could not update endpoint health',
+    );
+  }
+}

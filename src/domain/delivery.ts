@@ -1,0 +1,89 @@
+// Delivery states and the transitions between them. This module owns the state machine;
+// the store and the worker only apply transitions it allows.
+//
+//                  claim                 2xx
+//    ┌─────────┐ ──────▶ ┌────────────┐ ──────▶ ┌───────────┐
+//    │ pending │         │ delivering │         │ succeeded │
+//    └─────────┘ ◀────── └────────────┘         └───────────┘
+//      ▲  │ ▲  failure, tries left │ │ │ no tries left   │
+//      │  │ │  or lease expired    │ │ └──────────▶ ┌────────┐
+//      │  │ └──────────────────────┘ │              │ failed │
+//      │  │ endpoint disabled /      │ 410, endpoint └────────┘
+//      │  ▼ credentials dead         ▼ disabled or dead   │
+//      │ ┌──────┐ ◀──────────────────┘                    │
+//      └─│ held │   released: endpoint enabled, new        │
+//        └──────┘   credentials, recover                   │
+//      ▲──────────────── retry / recover ─────────────────┘ (succeeded too, on explicit retry)
+//
+// `held` is never attempted and never exhausts: it waits for a person to fix the endpoint.
+
+import type { AccountId, AttemptId, DeliveryId, EndpointId, EventId } from './ids.js';
+
+export const DELIVERY_STATUSES = ['pending', 'delivering', 'succeeded', 'failed', 'held'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export function isDeliveryStatus(value: string): value is DeliveryStatus {
+  return (DELIVERY_STATUSES as readonly string[]).includes(value);
+}
+
+/** How an attempt came about, for the attempt log. */
+export type AttemptTrigger = 'scheduled' | 'manual' | 'token_refresh';
+
+export interface Delivery {
+  readonly id: DeliveryId;
+  readonly eventId: EventId;
+  readonly endpointId: EndpointId;
+  readonly accountId: AccountId;
+  readonly eventName: string;
+  readonly status: DeliveryStatus;
+  /** Attempts ever made. */
+  readonly attempts: number;
+  /** Attempts in the current retry cycle (a manual retry or recover starts a new cycle). */
+  readonly cycleAttempts: number;
+  readonly nextAttemptAt: number | null;
+  readonly lastStatusCode: number | null;
+  readonly lastError: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface Attempt {
+  readonly id: AttemptId;
+  readonly deliveryId: DeliveryId;
+  readonly number: number;
+  readonly trigger: AttemptTrigger;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly statusCode: number | null;
+  /** Classification of the outcome (see outcome.ts). */
+  readonly outcome: string;
+  readonly error: string | null;
+  /** Start of the listener's response body, capped. */
+  readonly responseBody: string | null;
+}
+
+/** Statuses that a manual retry or a recover may move back to `pending`. */
+export function isRedeliverable(status: DeliveryStatus): boolean {
+  switch (status) {
+    case 'failed':
+    case 'held':
+    case 'succeeded':
+      return true;
+    case 'pending':
+    case 'delivering':
+      return false;
+  }
+}
+
+/** Whether a delivery in this status still has work ahead of it (counts towards ordering). */
+export function isOutstanding(status: DeliveryStatus): boolean {
+  switch (status) {
+    case 'pending':
+    case 'delivering':
+    case 'held':
+      return true;
+    case 'succeeded':
+    case 'failed':
+      return false;
+  }
+}

@@ -1,0 +1,233 @@
+// Every outbound HTTP request Herald makes (webhook deliveries and OAuth token requests) goes
+// through one undici Agent whose connections are made by the SSRF guard: names are resolved and
+// checked by the lookup hook on each new connection, IP literals are checked before dispatch.
+// Redirects are never followed (SPEC §5: a 3xx is a failure, and following one would bypass the
+// registration-time check of the URL).
+
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { RequestInit as UndiciRequestInit } from 'undici';
+import { allowedCidrs } from './addresses.js';
+import type { NetworkPolicy } from './addresses.js';
+import { readCapped } from './body.js';
+import { classifyFailure } from './failures.js';
+import type { SendFailure } from './failures.js';
+import { DestinationBlockedError, createGuardedLookup } from './guard.js';
+import { createPoolFactory } from './pools.js';
+import { createTargetCache } from './targets.js';
+
+export type { SendFailure } from './failures.js';
+
+export interface OutboundOptions {
+  readonly policy: NetworkPolicy;
+  /** TCP (+ TLS) connection establishment limit; default 5000 (SPEC §5). */
+  readonly connectTimeoutMs?: number;
+  /** How much of a response body is kept for the attempt log; default 4096. */
+  readonly maxResponseBytes?: number;
+  /** How much more is read and discarded to keep the connection reusable; default 65536. */
+  readonly maxDrainBytes?: number;
+  /** Open connections per origin; default 128. */
+  readonly connectionsPerOrigin?: number;
+  /** Idle keep-alive time before a pooled socket is closed; undici's default when unset. */
+  readonly keepAliveTimeoutMs?: number;
+  /** `fetch`'s total timeout when the caller passes no signal; default 30000. */
+  readonly fetchTimeoutMs?: number;
+}
+
+export interface SendRequest {
+  readonly url: string;
+  readonly method?: 'POST';
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  /** Total budget: connect, send, response headers and body. */
+  readonly timeoutMs: number;
+}
+
+export type SendResult =
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly retryAfter: string | undefined;
+      readonly wwwAuthenticate: string | undefined;
+      /** The first `maxResponseBytes` of the body, as UTF-8. */
+      readonly body: string;
+      readonly durationMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly failure: SendFailure;
+      /** Short and safe to store: never headers, bodies or secrets. */
+      readonly message: string;
+      readonly durationMs: number;
+    };
+
+export interface Outbound {
+  /** One delivery attempt. Never throws for network problems: they come back as `ok: false`. */
+  send(request: SendRequest): Promise<SendResult>;
+  /** A guarded, never-redirecting `fetch` for the OAuth client's customFetch. */
+  readonly fetch: typeof globalThis.fetch;
+  close(): Promise<void>;
+}
+
+type HeaderValue = string | string[] | undefined;
+
+function firstHeader(value: HeaderValue): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Several WWW-Authenticate fields mean the same as one comma-joined field (RFC 9110 §5.3). */
+function joinedHeader(value: HeaderValue): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function contentLengthOf(value: HeaderValue): number | undefined {
+  const text = firstHeader(value);
+  if (text === undefined) return undefined;
+  const length = Number(text);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+function elapsedSince(start: number): number {
+  return Math.round(performance.now() - start);
+}
+
+export function createOutbound(options: OutboundOptions): Outbound {
+  const { policy } = options;
+  allowedCidrs(policy); // a bad CIDR fails here, at start-up
+  const connectTimeout = options.connectTimeoutMs ?? 5000;
+  const maxResponseBytes = options.maxResponseBytes ?? 4096;
+  const maxDrainBytes = options.maxDrainBytes ?? 65536;
+  const fetchTimeoutMs = options.fetchTimeoutMs ?? 30_000;
+
+  // Two connectors because plain HTTP is held to a stricter rule (allow-listed networks only),
+  // and a lookup hook cannot see the scheme. With the guard lifted, Node's own lookup is used.
+  const guarded = !policy.allowPrivateNetwork;
+  const httpsConnect = buildConnector({
+    timeout: connectTimeout,
+    ...(guarded ? { lookup: createGuardedLookup(policy) } : {}),
+  });
+  const httpConnect = buildConnector({
+    timeout: connectTimeout,
+    ...(guarded ? { lookup: createGuardedLookup(policy, { plainHttp: true }) } : {}),
+  });
+  const agent = new Agent({
+    factory: createPoolFactory(),
+    connect: (connectOptions, callback) =>
+      (connectOptions.protocol === 'https:' ? httpsConnect : httpConnect)(connectOptions, callback),
+    connections: options.connectionsPerOrigin ?? 128,
+    pipelining: 1,
+    ...(options.keepAliveTimeoutMs === undefined
+      ? {}
+      : { keepAliveTimeout: options.keepAliveTimeoutMs }),
+  });
+  const targets = createTargetCache(policy);
+
+  async function send(request: SendRequest): Promise<SendResult> {
+    const start = performance.now();
+    const target = targets.get(request.url);
+    if (target.refusal !== undefined) {
+      return {
+        ok: false,
+        failure: 'destination_blocked',
+        message: target.refusal,
+        durationMs: elapsedSince(start),
+      };
+    }
+    // One timer for the whole exchange: undici's own timeouts are per phase.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('timeout'));
+    }, request.timeoutMs);
+    try {
+      const response = await agent.request({
+        origin: target.origin,
+        path: target.path,
+        method: request.method ?? 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: controller.signal,
+      });
+      const headers = response.headers;
+      const body = await readCapped(
+        response.body,
+        maxResponseBytes,
+        maxDrainBytes,
+        contentLengthOf(headers['content-length']),
+      );
+      // With pipelining 1, undici hands a finished connection back to its pool one event-loop
+      // turn after the response ends (setImmediate). Returning after that turn lets the caller's
+      // next request to this origin reuse the warm socket instead of opening another one.
+      await nextTurn();
+      return {
+        ok: true,
+        status: response.statusCode,
+        retryAfter: firstHeader(headers['retry-after']),
+        wwwAuthenticate: joinedHeader(headers['www-authenticate']),
+        body: body.text,
+        durationMs: elapsedSince(start),
+      };
+    } catch (err) {
+      const { failure, message } = classifyFailure(err, timedOut, request.timeoutMs);
+      return { ok: false, failure, message, durationMs: elapsedSince(start) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function guardedFetch(
+    input: Parameters<typeof globalThis.fetch>[0],
+    init?: Parameters<typeof globalThis.fetch>[1],
+  ): Promise<Response> {
+    let url: string;
+    let requestInit: RequestInit | undefined = init;
+    if (typeof input === 'string') url = input;
+    else if (input instanceof URL) url = input.href;
+    else {
+      url = input.url;
+      requestInit = await requestToInit(input, init);
+    }
+    const target = targets.get(url);
+    if (target.refusal !== undefined) {
+      // The shape fetch itself uses for network errors, so callers need no special case.
+      throw new TypeError('fetch failed', { cause: new DestinationBlockedError(target.refusal) });
+    }
+    const signal = requestInit?.signal ?? AbortSignal.timeout(fetchTimeoutMs);
+    const response = await undiciFetch(url, {
+      ...(requestInit as UndiciRequestInit | undefined),
+      signal,
+      dispatcher: agent,
+      redirect: 'manual',
+    });
+    // undici's Response implements the same interface as the global one.
+    return response as unknown as Response;
+  }
+
+  /**
+   * A Request object flattened into init fields (one from Node's bundled fetch is not accepted by
+   * undici's); explicit `init` fields win, as with fetch(request, init).
+   */
+  async function requestToInit(
+    request: Request,
+    init: RequestInit | undefined,
+  ): Promise<RequestInit> {
+    const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+    return {
+      method: request.method,
+      headers: Array.from(request.headers),
+      body: hasBody ? await request.arrayBuffer() : null,
+      signal: AbortSignal.any([request.signal, AbortSignal.timeout(fetchTimeoutMs)]),
+      ...init,
+    };
+  }
+
+  return {
+    send,
+    fetch: guardedFetch as typeof globalThis.fetch,
+    async close() {
+      targets.clear();
+      await agent.close();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// Prometheus metrics. One registry per server instance (tests run several in one process).
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface QueueSampler {
+  /** Called at scrape time for the queue and endpoint gauges. */
+  sample(): Promise<{
+    pending: number;
+    due: number;
+    delivering: number;
+    held: number;
+    failed: number;
+    oldestDueAgeSeconds: number;
+    endpoints: Array<{ state: string; authStatus: string; count: number }>;
+  }>;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly eventsReceived = new Counter({
+    name: 'herald_events_received_total',
+    help: 'Events accepted by ingest (durable).',
+    registers: [this.registry],
+  });
+  readonly deliveriesCreated = new Counter({
+    name: 'herald_deliveries_created_total',
+    help: 'Deliveries created by fan-out, by initial status.',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly attempts = new Counter({
+    name: 'herald_delivery_attempts_total',
+    help: 'Delivery attempts by outcome (success, http_error, redirect, timeout, connect_error, destination_blocked, gone, ...).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly deliveriesFinished = new Counter({
+    name: 'herald_deliveries_total',
+    help: 'Deliveries reaching a status after an attempt or a hold: succeeded, failed (exhausted), held, retrying.',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly attemptDuration = new Histogram({
+    name: 'herald_delivery_attempt_duration_seconds',
+    help: 'Time from sending a delivery to the end of the listener response.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+    registers: [this.registry],
+  });
+  readonly tokenRequests = new Counter({
+    name: 'herald_token_requests_total',
+    help: 'OAuth token requests by grant and outcome.',
+    labelNames: ['grant', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly tokenRefreshes = new Counter({
+    name: 'herald_token_refreshes_total',
+    help: 'Successful token refreshes per endpoint.',
+    labelNames: ['endpoint'],
+    registers: [this.registry],
+  });
+  readonly operationalEvents = new Counter({
+    name: 'herald_operational_events_total',
+    help: 'Operational events raised (delivery.exhausted, endpoint.disabled, endpoint.reauthorization_required, ...).',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
+  private readonly queueGauge = new Gauge({
+    name: 'herald_queue_deliveries',
+    help: 'Deliveries by queue status (pending = waiting, due = pending and due now).',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly oldestDue = new Gauge({
+    name: 'herald_queue_oldest_due_age_seconds',
+    help: 'How long the oldest due delivery has been waiting.',
+    registers: [this.registry],
+  });
+  private readonly endpointsGauge = new Gauge({
+    name: 'herald_endpoints',
+    help: 'Endpoints by state and auth status.',
+    labelNames: ['state', 'auth_status'],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics)
+      collectDefaultMetrics({ register: this.registry, prefix: 'herald_process_' });
+  }
+
+  async render(sampler: QueueSampler | undefined): Promise<string> {
+    if (sampler) {
+      const s = await sampler.sample();
+      for (const status of ['pending', 'due', 'delivering', 'held', 'failed'] as const) {
+        this.queueGauge.set({ status }, s[status]);
+      }
+      this.oldestDue.set(s.oldestDueAgeSeconds);
+      this.endpointsGauge.reset();
+      for (const e of s.endpoints) {
+        this.endpointsGauge.set({ state: e.state, auth_status: e.authStatus }, e.count);
+      }
+    }
+    return this.registry.metrics();
+  }
+}

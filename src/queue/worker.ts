@@ -1,0 +1,288 @@
+// When delivery work runs: lease due deliveries in batches, spread them over per-endpoint lanes
+// (each with its own concurrency and rate), renew leases while working, and on shutdown finish
+// in-flight work and give the rest back.
+//
+// Lanes are what keep a slow or dead listener from delaying the others: an endpoint may hold at
+// most its maxConcurrency in flight and twice that buffered; while its lane is full, claims skip
+// it, so the worker's capacity goes to everyone else.
+
+import type { Endpoint } from '../domain/endpoint.js';
+import type { DeliveryId, EndpointId } from '../domain/ids.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { EndpointCache } from '../delivery/endpoint-cache.js';
+import type { Logger } from '../observability/logger.js';
+import type { WorkSignal } from '../services/work-signal.js';
+import type { ClaimedDelivery, DeliveryResult, Store } from '../store/port.js';
+import { ResultWriter } from './result-writer.js';
+
+export interface WorkerOptions {
+  readonly store: Store;
+  readonly dispatcher: Dispatcher;
+  readonly endpoints: EndpointCache;
+  readonly signal: WorkSignal;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  /** Unique name of this worker (lease owner). */
+  readonly owner: string;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+  readonly claimBatch?: number;
+}
+
+interface Lane {
+  readonly id: EndpointId;
+  readonly queue: ClaimedDelivery[];
+  inflight: number;
+  endpoint: Endpoint | undefined;
+  loading: boolean;
+  /** Earliest time the rate limit lets the next request go. */
+  nextSlotAt: number;
+  timer: NodeJS.Timeout | null;
+}
+
+const DEFAULT_LANE_MAX = 1;
+
+export class Worker {
+  private readonly lanes = new Map<EndpointId, Lane>();
+  private readonly leased = new Set<DeliveryId>();
+  private readonly writer: ResultWriter;
+  private buffered = 0;
+  private inflight = 0;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly o: WorkerOptions) {
+    this.writer = new ResultWriter(o.store, o.logger, () => o.signal.notify());
+  }
+
+  get stats(): { inflight: number; buffered: number; lanes: number; unwritten: number } {
+    return {
+      inflight: this.inflight,
+      buffered: this.buffered,
+      lanes: this.lanes.size,
+      unwritten: this.writer.backlog,
+    };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.renewTimer = setInterval(
+      () => void this.renewLeases(),
+      Math.max(1000, this.o.leaseMs / 3),
+    );
+    this.renewTimer.unref();
+    this.loop = this.claimLoop();
+  }
+
+  private capacity(): number {
+    return this.o.concurrency * 2 - (this.buffered + this.inflight);
+  }
+
+  private saturatedLanes(): EndpointId[] {
+    const out: EndpointId[] = [];
+    for (const lane of this.lanes.values()) {
+      const max = lane.endpoint?.options.maxConcurrency ?? DEFAULT_LANE_MAX;
+      if (lane.queue.length + lane.inflight >= max * 2) out.push(lane.id);
+    }
+    return out;
+  }
+
+  private async claimLoop(): Promise<void> {
+    const batch = this.o.claimBatch ?? 256;
+    while (this.running) {
+      try {
+        const room = this.capacity();
+        if (room <= 0) {
+          await this.o.signal.wait(this.o.pollIntervalMs);
+          continue;
+        }
+        const limit = Math.min(room, batch);
+        const now = this.o.clock();
+        const claimed = await this.o.store.claimDeliveries({
+          now,
+          limit,
+          owner: this.o.owner,
+          leaseUntil: now + this.o.leaseMs,
+          skipEndpoints: this.saturatedLanes(),
+        });
+        if (!this.running) {
+          await this.o.store.releaseLeases(
+            this.o.owner,
+            claimed.map((c) => c.id),
+            this.o.clock(),
+          );
+          break;
+        }
+        this.accept(claimed);
+        if (claimed.length === limit) {
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
+        const next = await this.o.store.nextDueAt();
+        const later = this.o.clock();
+        // Due work that could not be claimed is blocked (full lanes, package ordering): a
+        // finished delivery wakes us. Otherwise sleep until the next retry is due.
+        const wait =
+          next === null || next <= later
+            ? this.o.pollIntervalMs
+            : Math.min(next - later, this.o.pollIntervalMs);
+        await this.o.signal.wait(wait);
+      } catch (error) {
+        this.o.logger.error({ err: error }, 'claiming deliveries failed; retrying');
+        await new Promise((r) => setTimeout(r, this.o.pollIntervalMs));
+      }
+    }
+  }
+
+  private accept(claimed: readonly ClaimedDelivery[]): void {
+    const touched = new Set<Lane>();
+    for (const c of claimed) {
+      let lane = this.lanes.get(c.endpointId);
+      if (!lane) {
+        lane = {
+          id: c.endpointId,
+          queue: [],
+          inflight: 0,
+          endpoint: undefined,
+          loading: false,
+          nextSlotAt: 0,
+          timer: null,
+        };
+        this.lanes.set(c.endpointId, lane);
+      }
+      lane.queue.push(c);
+      this.leased.add(c.id);
+      this.buffered++;
+      touched.add(lane);
+    }
+    for (const lane of touched) {
+      const newest = Math.max(...lane.queue.map((c) => c.endpointVersion));
+      if (!lane.endpoint || lane.endpoint.version < newest) void this.refresh(lane, newest);
+      else this.pump(lane);
+    }
+  }
+
+  /** Loads the lane's endpoint (new lane, or a claim saw a newer version), then pumps. */
+  private async refresh(lane: Lane, version: number): Promise<void> {
+    if (lane.loading) return;
+    lane.loading = true;
+    try {
+      const endpoint = await this.o.endpoints.get(lane.id, version);
+      lane.endpoint = endpoint;
+      if (!endpoint) {
+        // Deleted with its deliveries: nothing left to do for what we hold.
+        const gone = lane.queue.splice(0);
+        this.buffered -= gone.length;
+        for (const c of gone) this.leased.delete(c.id);
+        this.lanes.delete(lane.id);
+        return;
+      }
+    } catch (error) {
+      this.o.logger.error({ err: error, endpointId: lane.id }, 'could not load endpoint');
+      setTimeout(() => void this.refresh(lane, version), 1000).unref();
+      return;
+    } finally {
+      lane.loading = false;
+    }
+    const newest = lane.queue.reduce((v, c) => Math.max(v, c.endpointVersion), 0);
+    if (lane.endpoint && lane.endpoint.version < newest) void this.refresh(lane, newest);
+    else this.pump(lane);
+  }
+
+  private pump(lane: Lane): void {
+    const endpoint = lane.endpoint;
+    if (!endpoint || lane.loading) return;
+    const max = endpoint.options.maxConcurrency;
+    const rate = endpoint.options.rateLimit;
+    while (lane.queue.length > 0 && lane.inflight < max) {
+      if (rate !== null) {
+        const now = this.o.clock();
+        if (lane.nextSlotAt > now) {
+          if (!lane.timer) {
+            lane.timer = setTimeout(() => {
+              lane.timer = null;
+              this.pump(lane);
+            }, lane.nextSlotAt - now);
+          }
+          return;
+        }
+        lane.nextSlotAt = Math.max(lane.nextSlotAt, now) + 1000 / rate;
+      }
+      const c = lane.queue.shift()!;
+      this.buffered--;
+      lane.inflight++;
+      this.inflight++;
+      void this.run(lane, endpoint, c);
+    }
+  }
+
+  private async run(lane: Lane, endpoint: Endpoint, c: ClaimedDelivery): Promise<void> {
+    const result = await this.o.dispatcher.run(c, endpoint, this.o.owner);
+    this.finish(lane, result);
+  }
+
+  private finish(lane: Lane, result: DeliveryResult): void {
+    this.writer.push(result);
+    this.leased.delete(result.deliveryId);
+    lane.inflight--;
+    this.inflight--;
+    if (lane.queue.length === 0 && lane.inflight === 0 && !lane.timer && !lane.loading) {
+      this.lanes.delete(lane.id);
+    } else {
+      this.pump(lane);
+    }
+    if (this.inflight === 0 && this.idleWaiters.length > 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.leased.size === 0) return;
+    try {
+      await this.o.store.renewLeases(
+        this.o.owner,
+        [...this.leased],
+        this.o.clock() + this.o.leaseMs,
+      );
+    } catch (error) {
+      this.o.logger.error({ err: error }, 'could not renew delivery leases');
+    }
+  }
+
+  /**
+   * Stops claiming, gives back what has not started, lets in-flight deliveries finish for up to
+   * `timeoutMs`, and writes their results. Returns how many were still in flight at the end.
+   */
+  async stop(timeoutMs: number): Promise<number> {
+    if (!this.running) return 0;
+    this.running = false;
+    this.o.signal.notify();
+    await this.loop;
+    const unstarted: DeliveryId[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.timer = null;
+      for (const c of lane.queue.splice(0)) {
+        unstarted.push(c.id);
+        this.leased.delete(c.id);
+      }
+    }
+    this.buffered = 0;
+    if (unstarted.length > 0) {
+      await this.o.store.releaseLeases(this.o.owner, unstarted, this.o.clock());
+    }
+    if (this.inflight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    }
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.writer.flush(Math.max(1000, timeoutMs));
+    return this.inflight;
+  }
+}

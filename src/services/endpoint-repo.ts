@@ -1,0 +1,73 @@
+// Loads and changes endpoints with their secrets opened, using the row version as a
+// compare-and-set so concurrent changes (API, worker, another process) never overwrite each other.
+
+import { NotFoundError } from '../errors.js';
+import type { Endpoint } from '../domain/endpoint.js';
+import type { AccountId, EndpointId } from '../domain/ids.js';
+import type { Store } from '../store/port.js';
+import { openEndpoint, sealEndpoint } from './endpoint-codec.js';
+import type { SecretBox } from './secret-box.js';
+
+/** Listeners for endpoint changes in this process (caches of routing tables and endpoints). */
+export type EndpointChangeListener = (accountId: AccountId, id: EndpointId) => void;
+
+export class EndpointRepository {
+  private readonly listeners: EndpointChangeListener[] = [];
+
+  constructor(
+    readonly store: Store,
+    readonly box: SecretBox,
+    private readonly clock: () => number,
+  ) {}
+
+  onChange(listener: EndpointChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  changed(accountId: AccountId, id: EndpointId): void {
+    for (const listener of this.listeners) listener(accountId, id);
+  }
+
+  async find(id: EndpointId): Promise<Endpoint | undefined> {
+    const row = await this.store.getEndpoint(id);
+    return row && openEndpoint(row, this.box);
+  }
+
+  /** The endpoint if it belongs to the account; a 404 otherwise (never reveals other accounts). */
+  async get(accountId: AccountId, id: EndpointId): Promise<Endpoint> {
+    const endpoint = await this.find(id);
+    if (!endpoint || endpoint.accountId !== accountId) throw new NotFoundError('Endpoint', id);
+    return endpoint;
+  }
+
+  async list(accountId: AccountId): Promise<Endpoint[]> {
+    return (await this.store.listEndpoints(accountId)).map((row) => openEndpoint(row, this.box));
+  }
+
+  async insert(endpoint: Endpoint): Promise<void> {
+    await this.store.insertEndpoint(sealEndpoint(endpoint, this.box));
+    this.changed(endpoint.accountId, endpoint.id);
+  }
+
+  /**
+   * Applies `change` to the current endpoint and writes it if nobody changed it meanwhile,
+   * retrying on conflicts. `change` returns undefined to leave the endpoint as it is.
+   */
+  async mutate(
+    id: EndpointId,
+    change: (current: Endpoint) => Endpoint | undefined,
+  ): Promise<{ before: Endpoint; after: Endpoint } | undefined> {
+    for (let tries = 0; tries < 20; tries++) {
+      const before = await this.find(id);
+      if (!before) return undefined;
+      const next = change(before);
+      if (!next) return { before, after: before };
+      const after: Endpoint = { ...next, version: before.version + 1, updatedAt: this.clock() };
+      if (await this.store.updateEndpoint(sealEndpoint(after, this.box))) {
+        this.changed(after.accountId, after.id);
+        return { before, after };
+      }
+    }
+    throw new Error(`endpoint ${id} keeps changing under concurrent updates`);
+  }
+}

@@ -1,0 +1,28 @@
+// The surface that the API, the CLI and the dashboard call.
+
+import type { Metrics, QueueSampler } from '../observability/metrics.js';
+import type { AccountService } from './accounts.js';
+import type { DeliveryService } from './deliveries.js';
+import type { EndpointTester } from './endpoint-tester.js';
+import type { EndpointService } from './endpoints.js';
+import type { IngestService } from './ingest.js';
+import type { OperationalEvents } from './operational-events.js';
+
+export interface Health {
+  /** Whether this process accepts requests (false while starting or draining). */
+  readonly ready: boolean;
+  readonly role: string;
+  readonly store: string;
+}
+
+export interface Services {
+  readonly accounts: AccountService;
+  readonly endpoints: EndpointService;
+  readonly ingest: IngestService;
+  readonly deliveries: DeliveryService;
+  readonly tester: EndpointTester;
+  readonly operations: OperationalEvents;
+  readonly metrics: Metrics;
+  readonly sampler: QueueSampler;
+  readonly health: () => Health;
+}

@@ -1,0 +1,197 @@
+// Event ingest: validate, fan out to the account's subscribed endpoints, and commit durably
+// before answering. Concurrent publish requests are group-committed: everything that arrives
+// while one commit runs goes into the next single transaction (one fsync for many requests).
+
+import { createHash } from 'node:crypto';
+import { ValidationError } from '../errors.js';
+import { acceptsAttempts, subscribes, type Endpoint } from '../domain/endpoint.js';
+import { MAX_BATCH, normaliseEvent } from '../domain/events.js';
+import { newId, type AccountId } from '../domain/ids.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { IngestBatch, IngestOutcome, NewDelivery, NewEvent, Store } from '../store/port.js';
+import type { EndpointRepository } from './endpoint-repo.js';
+import type { WorkSignal } from './work-signal.js';
+
+export interface PublishResult {
+  /** `{"id"}` for one event, `{"ids"}` for a batch; the same body on an idempotent replay. */
+  readonly body: string;
+  readonly replayed: boolean;
+}
+
+interface Pending {
+  readonly batch: IngestBatch;
+  readonly resolve: (outcome: IngestOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Route = Pick<Endpoint, 'id' | 'events' | 'state' | 'authStatus' | 'options'>;
+
+const ROUTES_TTL_MS = 1000;
+const MAX_IDEMPOTENCY_KEY = 255;
+
+export class IngestService {
+  private queue: Pending[] = [];
+  private flushing = false;
+  private scheduled = false;
+  private readonly routes = new Map<AccountId, { routes: Route[]; until: number }>();
+
+  constructor(
+    private readonly store: Store,
+    repo: EndpointRepository,
+    private readonly clock: () => number,
+    private readonly signal: WorkSignal,
+    private readonly metrics: Metrics,
+  ) {
+    // Endpoint changes made in this process take effect on the next event at once; changes made
+    // by other processes (PostgreSQL deployments) within ROUTES_TTL_MS.
+    repo.onChange((accountId) => this.routes.delete(accountId));
+  }
+
+  /**
+   * Publishes one event (a JSON object) or a batch (a JSON array). `rawBody` is what the client
+   * sent, for idempotency: the same key with a different body is a conflict.
+   */
+  async publish(
+    accountId: AccountId,
+    input: unknown,
+    rawBody: string,
+    idempotencyKey: string | undefined,
+  ): Promise<PublishResult> {
+    const now = this.clock();
+    const isBatch = Array.isArray(input);
+    const items: unknown[] = isBatch ? input : [input];
+    if (isBatch && items.length > MAX_BATCH) {
+      throw new ValidationError(
+        'batch_too_large',
+        `A batch holds at most ${MAX_BATCH} events; this one has ${items.length}`,
+      );
+    }
+    if (isBatch && items.length === 0) {
+      throw new ValidationError('invalid_event', 'A batch must hold at least one event');
+    }
+    if (
+      idempotencyKey !== undefined &&
+      (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)
+    ) {
+      throw new ValidationError(
+        'invalid_request',
+        `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`,
+      );
+    }
+    const normalised = items.map((item, i) => normaliseEvent(item, now, isBatch ? i : undefined));
+    const routes = await this.routesOf(accountId, now);
+    const events: NewEvent[] = normalised.map((e) => {
+      const id = newId('event', now);
+      const deliveries: NewDelivery[] = [];
+      for (const route of routes) {
+        if (!subscribes(route, e.name)) continue;
+        deliveries.push({
+          id: newId('delivery', now),
+          endpointId: route.id,
+          status: acceptsAttempts(route) ? 'pending' : 'held',
+          orderingKey: route.options.ordering === 'package' ? e.packageId : null,
+        });
+      }
+      return {
+        event: {
+          id,
+          accountId,
+          name: e.name,
+          packageId: e.packageId,
+          payload: e.payload,
+          receivedAt: now,
+        },
+        deliveries,
+      };
+    });
+    const ids = events.map((e) => e.event.id);
+    const response = JSON.stringify(isBatch ? { ids } : { id: ids[0] });
+    const batch: IngestBatch = {
+      accountId,
+      idempotency:
+        idempotencyKey === undefined
+          ? null
+          : {
+              key: idempotencyKey,
+              requestHash: createHash('sha256').update(rawBody).digest('hex'),
+            },
+      events,
+      response,
+    };
+    const outcome = await this.commit(batch);
+    switch (outcome.kind) {
+      case 'inserted':
+        return { body: response, replayed: false };
+      case 'replayed':
+        return { body: outcome.response, replayed: true };
+      case 'conflict':
+        throw new ValidationError(
+          'idempotency_conflict',
+          'This Idempotency-Key was already used with a different request body',
+        );
+    }
+  }
+
+  private async routesOf(accountId: AccountId, now: number): Promise<Route[]> {
+    const cached = this.routes.get(accountId);
+    if (cached && cached.until > now) return cached.routes;
+    const routes: Route[] = (await this.store.listEndpoints(accountId)).map((row) => ({
+      id: row.id,
+      events: row.events,
+      state: row.state,
+      authStatus: row.authStatus,
+      options: row.options,
+    }));
+    this.routes.set(accountId, { routes, until: now + ROUTES_TTL_MS });
+    return routes;
+  }
+
+  private commit(batch: IngestBatch): Promise<IngestOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ batch, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = true;
+    const pending = this.queue;
+    this.queue = [];
+    try {
+      const outcomes = await this.store.ingest(pending.map((p) => p.batch));
+      let created = 0;
+      let held = 0;
+      pending.forEach((p, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.kind === 'inserted') {
+          this.metrics.eventsReceived.inc(p.batch.events.length);
+          for (const e of p.batch.events) {
+            for (const d of e.deliveries) {
+              if (d.status === 'pending') created++;
+              else held++;
+            }
+          }
+        }
+        p.resolve(outcome);
+      });
+      if (created > 0) this.metrics.deliveriesCreated.inc({ status: 'pending' }, created);
+      if (held > 0) this.metrics.deliveriesCreated.inc({ status: 'held' }, held);
+      if (created > 0) this.signal.notify();
+    } catch (error) {
+      for (const p of pending) p.reject(error);
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+}

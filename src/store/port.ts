@@ -1,0 +1,246 @@
+// The store port: the only contract between Herald's business code and persistence.
+// Adapters (store/sqlite, store/postgres) own SQL, migrations and locking, and declare what they
+// can do through `capabilities`; business code branches on capabilities, never on the adapter.
+// Secrets cross this boundary only as ciphertext (services/secrets encrypts them).
+
+import type { Attempt, Delivery, DeliveryStatus } from '../domain/delivery.js';
+import type { AuthStatus, Endpoint, EndpointState, Origin } from '../domain/endpoint.js';
+import type {
+  AccountId,
+  ApiKeyId,
+  DeliveryId,
+  EndpointId,
+  EventId,
+  OperationalEventId,
+} from '../domain/ids.js';
+
+export interface StoreCapabilities {
+  /** Several processes may lease work from this store at the same time. */
+  readonly concurrentWorkers: boolean;
+  /** The store can wake idle workers in other processes when work arrives. */
+  readonly crossProcessWakeups: boolean;
+  /** Only one process uses the store: leases left by a previous run can be reclaimed at once. */
+  readonly singleProcess: boolean;
+}
+
+export interface AccountRecord {
+  readonly id: AccountId;
+  readonly name: string;
+  readonly contactEmail: string | null;
+  readonly createdAt: number;
+}
+
+export interface ApiKeyRecord {
+  readonly id: ApiKeyId;
+  readonly accountId: AccountId;
+  readonly name: string;
+  /** SHA-256 of the key, hex. The key itself is never stored. */
+  readonly hash: string;
+  /** The first characters of the key, to recognise it in a list. */
+  readonly prefix: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+/** An endpoint as stored: its secrets only as ciphertext (EndpointSecrets, sealed; null if none). */
+export type EndpointRow = Omit<Endpoint, 'secrets'> & { readonly secretsCiphertext: string | null };
+
+export interface EventRecord {
+  readonly id: EventId;
+  readonly accountId: AccountId;
+  readonly name: string;
+  readonly packageId: string;
+  /** The exact JSON body every listener receives. */
+  readonly payload: string;
+  readonly receivedAt: number;
+}
+
+export interface NewDelivery {
+  readonly id: DeliveryId;
+  readonly endpointId: EndpointId;
+  readonly status: 'pending' | 'held';
+  /** Set when the endpoint orders by package: deliveries with the same key go one at a time. */
+  readonly orderingKey: string | null;
+}
+
+export interface NewEvent {
+  readonly event: EventRecord;
+  readonly deliveries: readonly NewDelivery[];
+}
+
+/** One publish request: all its events commit together, or none do. */
+export interface IngestBatch {
+  readonly accountId: AccountId;
+  readonly idempotency: { readonly key: string; readonly requestHash: string } | null;
+  readonly events: readonly NewEvent[];
+  /** The response to remember for the idempotency key. */
+  readonly response: string;
+}
+
+export type IngestOutcome =
+  | { readonly kind: 'inserted' }
+  /** The same idempotency key and body were seen before: here is what was answered then. */
+  | { readonly kind: 'replayed'; readonly response: string }
+  /** The idempotency key was used before for a different body. */
+  | { readonly kind: 'conflict' };
+
+export type DeliveryRecord = Delivery;
+
+export type AttemptRecord = Attempt;
+
+/** A delivery leased to a worker, with what it needs to send. */
+export interface ClaimedDelivery {
+  readonly id: DeliveryId;
+  readonly eventId: EventId;
+  readonly endpointId: EndpointId;
+  readonly accountId: AccountId;
+  readonly payload: string;
+  readonly attempts: number;
+  readonly cycleAttempts: number;
+  /** The endpoint's version when claimed, so the worker knows whether its copy is current. */
+  readonly endpointVersion: number;
+  readonly manual: boolean;
+}
+
+export interface ClaimQuery {
+  readonly now: number;
+  readonly limit: number;
+  readonly owner: string;
+  readonly leaseUntil: number;
+  /** Endpoints whose lanes are full in this worker: leave their work for later or for others. */
+  readonly skipEndpoints: readonly EndpointId[];
+}
+
+/** The result of working a claimed delivery; applied only while the lease is still ours. */
+export interface DeliveryResult {
+  readonly deliveryId: DeliveryId;
+  readonly owner: string;
+  readonly status: 'succeeded' | 'pending' | 'failed' | 'held';
+  readonly nextAttemptAt: number | null;
+  readonly attempts: number;
+  readonly cycleAttempts: number;
+  readonly lastStatusCode: number | null;
+  readonly lastError: string | null;
+  readonly updatedAt: number;
+  /** The attempt log entry, when an attempt was made. */
+  readonly attempt: AttemptRecord | null;
+}
+
+export interface DeliveryFilter {
+  readonly accountId: AccountId;
+  readonly endpointId?: EndpointId | undefined;
+  readonly eventId?: EventId | undefined;
+  readonly status?: DeliveryStatus | undefined;
+  readonly eventName?: string | undefined;
+  /** Created at or after (ms). */
+  readonly since?: number | undefined;
+  /** Created before (ms). */
+  readonly until?: number | undefined;
+}
+
+export interface Page<T> {
+  readonly data: readonly T[];
+  /** Cursor for the next page, or null at the end. */
+  readonly next: string | null;
+}
+
+export interface QueueStats {
+  readonly pending: number;
+  readonly due: number;
+  readonly delivering: number;
+  readonly held: number;
+  readonly failed: number;
+  readonly oldestDueAt: number | null;
+}
+
+export interface OperationalEventRecord {
+  readonly id: OperationalEventId;
+  readonly accountId: AccountId;
+  readonly type: string;
+  readonly endpointId: EndpointId | null;
+  readonly deliveryId: DeliveryId | null;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly createdAt: number;
+}
+
+export interface MigrationReport {
+  readonly from: number;
+  readonly to: number;
+  readonly applied: readonly string[];
+}
+
+export interface Store {
+  /** Human description for start-up output, e.g. `SQLite at .herald/herald.db`. Never a password. */
+  readonly description: string;
+  readonly capabilities: StoreCapabilities;
+
+  migrate(): Promise<MigrationReport>;
+  close(): Promise<void>;
+
+  // Server-wide settings (for example the check value of the master key).
+  getSetting(key: string): Promise<string | undefined>;
+  /** Sets the value only if the key has none; returns the value now stored. */
+  initSetting(key: string, value: string): Promise<string>;
+
+  // Accounts and API keys.
+  insertAccount(account: AccountRecord): Promise<void>;
+  getAccount(id: AccountId): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(accountId: AccountId): Promise<ApiKeyRecord[]>;
+  revokeApiKey(accountId: AccountId, id: ApiKeyId, at: number): Promise<boolean>;
+
+  // Endpoints.
+  insertEndpoint(row: EndpointRow): Promise<void>;
+  /** Writes `row` if the stored version is `row.version - 1`; false when someone changed it first. */
+  updateEndpoint(row: EndpointRow): Promise<boolean>;
+  getEndpoint(id: EndpointId): Promise<EndpointRow | undefined>;
+  findEndpointByOrigin(accountId: AccountId, origin: Origin): Promise<EndpointRow | undefined>;
+  listEndpoints(accountId: AccountId): Promise<EndpointRow[]>;
+  /** Deletes the endpoint with its deliveries and their attempts. */
+  deleteEndpoint(accountId: AccountId, id: EndpointId): Promise<boolean>;
+  countEndpointsByState(): Promise<
+    Array<{ state: EndpointState; authStatus: AuthStatus; count: number }>
+  >;
+
+  // Events and deliveries.
+  /** Commits each batch atomically (all its events and deliveries, or nothing). */
+  ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]>;
+  getEvent(accountId: AccountId, id: EventId): Promise<EventRecord | undefined>;
+
+  claimDeliveries(query: ClaimQuery): Promise<ClaimedDelivery[]>;
+  renewLeases(owner: string, ids: readonly DeliveryId[], leaseUntil: number): Promise<void>;
+  /** Gives leased deliveries back as pending (a worker shutting down before it started them). */
+  releaseLeases(owner: string, ids: readonly DeliveryId[], now: number): Promise<void>;
+  /** Moves deliveries whose lease ran out back to pending; all leases when `all` (single process). */
+  recoverLeases(now: number, all: boolean): Promise<number>;
+  recordResults(results: readonly DeliveryResult[]): Promise<void>;
+  /** The earliest next_attempt_at of a pending delivery, if any. */
+  nextDueAt(): Promise<number | null>;
+
+  /** Moves the endpoint's pending deliveries to held. */
+  holdDeliveries(endpointId: EndpointId, now: number): Promise<number>;
+  /** Moves the endpoint's held deliveries back to pending, due now. */
+  releaseHeldDeliveries(endpointId: EndpointId, now: number): Promise<number>;
+
+  listDeliveries(
+    filter: DeliveryFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<DeliveryRecord>>;
+  getDelivery(accountId: AccountId, id: DeliveryId): Promise<DeliveryRecord | undefined>;
+  listAttempts(deliveryId: DeliveryId): Promise<AttemptRecord[]>;
+  /** Makes a delivery due now in a new retry cycle, if its status allows; returns it after. */
+  redeliver(accountId: AccountId, id: DeliveryId, now: number): Promise<DeliveryRecord | undefined>;
+  /** Makes every failed or held delivery of the endpoint created in [since, until) due now. */
+  recover(endpointId: EndpointId, since: number, until: number, now: number): Promise<number>;
+  queueStats(now: number): Promise<QueueStats>;
+
+  insertOperationalEvent(event: OperationalEventRecord): Promise<void>;
+  listOperationalEvents(
+    accountId: AccountId,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<OperationalEventRecord>>;
+}

@@ -1,0 +1,668 @@
+// The embedded store: one SQLite file in WAL mode, used by one Herald process.
+// better-sqlite3 is synchronous, so every method runs to completion inside one tick; batches
+// (ingest, results) commit in a single transaction each, which keeps fsyncs per batch, not per row.
+
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { DeliveryStatus } from '../../domain/delivery.js';
+import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
+import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
+import { loadMigrations } from '../migrations.js';
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  AttemptRecord,
+  ClaimQuery,
+  ClaimedDelivery,
+  DeliveryFilter,
+  DeliveryRecord,
+  DeliveryResult,
+  EndpointRow,
+  EventRecord,
+  IngestBatch,
+  IngestOutcome,
+  MigrationReport,
+  OperationalEventRecord,
+  Page,
+  QueueStats,
+  Store,
+  StoreCapabilities,
+} from '../port.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file, or `:memory:`. */
+  readonly path: string;
+  /** `full` survives power loss; `normal` survives process crashes only and is faster. */
+  readonly synchronous?: 'full' | 'normal';
+}
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => v as string;
+const num = (v: unknown): number => v as number;
+const strOrNull = (v: unknown): string | null => (v === null ? null : (v as string));
+const numOrNull = (v: unknown): number | null => (v === null ? null : (v as number));
+
+function toEndpoint(r: Row): EndpointRow {
+  return {
+    id: str(r.id) as EndpointId,
+    accountId: str(r.account_id) as AccountId,
+    origin: strOrNull(r.origin) as Origin | null,
+    url: str(r.url),
+    events: JSON.parse(str(r.events)) as string[],
+    description: strOrNull(r.description),
+    authType: str(r.auth_type) as EndpointRow['authType'],
+    authStatus: str(r.auth_status) as AuthStatus,
+    oauth: r.oauth === null ? null : (JSON.parse(str(r.oauth)) as EndpointRow['oauth']),
+    secretsCiphertext: strOrNull(r.secrets),
+    customHeaders: JSON.parse(str(r.custom_headers)) as EndpointRow['customHeaders'],
+    options: JSON.parse(str(r.options)) as EndpointRow['options'],
+    state: str(r.state) as EndpointState,
+    disabledReason: strOrNull(r.disabled_reason),
+    failingSince: numOrNull(r.failing_since),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    version: num(r.version),
+  };
+}
+
+function endpointParams(e: EndpointRow): unknown[] {
+  return [
+    e.accountId,
+    e.origin,
+    e.url,
+    JSON.stringify(e.events),
+    e.description,
+    e.authType,
+    e.authStatus,
+    e.oauth === null ? null : JSON.stringify(e.oauth),
+    e.secretsCiphertext,
+    JSON.stringify(e.customHeaders),
+    JSON.stringify(e.options),
+    e.state,
+    e.disabledReason,
+    e.failingSince,
+    e.createdAt,
+    e.updatedAt,
+    e.version,
+    e.id,
+  ];
+}
+
+function toDelivery(r: Row): DeliveryRecord {
+  return {
+    id: str(r.id) as DeliveryId,
+    eventId: str(r.event_id) as EventId,
+    endpointId: str(r.endpoint_id) as EndpointId,
+    accountId: str(r.account_id) as AccountId,
+    eventName: str(r.event_name),
+    status: str(r.status) as DeliveryStatus,
+    attempts: num(r.attempts),
+    cycleAttempts: num(r.cycle_attempts),
+    nextAttemptAt: numOrNull(r.next_attempt_at),
+    lastStatusCode: numOrNull(r.last_status_code),
+    lastError: strOrNull(r.last_error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toAttempt(r: Row): AttemptRecord {
+  return {
+    id: str(r.id) as AttemptRecord['id'],
+    deliveryId: str(r.delivery_id) as DeliveryId,
+    number: num(r.number),
+    trigger: str(r.trigger) as AttemptRecord['trigger'],
+    startedAt: num(r.started_at),
+    durationMs: num(r.duration_ms),
+    statusCode: numOrNull(r.status_code),
+    outcome: str(r.outcome),
+    error: strOrNull(r.error),
+    responseBody: strOrNull(r.response_body),
+  };
+}
+
+function toApiKey(r: Row): ApiKeyRecord {
+  return {
+    id: str(r.id) as ApiKeyId,
+    accountId: str(r.account_id) as AccountId,
+    name: str(r.name),
+    hash: str(r.hash),
+    prefix: str(r.prefix),
+    createdAt: num(r.created_at),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+function toAccount(r: Row): AccountRecord {
+  return {
+    id: str(r.id) as AccountId,
+    name: str(r.name),
+    contactEmail: strOrNull(r.contact_email),
+    createdAt: num(r.created_at),
+  };
+}
+
+const ENDPOINT_COLUMNS =
+  'account_id, origin, url, events, description, auth_type, auth_status, oauth, secrets, ' +
+  'custom_headers, options, state, disabled_reason, failing_since, created_at, updated_at, version, id';
+
+export class SqliteStore implements Store {
+  readonly description: string;
+  readonly capabilities: StoreCapabilities = {
+    concurrentWorkers: false,
+    crossProcessWakeups: false,
+    singleProcess: true,
+  };
+
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(options: SqliteStoreOptions) {
+    this.description =
+      options.path === ':memory:' ? 'SQLite in memory' : `SQLite at ${options.path}`;
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('temp_store = MEMORY');
+  }
+
+  /** Prepares a statement once and reuses it. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  async migrate(): Promise<MigrationReport> {
+    const migrations = loadMigrations(new URL('./migrations/', import.meta.url));
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS herald_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const from = (this.db.prepare('SELECT MAX(version) AS v FROM herald_migrations').get() as Row)
+      .v as number | null;
+    const current = from ?? 0;
+    const latest = migrations.at(-1)?.version ?? 0;
+    if (current > latest) {
+      throw new Error(
+        `The database is at schema version ${current}, newer than this Herald (${latest}); upgrade Herald`,
+      );
+    }
+    const applied: string[] = [];
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(migration.sql);
+        this.db
+          .prepare('INSERT INTO herald_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(migration.version, migration.name, Date.now());
+      })();
+      applied.push(`${String(migration.version).padStart(4, '0')}_${migration.name}`);
+    }
+    return { from: current, to: latest, applied };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = this.sql('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+    return row === undefined ? undefined : str(row.value);
+  }
+
+  async initSetting(key: string, value: string): Promise<string> {
+    this.sql('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(
+      key,
+      value,
+    );
+    return (await this.getSetting(key))!;
+  }
+
+  async insertAccount(a: AccountRecord): Promise<void> {
+    this.sql('INSERT INTO accounts (id, name, contact_email, created_at) VALUES (?, ?, ?, ?)').run(
+      a.id,
+      a.name,
+      a.contactEmail,
+      a.createdAt,
+    );
+  }
+
+  async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
+    const row = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
+    return row && toAccount(row);
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (this.sql('SELECT * FROM accounts ORDER BY id').all() as Row[]).map(toAccount);
+  }
+
+  async insertApiKey(k: ApiKeyRecord): Promise<void> {
+    this.sql(
+      'INSERT INTO api_keys (id, account_id, name, hash, prefix, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(k.id, k.accountId, k.name, k.hash, k.prefix, k.createdAt, k.revokedAt);
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.sql('SELECT * FROM api_keys WHERE hash = ?').get(hash) as Row | undefined;
+    return row && toApiKey(row);
+  }
+
+  async listApiKeys(accountId: AccountId): Promise<ApiKeyRecord[]> {
+    return (
+      this.sql('SELECT * FROM api_keys WHERE account_id = ? ORDER BY id').all(accountId) as Row[]
+    ).map(toApiKey);
+  }
+
+  async revokeApiKey(accountId: AccountId, id: ApiKeyId, at: number): Promise<boolean> {
+    const result = this.sql(
+      'UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ? AND revoked_at IS NULL',
+    ).run(at, accountId, id);
+    return result.changes > 0;
+  }
+
+  async insertEndpoint(row: EndpointRow): Promise<void> {
+    this.sql(
+      `INSERT INTO endpoints (${ENDPOINT_COLUMNS}) VALUES (${ENDPOINT_COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')})`,
+    ).run(...endpointParams(row));
+  }
+
+  async updateEndpoint(row: EndpointRow): Promise<boolean> {
+    const sets = ENDPOINT_COLUMNS.split(', ')
+      .filter((c) => c !== 'id')
+      .map((c) => `${c} = ?`)
+      .join(', ');
+    const result = this.sql(`UPDATE endpoints SET ${sets} WHERE id = ? AND version = ?`).run(
+      ...endpointParams(row),
+      row.version - 1,
+    );
+    return result.changes > 0;
+  }
+
+  async getEndpoint(id: EndpointId): Promise<EndpointRow | undefined> {
+    const row = this.sql('SELECT * FROM endpoints WHERE id = ?').get(id) as Row | undefined;
+    return row && toEndpoint(row);
+  }
+
+  async findEndpointByOrigin(
+    accountId: AccountId,
+    origin: Origin,
+  ): Promise<EndpointRow | undefined> {
+    const row = this.sql('SELECT * FROM endpoints WHERE account_id = ? AND origin = ?').get(
+      accountId,
+      origin,
+    ) as Row | undefined;
+    return row && toEndpoint(row);
+  }
+
+  async listEndpoints(accountId: AccountId): Promise<EndpointRow[]> {
+    return (
+      this.sql('SELECT * FROM endpoints WHERE account_id = ? ORDER BY id').all(accountId) as Row[]
+    ).map(toEndpoint);
+  }
+
+  async deleteEndpoint(accountId: AccountId, id: EndpointId): Promise<boolean> {
+    return this.db.transaction(() => {
+      const result = this.sql('DELETE FROM endpoints WHERE account_id = ? AND id = ?').run(
+        accountId,
+        id,
+      );
+      if (result.changes === 0) return false;
+      this.sql(
+        'DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE endpoint_id = ?)',
+      ).run(id);
+      this.sql('DELETE FROM deliveries WHERE endpoint_id = ?').run(id);
+      return true;
+    })();
+  }
+
+  async countEndpointsByState(): Promise<
+    Array<{ state: EndpointState; authStatus: AuthStatus; count: number }>
+  > {
+    const rows = this.sql(
+      'SELECT state, auth_status, COUNT(*) AS n FROM endpoints GROUP BY state, auth_status',
+    ).all() as Row[];
+    return rows.map((r) => ({
+      state: str(r.state) as EndpointState,
+      authStatus: str(r.auth_status) as AuthStatus,
+      count: num(r.n),
+    }));
+  }
+
+  async ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+    const findKey = this.sql(
+      'SELECT request_hash, response FROM idempotency_keys WHERE account_id = ? AND key = ?',
+    );
+    const insertKey = this.sql(
+      'INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertEvent = this.sql(
+      'INSERT INTO events (id, account_id, name, package_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const insertDelivery = this.sql(
+      `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status,
+         next_attempt_at, ordering_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const one = this.db.transaction((batch: IngestBatch): IngestOutcome => {
+      if (batch.idempotency) {
+        const seen = findKey.get(batch.accountId, batch.idempotency.key) as Row | undefined;
+        if (seen) {
+          return seen.request_hash === batch.idempotency.requestHash
+            ? { kind: 'replayed', response: str(seen.response) }
+            : { kind: 'conflict' };
+        }
+      }
+      for (const { event, deliveries } of batch.events) {
+        insertEvent.run(
+          event.id,
+          event.accountId,
+          event.name,
+          event.packageId,
+          event.payload,
+          event.receivedAt,
+        );
+        for (const d of deliveries) {
+          insertDelivery.run(
+            d.id,
+            event.id,
+            d.endpointId,
+            event.accountId,
+            event.name,
+            d.status,
+            d.status === 'pending' ? event.receivedAt : null,
+            d.orderingKey,
+            event.receivedAt,
+            event.receivedAt,
+          );
+        }
+      }
+      if (batch.idempotency) {
+        insertKey.run(
+          batch.accountId,
+          batch.idempotency.key,
+          batch.idempotency.requestHash,
+          batch.response,
+          batch.events[0]?.event.receivedAt ?? Date.now(),
+        );
+      }
+      return { kind: 'inserted' };
+    });
+    // One outer transaction (one commit, one fsync); each batch is a savepoint inside it.
+    return this.db.transaction(() => batches.map((b) => one(b)))();
+  }
+
+  async getEvent(accountId: AccountId, id: EventId): Promise<EventRecord | undefined> {
+    const r = this.sql('SELECT * FROM events WHERE account_id = ? AND id = ?').get(
+      accountId,
+      id,
+    ) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      id: str(r.id) as EventId,
+      accountId: str(r.account_id) as AccountId,
+      name: str(r.name),
+      packageId: str(r.package_id),
+      payload: str(r.payload),
+      receivedAt: num(r.received_at),
+    };
+  }
+
+  async claimDeliveries(q: ClaimQuery): Promise<ClaimedDelivery[]> {
+    const select = this.sql(
+      `SELECT d.seq, d.id, d.event_id, d.endpoint_id, d.account_id, d.attempts, d.cycle_attempts,
+              d.manual, e.payload, ep.version
+         FROM deliveries d
+         JOIN events e ON e.id = d.event_id
+         JOIN endpoints ep ON ep.id = d.endpoint_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+          AND d.endpoint_id NOT IN (SELECT value FROM json_each(?))
+          AND (d.ordering_key IS NULL OR NOT EXISTS (
+                SELECT 1 FROM deliveries p
+                 WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
+                   AND p.seq < d.seq AND p.status IN ('pending', 'delivering', 'held')))
+        ORDER BY d.next_attempt_at
+        LIMIT ?`,
+    );
+    const lease = this.sql(
+      `UPDATE deliveries SET status = 'delivering', lease_owner = ?, lease_expires_at = ?, updated_at = ?
+        WHERE seq = ?`,
+    );
+    return this.db.transaction(() => {
+      const rows = select.all(q.now, JSON.stringify(q.skipEndpoints), q.limit) as Row[];
+      return rows.map((r): ClaimedDelivery => {
+        lease.run(q.owner, q.leaseUntil, q.now, r.seq);
+        return {
+          id: str(r.id) as DeliveryId,
+          eventId: str(r.event_id) as EventId,
+          endpointId: str(r.endpoint_id) as EndpointId,
+          accountId: str(r.account_id) as AccountId,
+          payload: str(r.payload),
+          attempts: num(r.attempts),
+          cycleAttempts: num(r.cycle_attempts),
+          endpointVersion: num(r.version),
+          manual: r.manual === 1,
+        };
+      });
+    })();
+  }
+
+  async renewLeases(owner: string, ids: readonly DeliveryId[], leaseUntil: number): Promise<void> {
+    const renew = this.sql(
+      `UPDATE deliveries SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'delivering'`,
+    );
+    this.db.transaction(() => {
+      for (const id of ids) renew.run(leaseUntil, id, owner);
+    })();
+  }
+
+  async releaseLeases(owner: string, ids: readonly DeliveryId[], now: number): Promise<void> {
+    const release = this.sql(
+      `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+        WHERE id = ? AND lease_owner = ? AND status = 'delivering'`,
+    );
+    this.db.transaction(() => {
+      for (const id of ids) release.run(now, id, owner);
+    })();
+  }
+
+  async recoverLeases(now: number, all: boolean): Promise<number> {
+    const result = this.sql(
+      `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+              next_attempt_at = MIN(COALESCE(next_attempt_at, ?), ?), updated_at = ?
+        WHERE status = 'delivering' AND (? OR lease_expires_at < ?)`,
+    ).run(now, now, now, all ? 1 : 0, now);
+    return result.changes;
+  }
+
+  async recordResults(results: readonly DeliveryResult[]): Promise<void> {
+    const update = this.sql(
+      `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempts = ?, cycle_attempts = ?,
+              last_status_code = ?, last_error = ?, updated_at = ?, manual = 0,
+              lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = ? AND lease_owner = ? AND status = 'delivering'`,
+    );
+    const insertAttempt = this.sql(
+      `INSERT INTO attempts (id, delivery_id, number, trigger, started_at, duration_ms, status_code,
+         outcome, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const r of results) {
+        update.run(
+          r.status,
+          r.nextAttemptAt,
+          r.attempts,
+          r.cycleAttempts,
+          r.lastStatusCode,
+          r.lastError,
+          r.updatedAt,
+          r.deliveryId,
+          r.owner,
+        );
+        const a = r.attempt;
+        if (a) {
+          insertAttempt.run(
+            a.id,
+            a.deliveryId,
+            a.number,
+            a.trigger,
+            a.startedAt,
+            a.durationMs,
+            a.statusCode,
+            a.outcome,
+            a.error,
+            a.responseBody,
+          );
+        }
+      }
+    })();
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = this.sql(
+      `SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'`,
+    ).get() as Row;
+    return numOrNull(row.t);
+  }
+
+  async holdDeliveries(endpointId: EndpointId, now: number): Promise<number> {
+    return this.sql(
+      `UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?
+        WHERE endpoint_id = ? AND status = 'pending'`,
+    ).run(now, endpointId).changes;
+  }
+
+  async releaseHeldDeliveries(endpointId: EndpointId, now: number): Promise<number> {
+    return this.sql(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+        WHERE endpoint_id = ? AND status = 'held'`,
+    ).run(now, now, endpointId).changes;
+  }
+
+  async listDeliveries(
+    filter: DeliveryFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<DeliveryRecord>> {
+    const where = ['account_id = ?'];
+    const params: unknown[] = [filter.accountId];
+    const add = (clause: string, value: unknown): void => {
+      where.push(clause);
+      params.push(value);
+    };
+    if (filter.endpointId) add('endpoint_id = ?', filter.endpointId);
+    if (filter.eventId) add('event_id = ?', filter.eventId);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.eventName) add('event_name = ?', filter.eventName);
+    if (filter.since !== undefined) add('created_at >= ?', filter.since);
+    if (filter.until !== undefined) add('created_at < ?', filter.until);
+    if (cursor) add('id < ?', cursor);
+    const rows = this.sql(
+      `SELECT * FROM deliveries WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+    ).all(...params, limit + 1) as Row[];
+    const data = rows.slice(0, limit).map(toDelivery);
+    return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async getDelivery(accountId: AccountId, id: DeliveryId): Promise<DeliveryRecord | undefined> {
+    const row = this.sql('SELECT * FROM deliveries WHERE account_id = ? AND id = ?').get(
+      accountId,
+      id,
+    ) as Row | undefined;
+    return row && toDelivery(row);
+  }
+
+  async listAttempts(deliveryId: DeliveryId): Promise<AttemptRecord[]> {
+    return (
+      this.sql('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY number').all(
+        deliveryId,
+      ) as Row[]
+    ).map(toAttempt);
+  }
+
+  async redeliver(
+    accountId: AccountId,
+    id: DeliveryId,
+    now: number,
+  ): Promise<DeliveryRecord | undefined> {
+    this.sql(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, manual = 1, updated_at = ?,
+              cycle_attempts = CASE WHEN status = 'pending' THEN cycle_attempts ELSE 0 END
+        WHERE account_id = ? AND id = ? AND status IN ('failed', 'held', 'succeeded', 'pending')`,
+    ).run(now, now, accountId, id);
+    return this.getDelivery(accountId, id);
+  }
+
+  async recover(
+    endpointId: EndpointId,
+    since: number,
+    until: number,
+    now: number,
+  ): Promise<number> {
+    return this.sql(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, cycle_attempts = 0, manual = 1,
+              updated_at = ?
+        WHERE endpoint_id = ? AND status IN ('failed', 'held') AND created_at >= ? AND created_at < ?`,
+    ).run(now, now, endpointId, since, until).changes;
+  }
+
+  async queueStats(now: number): Promise<QueueStats> {
+    const count = (status: DeliveryStatus): number =>
+      num((this.sql('SELECT COUNT(*) AS n FROM deliveries WHERE status = ?').get(status) as Row).n);
+    const due = this.sql(
+      `SELECT COUNT(*) AS n, MIN(next_attempt_at) AS oldest FROM deliveries
+        WHERE status = 'pending' AND next_attempt_at <= ?`,
+    ).get(now) as Row;
+    return {
+      pending: count('pending'),
+      due: num(due.n),
+      delivering: count('delivering'),
+      held: count('held'),
+      failed: count('failed'),
+      oldestDueAt: numOrNull(due.oldest),
+    };
+  }
+
+  async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
+    this.sql(
+      `INSERT INTO operational_events (id, account_id, type, endpoint_id, delivery_id, data, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      e.id,
+      e.accountId,
+      e.type,
+      e.endpointId,
+      e.deliveryId,
+      JSON.stringify(e.data),
+      e.createdAt,
+    );
+  }
+
+  async listOperationalEvents(
+    accountId: AccountId,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<OperationalEventRecord>> {
+    const rows = this.sql(
+      `SELECT * FROM operational_events WHERE account_id = ? AND (? IS NULL OR id < ?)
+        ORDER BY id DESC LIMIT ?`,
+    ).all(accountId, cursor, cursor, limit + 1) as Row[];
+    const data = rows.slice(0, limit).map((r): OperationalEventRecord => ({
+      id: str(r.id) as OperationalEventRecord['id'],
+      accountId: str(r.account_id) as AccountId,
+      type: str(r.type),
+      endpointId: strOrNull(r.endpoint_id) as EndpointId | null,
+      deliveryId: strOrNull(r.delivery_id) as DeliveryId | null,
+      data: JSON.parse(str(r.data)) as Record<string, unknown>,
+      createdAt: num(r.created_at),
+    }));
+    return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+}

@@ -1,0 +1,2 @@
+// Herald's version (tests/unit/version.test.ts keeps it equal to package.json).
+export const VERSION = '0.1.0';

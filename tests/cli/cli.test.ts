@@ -1,0 +1,117 @@
+// The CLI as a new user runs it: a real subprocess, a real data dir, a real listener.
+
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli/index.js';
+import { startListener, type Listener } from '../helpers/listener.js';
+import { eventually } from '../helpers/herald.js';
+import { runCli, startServer, type ServerProcess } from '../helpers/process.js';
+
+describe('herald CLI', () => {
+  let dataDir: string;
+  let server: ServerProcess;
+  let listener: Listener;
+  const env = () => ({ HERALD_URL: server.url, HERALD_DATA_DIR: dataDir, HERALD_API_KEY: '' });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+    listener = await startListener();
+    server = await startServer(['--port', '0', '--data-dir', dataDir, '--allow-private-network'], {
+      HERALD_API_KEY: '',
+      HERALD_LOG_LEVEL: 'warn',
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await listener?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints the generated API key once and keeps it in the data dir with mode 0600', async () => {
+    const key = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+    await eventually(
+      () => (server.output().includes(key) ? true : undefined),
+      5000,
+      'the key to be printed',
+    );
+    expect(statSync(join(dataDir, 'api-key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+
+  it('publishes events and lists, shows and retries deliveries', async () => {
+    const key = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+    const reg = await fetch(`${server.url}/api/callback`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${key}` },
+      body: JSON.stringify({
+        url: `${listener.url}/cb`,
+        key: 'cli-callback-key',
+        events: ['PACKAGE_COMPLETE'],
+      }),
+    });
+    expect(reg.status).toBe(200);
+    const published = await runCli(
+      ['events', 'publish', '--name', 'PACKAGE_COMPLETE', '--package-id', 'cli-1', '--json'],
+      env(),
+    );
+    expect(published.code, published.stderr).toBe(0);
+    const { id } = JSON.parse(published.stdout) as { id: string };
+    await listener.waitFor(1);
+    const list = await runCli(['deliveries', 'list', '--json'], env());
+    const page = JSON.parse(list.stdout) as {
+      data: Array<{ id: string; eventId: string; status: string }>;
+    };
+    const delivery = page.data.find((d) => d.eventId === id)!;
+    expect(delivery).toBeDefined();
+    const table = await runCli(['deliveries', 'list'], env());
+    expect(table.stdout).toMatch(/^ID\s+EVENTNAME/);
+    const shown = await runCli(['deliveries', 'show', delivery.id], env());
+    expect(JSON.parse(shown.stdout).attempts).toHaveLength(1);
+    const retried = await runCli(['deliveries', 'retry', delivery.id], env());
+    expect(retried.code).toBe(0);
+    await listener.waitFor(2);
+    const endpoints = await runCli(['endpoints', 'list'], env());
+    expect(endpoints.stdout).toContain('BASIC');
+    expect(endpoints.stdout).not.toContain('cli-callback-key');
+  });
+
+  it('explains mistakes and unknown commands', async () => {
+    const missing = await runCli(['events', 'publish', '--name', 'X'], env());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--package-id/);
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    const bad = await runCli(['deliveries', 'list', '--status', 'lost'], env());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/status must be one of/);
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('herald %s --help', async (name) => {
+    const result = await runCli([...name.split(' '), '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: herald/);
+  });
+
+  it('migrate reports the schema and is idempotent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-migrate-'));
+    try {
+      const first = await runCli(['migrate', '--data-dir', dir]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/applied 0001_init/);
+      const second = await runCli(['migrate', '--data-dir', dir]);
+      expect(second.stdout).toMatch(/up to date/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a second server on the same data dir', async () => {
+    await expect(
+      startServer(['--port', '0', '--data-dir', dataDir], { HERALD_API_KEY: '' }),
+    ).rejects.toThrow(/Another Herald/);
+  });
+});

@@ -1,0 +1,249 @@
+// Bad input gets a clear 4xx problem+json and loses nothing; never a 5xx, a hang or a leak.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startTestHerald,
+  TEST_API_KEY,
+  type ApiResponse,
+  type TestHerald,
+} from '../helpers/herald.js';
+
+function expectProblem(res: ApiResponse, status: number, code?: string): void {
+  expect(res.status, res.text).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.body).toMatchObject({
+    status,
+    type: expect.stringMatching(/^urn:herald:problem:/),
+    detail: expect.any(String),
+  });
+  if (code) expect(res.body.code).toBe(code);
+  expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack traces
+}
+
+describe('bad input', () => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald();
+  });
+  afterAll(() => herald.close());
+
+  const cb = (body: unknown) => herald.api('POST', '/api/callback', body);
+
+  it('refuses malformed JSON, empty bodies and non-objects', async () => {
+    expectProblem(await cb('{"url": '), 400, 'invalid_json');
+    expectProblem(await cb(''), 400, 'invalid_json');
+    expectProblem(await cb('[1,2]'), 400, 'invalid_request');
+    expectProblem(await herald.api('POST', '/v1/events', '{nope'), 400, 'invalid_json');
+  });
+
+  it('refuses callback URLs that are not http(s) or not URLs', async () => {
+    for (const url of [
+      'ftp://example.com/x',
+      'not a url',
+      'javascript:alert(1)',
+      '',
+      'http://user:pw@127.0.0.1/x',
+    ]) {
+      expectProblem(await cb({ url, events: ['PACKAGE_COMPLETE'] }), 400);
+    }
+    expectProblem(await cb({ events: ['PACKAGE_COMPLETE'] }), 400, 'validation_failed');
+  });
+
+  it('refuses more than 5 custom headers, CR/LF, long keys and values, and reserved names', async () => {
+    const url = 'http://127.0.0.1:9/x';
+    const headers = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ key: `X-H${i}`, value: 'v' }));
+    expectProblem(await cb({ url, events: [], customHeaders: headers(6) }), 400, 'invalid_header');
+    expectProblem(
+      await cb({ url, events: [], customHeaders: [{ key: 'X-A', value: 'a\r\nInjected: 1' }] }),
+      400,
+      'invalid_header',
+    );
+    expectProblem(
+      await cb({ url, events: [], customHeaders: [{ key: 'X-A\nB', value: 'a' }] }),
+      400,
+      'invalid_header',
+    );
+    expectProblem(
+      await cb({ url, events: [], customHeaders: [{ key: 'X'.repeat(51), value: 'a' }] }),
+      400,
+      'invalid_header',
+    );
+    expectProblem(
+      await cb({ url, events: [], customHeaders: [{ key: 'X-A', value: 'v'.repeat(101) }] }),
+      400,
+      'invalid_header',
+    );
+    expectProblem(
+      await cb({ url, events: [], customHeaders: [{ key: 'Authorization', value: 'Bearer x' }] }),
+      400,
+      'invalid_header',
+    );
+    const ok = await cb({ url, events: [], customHeaders: headers(5) });
+    expect(ok.status).toBe(200);
+  });
+
+  it('refuses unknown connector origins and invalid event names in a subscription', async () => {
+    expectProblem(
+      await herald.api('POST', '/api/callback/connectors/salesforce', {
+        url: 'http://127.0.0.1:9/',
+        events: [],
+      }),
+      404,
+      'not_found',
+    );
+    expectProblem(await herald.api('GET', '/api/callback/connectors/nope'), 404, 'not_found');
+    expectProblem(
+      await cb({ url: 'http://127.0.0.1:9/', events: ['package complete'] }),
+      400,
+      'validation_failed',
+    );
+  });
+
+  it('refuses events without a name, with an invalid name, without packageId, too large, and too many', async () => {
+    const ev = (body: unknown) => herald.api('POST', '/v1/events', body);
+    expectProblem(await ev({ packageId: 'p' }), 400, 'invalid_event');
+    expectProblem(await ev({ name: 'not-valid', packageId: 'p' }), 400, 'invalid_event');
+    expectProblem(await ev({ name: 'PACKAGE_COMPLETE' }), 400, 'invalid_event');
+    expectProblem(
+      await ev({ name: 'PACKAGE_COMPLETE', packageId: 'p', createdDate: 'yesterday' }),
+      400,
+      'invalid_event',
+    );
+    expectProblem(
+      await ev({ name: 'PACKAGE_COMPLETE', packageId: 'p', message: 'x'.repeat(300 * 1024) }),
+      413,
+      'payload_too_large',
+    );
+    const batch = Array.from({ length: 1001 }, (_, i) => ({
+      name: 'PACKAGE_CREATE',
+      packageId: `p${i}`,
+    }));
+    expectProblem(await ev(batch), 400, 'batch_too_large');
+    const withBad = [{ name: 'PACKAGE_CREATE', packageId: 'ok' }, { name: 'PACKAGE_CREATE' }];
+    const res = await ev(withBad);
+    expectProblem(res, 400, 'invalid_event');
+    expect(res.body.errors[0].path).toBe('1/packageId');
+    expectProblem(await ev([]), 400, 'invalid_event');
+  });
+
+  it('answers unknown and malformed ids with 404, and unknown routes with a problem', async () => {
+    expectProblem(
+      await herald.api('GET', '/v1/deliveries/dlv_01M8Q1D20E3FE38TBV4ZFFR1K6'),
+      404,
+      'not_found',
+    );
+    expectProblem(await herald.api('GET', '/v1/deliveries/nope'), 404, 'not_found');
+    expectProblem(
+      await herald.api('POST', '/v1/deliveries/dlv_01M8Q1D20E3FE38TBV4ZFFR1K6/retry'),
+      404,
+      'not_found',
+    );
+    expectProblem(
+      await herald.api('GET', '/v1/events/evt_01M8Q1D20E3FE38TBV4ZFFR1K6'),
+      404,
+      'not_found',
+    );
+    expectProblem(
+      await herald.api('GET', '/v1/endpoints/ep_01M8Q1D20E3FE38TBV4ZFFR1K6'),
+      404,
+      'not_found',
+    );
+    expectProblem(
+      await herald.api('PATCH', '/v1/endpoints/ep_nope', { url: 'http://127.0.0.1:9/' }),
+      404,
+      'not_found',
+    );
+    expectProblem(await herald.api('GET', '/v1/nothing-here'), 404, 'not_found');
+    expectProblem(await herald.api('GET', '/v1/deliveries?status=lost'), 400, 'invalid_request');
+    expectProblem(await herald.api('GET', '/v1/deliveries?cursor=abc'), 400, 'invalid_cursor');
+    expectProblem(
+      await herald.api('GET', '/v1/deliveries?since=yesterday'),
+      400,
+      'invalid_request',
+    );
+  });
+
+  it('answers a missing or wrong API key with 401', async () => {
+    expectProblem(
+      await herald.api('GET', '/api/callback', undefined, { key: null }),
+      401,
+      'unauthorized',
+    );
+    expectProblem(
+      await herald.api('GET', '/api/callback', undefined, { key: 'wrong-key-000000000000' }),
+      401,
+      'unauthorized',
+    );
+    expectProblem(
+      await herald.api(
+        'POST',
+        '/v1/events',
+        { name: 'PACKAGE_COMPLETE', packageId: 'p' },
+        { key: null, headers: { authorization: 'Basic' } },
+      ),
+      401,
+    );
+    expectProblem(await herald.api('GET', '/v1/accounts'), 403, 'forbidden');
+    const res = await herald.api('GET', '/v1/endpoints', undefined, {
+      key: null,
+      headers: { authorization: `Basic ${TEST_API_KEY}x` },
+    });
+    expectProblem(res, 401, 'unauthorized');
+  });
+
+  it('refuses an OAUTH2 configuration with a clear 4xx until OAuth delivery is wired', async () => {
+    const key = Buffer.from(
+      JSON.stringify({ host: 'login.salesforce.com', client_id: 'id', refresh_token: 'rt' }),
+    ).toString('base64');
+    const res = await herald.api('POST', '/api/callback/connectors/salesforceOauth2', {
+      url: 'http://127.0.0.1:9/services/apexrest/cb',
+      key,
+      events: [],
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+  });
+});
+
+describe('SSRF guard (without --allow-private-network)', () => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald({ HERALD_ALLOW_PRIVATE_NETWORK: '0' });
+  });
+  afterAll(() => herald.close());
+
+  it.each([
+    'http://127.0.0.1:8080/cb',
+    'https://127.0.0.1/cb',
+    'https://localhost/cb',
+    'https://10.1.2.3/cb',
+    'https://192.168.1.10/cb',
+    'https://172.16.0.1/cb',
+    'https://169.254.169.254/latest/meta-data',
+    'https://[::1]/cb',
+    'https://[::ffff:127.0.0.1]/cb',
+    'https://[::ffff:a9fe:a9fe]/cb',
+    'https://100.64.0.1/cb',
+    'https://0.0.0.0/cb',
+    'https://[fe80::1]/cb',
+    'https://[fc00::1]/cb',
+  ])('refuses %s', async (url) => {
+    const res = await herald.api('POST', '/api/callback', {
+      url,
+      key: 'k-1234567',
+      events: ['PACKAGE_COMPLETE'],
+    });
+    expectProblem(res, 422, 'destination_not_allowed');
+    const v1 = await herald.api('POST', '/v1/endpoints', { url, events: ['PACKAGE_COMPLETE'] });
+    expectProblem(v1, 422, 'destination_not_allowed');
+  });
+
+  it('refuses plain http to a public address', async () => {
+    const res = await herald.api('POST', '/api/callback', {
+      url: 'http://93.184.216.34/cb',
+      events: [],
+    });
+    expectProblem(res, 422, 'destination_not_allowed');
+  });
+});

@@ -1,0 +1,166 @@
+// The retry behaviour of SPEC 5, against a real listener, with a short schedule.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startListener, type Listener } from '../helpers/listener.js';
+import { eventually, startTestHerald, type TestHerald } from '../helpers/herald.js';
+
+describe('retries (HERALD_RETRY_SCHEDULE=0s,300ms,300ms,300ms)', () => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald({ HERALD_RETRY_SCHEDULE: '0s,300ms,300ms,300ms' });
+  });
+  afterAll(() => herald.close());
+
+  async function endpointFor(listener: Listener, events = ['PACKAGE_COMPLETE']): Promise<string> {
+    const res = await herald.api('POST', '/v1/endpoints', {
+      url: listener.url,
+      events,
+      auth: { type: 'BASIC', key: 'k-123456' },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  async function deliveryOf(endpointId: string, status?: string): Promise<Record<string, any>> {
+    return eventually(
+      async () => {
+        const res = await herald.api(
+          'GET',
+          `/v1/deliveries?endpoint=${endpointId}${status ? `&status=${status}` : ''}`,
+        );
+        return res.body.data[0];
+      },
+      15_000,
+      `a ${status ?? ''} delivery of ${endpointId}`,
+    );
+  }
+
+  it('two 500s then a 200: exactly 3 attempts, then succeeded', async () => {
+    const listener = await startListener((_r, i) => ({ status: i < 2 ? 500 : 200 }));
+    try {
+      const id = await endpointFor(listener);
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'r1' });
+      const done = await deliveryOf(id, 'succeeded');
+      await new Promise((r) => setTimeout(r, 800));
+      expect(listener.received).toHaveLength(3);
+      const detail = await herald.api('GET', `/v1/deliveries/${done.id}`);
+      expect(detail.body.attemptCount).toBe(3);
+      expect(detail.body.attempts.map((a: { statusCode: number }) => a.statusCode)).toEqual([
+        500, 500, 200,
+      ]);
+      // The same webhook-id on every retry: the listener's idempotency key.
+      expect(new Set(listener.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a 302: 5 attempts, then failed, listed as failed, with an operational event', async () => {
+    const listener = await startListener(() => ({
+      status: 302,
+      headers: { location: 'http://127.0.0.1:1/elsewhere' },
+    }));
+    try {
+      const id = await endpointFor(listener);
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'r2' });
+      const failed = await deliveryOf(id, 'failed');
+      expect(failed.attemptCount).toBe(5);
+      expect(listener.received).toHaveLength(5);
+      expect(failed.lastError).toMatch(/302/);
+      const all = await herald.api('GET', '/v1/deliveries?status=failed');
+      expect(all.body.data.map((d: { id: string }) => d.id)).toContain(failed.id);
+      const ops = await eventually(async () => {
+        const res = await herald.api('GET', '/v1/operational-events');
+        return res.body.data.find(
+          (e: { type: string; deliveryId: string }) =>
+            e.type === 'delivery.exhausted' && e.deliveryId === failed.id,
+        );
+      });
+      expect(ops.endpointId).toBe(id);
+      // Failing is not the end: a retry sends it again.
+      listener.respond(() => ({ status: 200 }));
+      expect((await herald.api('POST', `/v1/deliveries/${failed.id}/retry`)).status).toBe(202);
+      await deliveryOf(id, 'succeeded');
+      expect(listener.received).toHaveLength(6);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a 429 with Retry-After: 2 waits at least 2 s before the next try', async () => {
+    const listener = await startListener((_r, i) =>
+      i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 },
+    );
+    try {
+      const id = await endpointFor(listener);
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'r3' });
+      const [first, second] = await listener.waitFor(2, 10_000);
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(2000);
+      await deliveryOf(id, 'succeeded');
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a 410 disables the endpoint: it receives nothing more, and its events wait as held', async () => {
+    const listener = await startListener(() => ({ status: 410 }));
+    try {
+      const id = await endpointFor(listener, ['PACKAGE_EXPIRE']);
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_EXPIRE', packageId: 'r4' });
+      await listener.waitFor(1);
+      const endpoint = await eventually(async () => {
+        const res = await herald.api('GET', '/v1/endpoints');
+        const e = res.body.data.find((x: { id: string }) => x.id === id);
+        return e.state === 'disabled' ? e : undefined;
+      });
+      expect(endpoint.disabledReason).toMatch(/410/);
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_EXPIRE', packageId: 'r5' });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(listener.received).toHaveLength(1);
+      const held = await herald.api('GET', `/v1/deliveries?endpoint=${id}&status=held`);
+      expect(held.body.data).toHaveLength(2);
+      const ops = await herald.api('GET', '/v1/operational-events');
+      expect(
+        ops.body.data.some(
+          (e: { type: string; endpointId: string }) =>
+            e.type === 'endpoint.disabled' && e.endpointId === id,
+        ),
+      ).toBe(true);
+      // Fixed and re-enabled: the held events are delivered.
+      listener.respond(() => ({ status: 200 }));
+      expect(
+        (await herald.api('PATCH', `/v1/endpoints/${id}`, { state: 'enabled' })).body.state,
+      ).toBe('enabled');
+      await listener.waitFor(3);
+      await eventually(async () => {
+        const res = await herald.api('GET', `/v1/deliveries?endpoint=${id}&status=succeeded`);
+        return res.body.data.length === 2 ? true : undefined;
+      });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a listener that does not answer in time is retried after the slow-down wait', async () => {
+    const listener = await startListener((_r, i) =>
+      i === 0 ? { status: 200, delayMs: 3000 } : { status: 200 },
+    );
+    try {
+      const res = await herald.api('POST', '/v1/endpoints', {
+        url: listener.url,
+        events: ['PACKAGE_COMPLETE'],
+        options: { timeoutMs: 1000 },
+      });
+      const id = res.body.id as string;
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'r6' });
+      const [first, second] = await listener.waitFor(2, 10_000);
+      // The whole schedule is shorter than 60 s, so the slow-down floor is its longest step.
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000 + 300 * 0.8);
+      const done = await deliveryOf(id, 'succeeded');
+      const detail = await herald.api('GET', `/v1/deliveries/${done.id}`);
+      expect(detail.body.attempts[0].outcome).toBe('timeout');
+    } finally {
+      await listener.close();
+    }
+  });
+});
