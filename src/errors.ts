@@ -21,9 +21,9 @@ export const ErrorCodes = {
   idempotency_conflict: 409,
   payload_too_large: 413,
   destination_not_allowed: 422,
-  unsupported_auth_type: 422,
   invalid_credentials: 422,
   // 5xx — our fault or a dependency's; never carries internals
+  upstream_error: 502,
   store_unavailable: 503,
   internal_error: 500,
 } as const;

@@ -10,7 +10,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.js';
 import { publicUrlOf } from './config/load.js';
 import type { Config } from './config/settings.js';
-import { Credentials, type TokenSource } from './delivery/credentials.js';
+import { Credentials } from './delivery/credentials.js';
+import { TokenManager } from './oauth/token-manager.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { EndpointCache } from './delivery/endpoint-cache.js';
 import { ConfigError } from './errors.js';
@@ -24,6 +25,7 @@ import { DeliveryService } from './services/deliveries.js';
 import { EndpointHealth } from './services/endpoint-health.js';
 import { EndpointRepository } from './services/endpoint-repo.js';
 import { EndpointTester } from './services/endpoint-tester.js';
+import { EndpointTokens } from './services/endpoint-tokens.js';
 import { EndpointService } from './services/endpoints.js';
 import type { Services } from './services/index.js';
 import { IngestService } from './services/ingest.js';
@@ -152,21 +154,9 @@ function operationsWebhook(
   };
 }
 
-export interface Wiring {
-  readonly tokens?: (deps: {
-    store: Store;
-    box: SecretBox;
-    outbound: Outbound;
-    metrics: Metrics;
-    logger: Logger;
-    clock: () => number;
-  }) => TokenSource;
-}
-
 export async function startHerald(
   config: Config,
   options: StartOptions = {},
-  wiring: Wiring = {},
 ): Promise<RunningHerald> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
@@ -196,7 +186,24 @@ export async function startHerald(
     );
     const repo = new EndpointRepository(store, box, clock);
     const health = new EndpointHealth(repo, ops, clock, config.disableAfterMs);
-    const tokens = wiring.tokens?.({ store, box, outbound, metrics, logger, clock }) ?? null;
+    const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    const tokens = new TokenManager({
+      store,
+      box,
+      fetch: outbound.fetch,
+      logger,
+      metrics,
+      clock,
+      random,
+      owner,
+      onPersistFailed: (endpoint, error) =>
+        void ops.raise(
+          'oauth.persist_failed',
+          endpoint.accountId,
+          { endpointId: endpoint.id },
+          { error: error instanceof Error ? error.message : String(error) },
+        ),
+    });
     const dispatcher = new Dispatcher({
       send: (request) => outbound.send(request),
       credentials: new Credentials(tokens),
@@ -236,7 +243,6 @@ export async function startHerald(
         (url) => checkDestination(url, policy),
         ops,
         signal,
-        tokens !== null,
       ),
       ingest: new IngestService(store, repo, clock, signal, metrics),
       deliveries: new DeliveryService(store, clock, signal),
@@ -245,6 +251,7 @@ export async function startHerald(
         (endpoint, eventId, payload) => dispatcher.probe(endpoint, eventId, payload),
         clock,
       ),
+      tokens: new EndpointTokens(repo, tokens, health, outbound.fetch),
       operations: ops,
       metrics,
       sampler,
@@ -265,7 +272,7 @@ export async function startHerald(
         signal,
         logger,
         clock,
-        owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+        owner,
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseMs,
         pollIntervalMs: config.pollIntervalMs,

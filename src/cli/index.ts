@@ -4,11 +4,15 @@ import { ConfigError, HeraldError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { ApiError } from './api-client.js';
 import { UsageError, type Command, type Io } from './command.js';
+import { connectSalesforce } from './commands/connect.js';
+import { demo } from './commands/demo.js';
 import { deliveriesList, deliveriesRetry, deliveriesShow, recover } from './commands/deliveries.js';
 import { endpointsList, endpointsShow } from './commands/endpoints.js';
 import { eventsPublish } from './commands/events.js';
 import { migrate } from './commands/migrate.js';
+import { sandbox } from './commands/sandbox.js';
 import { serve } from './commands/serve.js';
+import { tokenIntrospect, tokenRefresh, tokenRevoke, tokenTest } from './commands/token.js';
 
 export const COMMANDS: readonly Command[] = [
   serve,
@@ -20,6 +24,13 @@ export const COMMANDS: readonly Command[] = [
   deliveriesShow,
   deliveriesRetry,
   recover,
+  connectSalesforce,
+  tokenTest,
+  tokenRefresh,
+  tokenRevoke,
+  tokenIntrospect,
+  sandbox,
+  demo,
 ];
 
 function usage(): string {

@@ -30,7 +30,7 @@ export interface TokenSource {
 }
 
 export class Credentials {
-  constructor(private readonly tokens: TokenSource | null) {}
+  constructor(private readonly tokens: TokenSource) {}
 
   authorize(endpoint: Endpoint): Promise<Authorization> | Authorization {
     switch (endpoint.authType) {
@@ -45,22 +45,11 @@ export class Credentials {
           generation: 0,
         };
       case 'OAUTH2':
-        if (!this.tokens) return unsupported();
         return this.tokens.accessToken(endpoint);
     }
   }
 
-  tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> | Authorization {
-    if (endpoint.authType !== 'OAUTH2' || !this.tokens) return unsupported();
+  tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> {
     return this.tokens.tokenRejected(endpoint, generation);
   }
-}
-
-function unsupported(): Authorization {
-  return {
-    ok: false,
-    kind: 'transient',
-    message: 'OAuth 2.0 is not available in this process',
-    retryInMs: 60_000,
-  };
 }

@@ -130,8 +130,6 @@ export class EndpointService {
     private readonly checkDestination: DestinationCheck,
     private readonly ops: OperationalEvents,
     private readonly signal: WorkSignal,
-    /** Whether OAUTH2 delivery is available (the token manager is wired in). */
-    private readonly oauthSupported: boolean,
   ) {}
 
   list(accountId: AccountId): Promise<Endpoint[]> {
@@ -151,15 +149,7 @@ export class EndpointService {
   private async validate(draft: EndpointPatch): Promise<void> {
     if (draft.url !== undefined) await this.checkDestination(draft.url);
     if (draft.customHeaders) checkCustomHeaders(draft.customHeaders);
-    if (draft.auth?.type === 'OAUTH2') {
-      if (!this.oauthSupported) {
-        throw new ValidationError(
-          'unsupported_auth_type',
-          'OAUTH2 callbacks are not available in this version of Herald yet; use NONE or BASIC',
-        );
-      }
-      await this.checkDestination(draft.auth.oauth.tokenUrl);
-    }
+    if (draft.auth?.type === 'OAUTH2') await this.checkDestination(draft.auth.oauth.tokenUrl);
   }
 
   private secretsFor(auth: AuthDraft, stored: EndpointSecrets): EndpointSecrets {

@@ -4,6 +4,7 @@ import type { Metrics, QueueSampler } from '../observability/metrics.js';
 import type { AccountService } from './accounts.js';
 import type { DeliveryService } from './deliveries.js';
 import type { EndpointTester } from './endpoint-tester.js';
+import type { EndpointTokens } from './endpoint-tokens.js';
 import type { EndpointService } from './endpoints.js';
 import type { IngestService } from './ingest.js';
 import type { OperationalEvents } from './operational-events.js';
@@ -21,6 +22,7 @@ export interface Services {
   readonly ingest: IngestService;
   readonly deliveries: DeliveryService;
   readonly tester: EndpointTester;
+  readonly tokens: EndpointTokens;
   readonly operations: OperationalEvents;
   readonly metrics: Metrics;
   readonly sampler: QueueSampler;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
-import { startHerald, type RunningHerald, type StartOptions, type Wiring } from '../../src/main.js';
+import { startHerald, type RunningHerald, type StartOptions } from '../../src/main.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
@@ -32,7 +32,6 @@ export interface ApiResponse {
 export async function startTestHerald(
   env: Record<string, string> = {},
   options: StartOptions & { dataDir?: string } = {},
-  wiring: Wiring = {},
 ): Promise<TestHerald> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-test-'));
   const config = loadConfig({
@@ -46,11 +45,7 @@ export async function startTestHerald(
     HERALD_SHUTDOWN_TIMEOUT: '2s',
     ...env,
   });
-  const herald = await startHerald(
-    config,
-    { logger: silentLogger(), print: () => {}, ...options },
-    wiring,
-  );
+  const herald = await startHerald(config, { logger: silentLogger(), print: () => {}, ...options });
   return {
     ...herald,
     dataDir,

@@ -94,3 +94,39 @@ export function startServer(
     });
   });
 }
+
+export interface ConnectRun {
+  /** The authorization URL, once the command printed it. */
+  readonly authorizeUrl: Promise<string>;
+  readonly done: Promise<CliResult>;
+}
+
+/** Starts `herald connect salesforce --no-browser ...`, watching stdout for the authorization URL. */
+export function startConnect(args: string[], env: Record<string, string> = {}): ConnectRun {
+  const child = spawn(
+    process.execPath,
+    [HERALD_BIN, 'connect', 'salesforce', '--no-browser', ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: 'pipe',
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  let found: (url: string) => void;
+  const authorizeUrl = new Promise<string>((resolve) => (found = resolve));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    const match = /^\s+(http\S+\/authorize\?\S+)$/m.exec(stdout);
+    if (match) found(match[1]!);
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { authorizeUrl, done };
+}

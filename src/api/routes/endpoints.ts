@@ -130,5 +130,19 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
     return json({ signingSecret: secret, previousValidForHours: 24 });
   });
 
+  // Token tools for the endpoint's stored OAuth credential.
+  app.post('/:id/token/test', async (c) =>
+    json(await services.tokens.refresh(accountOf(c), endpointId(c), true)),
+  );
+  app.post('/:id/token/refresh', async (c) =>
+    json(await services.tokens.refresh(accountOf(c), endpointId(c), false)),
+  );
+  app.post('/:id/token/revoke', async (c) =>
+    json(await services.tokens.revoke(accountOf(c), endpointId(c))),
+  );
+  app.post('/:id/token/introspect', async (c) =>
+    json(await services.tokens.introspect(accountOf(c), endpointId(c))),
+  );
+
   return app;
 }

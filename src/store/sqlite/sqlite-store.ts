@@ -27,6 +27,7 @@ import type {
   QueueStats,
   Store,
   StoreCapabilities,
+  TokenRecord,
 } from '../port.js';
 
 export interface SqliteStoreOptions {
@@ -320,6 +321,7 @@ export class SqliteStore implements Store {
         'DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE endpoint_id = ?)',
       ).run(id);
       this.sql('DELETE FROM deliveries WHERE endpoint_id = ?').run(id);
+      this.sql('DELETE FROM oauth_tokens WHERE endpoint_id = ?').run(id);
       return true;
     })();
   }
@@ -628,6 +630,82 @@ export class SqliteStore implements Store {
       failed: count('failed'),
       oldestDueAt: numOrNull(due.oldest),
     };
+  }
+
+  async getToken(endpointId: EndpointId): Promise<TokenRecord | undefined> {
+    const r = this.sql('SELECT * FROM oauth_tokens WHERE endpoint_id = ?').get(endpointId) as
+      Row | undefined;
+    if (!r) return undefined;
+    return {
+      endpointId: str(r.endpoint_id) as EndpointId,
+      credentialKey: str(r.credential_key),
+      generation: num(r.generation),
+      accessTokenCiphertext: strOrNull(r.access_token),
+      refreshTokenCiphertext: strOrNull(r.refresh_token),
+      expiresAt: numOrNull(r.expires_at),
+      refreshAt: numOrNull(r.refresh_at),
+      instanceUrl: strOrNull(r.instance_url),
+      deadReason: strOrNull(r.dead_reason),
+      updatedAt: num(r.updated_at),
+    };
+  }
+
+  async saveToken(t: TokenRecord): Promise<boolean> {
+    return this.db.transaction(() => {
+      const current = this.sql('SELECT generation FROM oauth_tokens WHERE endpoint_id = ?').get(
+        t.endpointId,
+      ) as Row | undefined;
+      const stored = current === undefined ? 0 : num(current.generation);
+      if (stored !== t.generation - 1) return false;
+      this.sql(
+        `INSERT INTO oauth_tokens (endpoint_id, credential_key, generation, access_token, refresh_token,
+           expires_at, refresh_at, instance_url, dead_reason, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (endpoint_id) DO UPDATE SET credential_key = excluded.credential_key,
+           generation = excluded.generation, access_token = excluded.access_token,
+           refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
+           refresh_at = excluded.refresh_at, instance_url = excluded.instance_url,
+           dead_reason = excluded.dead_reason, updated_at = excluded.updated_at`,
+      ).run(
+        t.endpointId,
+        t.credentialKey,
+        t.generation,
+        t.accessTokenCiphertext,
+        t.refreshTokenCiphertext,
+        t.expiresAt,
+        t.refreshAt,
+        t.instanceUrl,
+        t.deadReason,
+        t.updatedAt,
+      );
+      return true;
+    })();
+  }
+
+  async acquireTokenLock(
+    endpointId: EndpointId,
+    owner: string,
+    now: number,
+    until: number,
+  ): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.sql(
+        `INSERT INTO oauth_tokens (endpoint_id, credential_key, generation, updated_at)
+         VALUES (?, '', 0, ?) ON CONFLICT (endpoint_id) DO NOTHING`,
+      ).run(endpointId, now);
+      return (
+        this.sql(
+          `UPDATE oauth_tokens SET lock_owner = ?, lock_until = ?
+            WHERE endpoint_id = ? AND (lock_owner IS NULL OR lock_until < ? OR lock_owner = ?)`,
+        ).run(owner, until, endpointId, now, owner).changes > 0
+      );
+    })();
+  }
+
+  async releaseTokenLock(endpointId: EndpointId, owner: string): Promise<void> {
+    this.sql(
+      'UPDATE oauth_tokens SET lock_owner = NULL, lock_until = NULL WHERE endpoint_id = ? AND lock_owner = ?',
+    ).run(endpointId, owner);
   }
 
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {

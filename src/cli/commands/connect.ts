@@ -1,0 +1,154 @@
+// `herald connect salesforce`: obtain a refresh token through the Web Server flow with PKCE, and
+// store it into an endpoint (held deliveries resume) or print it.
+
+import {
+  beginAuthorization,
+  completeAuthorization,
+  DEFAULT_LOGIN_URL,
+  DEFAULT_SCOPE,
+  WebFlowError,
+  type WebFlowOptions,
+} from '../../oauth/web-flow.js';
+import { parseDuration } from '../../domain/retry.js';
+import { apiClient, CLIENT_HELP, CLIENT_OPTIONS } from '../api-client.js';
+import { parse, UsageError, type Command } from '../command.js';
+import { listenForRedirect, openBrowser, REDIRECT_PATH } from '../redirect-listener.js';
+
+export const connectSalesforce: Command = {
+  name: 'connect salesforce',
+  summary: 'Get a Salesforce refresh token (Web Server flow with PKCE) and store or print it',
+  help: `Usage: herald connect salesforce --client-id ID (--endpoint EP_ID | --print) [options]
+
+Opens Salesforce's login page, receives the redirect on http://localhost:<port>${REDIRECT_PATH},
+checks the state, exchanges the code with PKCE, and stores the refresh token into an endpoint
+(its held deliveries resume) or prints it.
+
+Options:
+  --client-id ID        the app's Consumer Key (required)
+  --client-secret S     the Consumer Secret, if the app requires it for the Web Server flow
+  --login-url URL       https://login.salesforce.com (default), https://test.salesforce.com, or a My Domain
+  --scope "S"           default "${DEFAULT_SCOPE}" (must include refresh_token)
+  --port P              local port of the callback (default 1717); register
+                        http://localhost:P${REDIRECT_PATH} in the app exactly
+  --endpoint EP_ID      store the refresh token into this Herald endpoint
+  --print               print the refresh token instead
+  --no-browser          do not open a browser; open the printed URL yourself
+  --timeout D           how long to wait for the login (default 5m)
+  --prompt P            e.g. login or consent
+  --login-hint U        pre-fill the username
+  --authorize-url URL   authorization endpoint, for servers that are not Salesforce
+  --token-url URL       token endpoint, for servers that are not Salesforce
+${CLIENT_HELP}`,
+  async run(args, io) {
+    const { values } = parse(args, {
+      ...CLIENT_OPTIONS,
+      'client-id': { type: 'string' },
+      'client-secret': { type: 'string' },
+      'login-url': { type: 'string' },
+      scope: { type: 'string' },
+      port: { type: 'string' },
+      endpoint: { type: 'string' },
+      print: { type: 'boolean' },
+      'no-browser': { type: 'boolean' },
+      timeout: { type: 'string' },
+      prompt: { type: 'string' },
+      'login-hint': { type: 'string' },
+      'authorize-url': { type: 'string' },
+      'token-url': { type: 'string' },
+    });
+    const clientId = values['client-id'];
+    if (!clientId)
+      throw new UsageError('--client-id is required (the Consumer Key of the connected app)');
+    if (!values.endpoint && !values.print)
+      throw new UsageError('Say where the token goes: --endpoint EP_ID or --print');
+    if (values.endpoint && values.print)
+      throw new UsageError('Use --endpoint or --print, not both');
+    const port = Number(values.port ?? '1717');
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new UsageError('--port must be a TCP port');
+    const timeoutMs = values.timeout ? parseDuration(values.timeout) : 5 * 60_000;
+    if (timeoutMs === undefined)
+      throw new UsageError('--timeout must be a duration such as 90s or 5m');
+    const loginUrl = (values['login-url'] ?? DEFAULT_LOGIN_URL).replace(/\/+$/, '');
+    try {
+      new URL(loginUrl);
+    } catch {
+      throw new UsageError(`--login-url ${JSON.stringify(loginUrl)} is not a URL`);
+    }
+    const scope = values.scope ?? DEFAULT_SCOPE;
+    const options: WebFlowOptions = {
+      loginUrl,
+      clientId,
+      clientSecret: values['client-secret'],
+      scope,
+      redirectUri: `http://localhost:${port}${REDIRECT_PATH}`,
+      prompt: values.prompt,
+      loginHint: values['login-hint'],
+      authorizeUrl: values['authorize-url'],
+      tokenUrl: values['token-url'],
+    };
+    const api = values.endpoint ? apiClient(values, io) : null;
+    if (api) await api.request('GET', `/v1/endpoints/${encodeURIComponent(values.endpoint!)}`); // fail early
+
+    const listener = await listenForRedirect(port);
+    try {
+      const pending = await beginAuthorization(options);
+      io.out('Open this URL to log in to Salesforce and allow access:');
+      io.out('');
+      io.out(`  ${pending.url}`);
+      io.out('');
+      if (!/(^|\s)(refresh_token|offline_access)(\s|$)/.test(scope)) {
+        io.err(
+          'Warning: the scope does not ask for refresh_token; Salesforce will not issue a refresh token.',
+        );
+      }
+      io.out(
+        'Note: each Salesforce user keeps at most 5 approvals per app; a 6th revokes the oldest refresh token.',
+      );
+      io.out(`Waiting for the redirect to http://localhost:${port}${REDIRECT_PATH} …`);
+      if (!values['no-browser']) openBrowser(pending.url);
+      const redirect = await listener.next(timeoutMs);
+      const result = await completeAuthorization(options, pending, redirect);
+      io.out(
+        `Connected${result.instanceUrl ? ` to ${result.instanceUrl}` : ''}${result.scope ? ` (scope: ${result.scope})` : ''}.`,
+      );
+      if (api) {
+        const credentials =
+          options.tokenUrl === undefined
+            ? {
+                salesforceKey: Buffer.from(
+                  JSON.stringify({
+                    host: loginUrl,
+                    client_id: clientId,
+                    refresh_token: result.refreshToken,
+                    ...(options.clientSecret ? { client_secret: options.clientSecret } : {}),
+                  }),
+                ).toString('base64'),
+              }
+            : { refreshToken: result.refreshToken };
+        const endpoint = (await api.request(
+          'PUT',
+          `/v1/endpoints/${encodeURIComponent(values.endpoint!)}/credentials`,
+          credentials,
+        )) as {
+          id: string;
+          auth: { status: string };
+        };
+        io.out(
+          `Stored the refresh token in endpoint ${endpoint.id} (auth status: ${endpoint.auth.status}); its held deliveries resume.`,
+        );
+      } else {
+        io.out(`Refresh token: ${result.refreshToken}`);
+      }
+      return 0;
+    } catch (error) {
+      if (error instanceof WebFlowError || error instanceof Error) {
+        io.err(error.message);
+        return 1;
+      }
+      throw error;
+    } finally {
+      await listener.close();
+    }
+  },
+};

@@ -1,0 +1,207 @@
+// `herald connect salesforce` as a subprocess against the sandbox: the authorization URL, PKCE,
+// state, the code exchange, denial, a forged redirect, a missing scope, storing into an endpoint.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { driveSandboxLogin } from '../../src/sandbox/login-driver.js';
+import { eventually, startTestHerald, TEST_API_KEY, type TestHerald } from '../helpers/herald.js';
+import { startConnect } from '../helpers/process.js';
+
+let nextPort = 17_170 + (process.pid % 200);
+const connect = startConnect;
+
+describe('herald connect salesforce', () => {
+  let sandbox: Sandbox;
+  const user = () => sandbox.users[0]!;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox.close());
+
+  function portWithCallback(): number {
+    const port = nextPort++;
+    sandbox.addCallbackUrl(`http://localhost:${port}/OauthRedirect`);
+    return port;
+  }
+
+  it('prints a PKCE authorization URL, exchanges the code and prints the refresh token', async () => {
+    const port = portWithCallback();
+    const run = connect([
+      '--client-id',
+      sandbox.connectedApp.clientId,
+      '--login-url',
+      sandbox.url,
+      '--port',
+      String(port),
+      '--print',
+    ]);
+    const url = new URL(await run.authorizeUrl);
+    expect(url.origin + url.pathname).toBe(`${sandbox.url}/services/oauth2/authorize`);
+    expect(url.searchParams.get('response_type')).toBe('code');
+    expect(url.searchParams.get('client_id')).toBe(sandbox.connectedApp.clientId);
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('state')!.length).toBeGreaterThanOrEqual(16);
+    expect(url.searchParams.get('redirect_uri')).toBe(`http://localhost:${port}/OauthRedirect`);
+    expect(url.searchParams.get('scope')!.split(' ')).toContain('refresh_token');
+
+    const location = await driveSandboxLogin(url.toString(), { ...user(), decision: 'allow' });
+    expect(location).toMatch(new RegExp(`^http://localhost:${port}/OauthRedirect\\?code=`));
+    const page = await fetch(location);
+    expect(page.status).toBe(200);
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(0);
+    const token = /Refresh token: (\S+)/.exec(result.stdout)?.[1];
+    expect(token).toBeDefined();
+    expect(sandbox.stats.isGrantAlive(token!)).toBe(true);
+    expect(result.stdout).toMatch(/at most 5 approvals/);
+  });
+
+  it('exits non-zero saying access was denied when the user denies', async () => {
+    const port = portWithCallback();
+    const run = connect([
+      '--client-id',
+      sandbox.connectedApp.clientId,
+      '--login-url',
+      sandbox.url,
+      '--port',
+      String(port),
+      '--print',
+    ]);
+    const location = await driveSandboxLogin(await run.authorizeUrl, {
+      ...user(),
+      decision: 'deny',
+    });
+    expect(location).toContain('error=access_denied');
+    await fetch(location);
+    const result = await run.done;
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/Access was denied/);
+  });
+
+  it("refuses a redirect that does not carry this attempt's state", async () => {
+    const port = portWithCallback();
+    const run = connect([
+      '--client-id',
+      sandbox.connectedApp.clientId,
+      '--login-url',
+      sandbox.url,
+      '--port',
+      String(port),
+      '--print',
+    ]);
+    await run.authorizeUrl;
+    await fetch(`http://localhost:${port}/OauthRedirect?code=forged&state=not-the-state`);
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/wrong state/);
+  });
+
+  it('names the missing scope when the org issues no refresh token', async () => {
+    const port = portWithCallback();
+    const run = connect([
+      '--client-id',
+      sandbox.connectedApp.clientId,
+      '--login-url',
+      sandbox.url,
+      '--port',
+      String(port),
+      '--print',
+      '--scope',
+      'api',
+    ]);
+    const location = await driveSandboxLogin(await run.authorizeUrl, {
+      ...user(),
+      decision: 'allow',
+    });
+    await fetch(location);
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no refresh token/);
+    expect(result.stderr).toMatch(/refresh_token/);
+  });
+
+  it('times out with a clear message when the callback URL is not registered (the org shows an error, no redirect)', async () => {
+    const port = nextPort++;
+    const run = connect([
+      '--client-id',
+      sandbox.connectedApp.clientId,
+      '--login-url',
+      sandbox.url,
+      '--port',
+      String(port),
+      '--print',
+      '--timeout',
+      '2s',
+    ]);
+    const page = await fetch(await run.authorizeUrl, { redirect: 'manual' });
+    expect(page.status).toBeGreaterThanOrEqual(400);
+    expect(await page.text()).toMatch(/redirect_uri_mismatch/);
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/Nobody completed the login within 2 s/);
+  });
+
+  describe('--endpoint', () => {
+    let herald: TestHerald;
+    beforeAll(async () => {
+      herald = await startTestHerald();
+    });
+    afterAll(() => herald.close());
+
+    it('stores the refresh token into the endpoint, and its held deliveries resume', async () => {
+      const ep = await herald.api('POST', '/v1/endpoints', {
+        url: `${sandbox.url}/services/apexrest/connect-test`,
+        events: ['PACKAGE_COMPLETE'],
+        auth: {
+          type: 'OAUTH2',
+          salesforceKey: Buffer.from(
+            JSON.stringify({
+              host: sandbox.url,
+              client_id: sandbox.connectedApp.clientId,
+              refresh_token: 'revoked-or-unknown',
+            }),
+          ).toString('base64'),
+        },
+      });
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'connect-1' });
+      await eventually(async () =>
+        (await herald.api('GET', `/v1/endpoints/${ep.body.id}`)).body.auth.status ===
+        'reauthorization_required'
+          ? true
+          : undefined,
+      );
+      const before = sandbox.received.length;
+      const port = portWithCallback();
+      const run = connect(
+        [
+          '--client-id',
+          sandbox.connectedApp.clientId,
+          '--login-url',
+          sandbox.url,
+          '--port',
+          String(port),
+          '--endpoint',
+          ep.body.id,
+        ],
+        { HERALD_URL: herald.url, HERALD_API_KEY: TEST_API_KEY },
+      );
+      const location = await driveSandboxLogin(await run.authorizeUrl, {
+        ...user(),
+        decision: 'allow',
+      });
+      await fetch(location);
+      const result = await run.done;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/Stored the refresh token in endpoint/);
+      expect(result.stdout).not.toMatch(/Refresh token:/);
+      await eventually(() => (sandbox.received.length === before + 1 ? true : undefined));
+      await eventually(async () =>
+        (await herald.api('GET', `/v1/endpoints/${ep.body.id}`)).body.auth.status === 'ok'
+          ? true
+          : undefined,
+      );
+    });
+  });
+});

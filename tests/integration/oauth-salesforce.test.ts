@@ -1,0 +1,269 @@
+// OAuth delivery to a Salesforce-like org (Herald's sandbox): expiry, rotation, races, revocation.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { eventually, startTestHerald, type TestHerald } from '../helpers/herald.js';
+
+const APEX_PATH = '/services/apexrest/herald/events';
+
+function salesforceKey(fields: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(fields)).toString('base64');
+}
+
+async function publishConcurrently(
+  herald: TestHerald,
+  total: number,
+  concurrency: number,
+  name = 'DOCUMENT_SIGNED',
+): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const n = next++;
+        const res = await herald.api('POST', '/v1/events', {
+          name,
+          packageId: `pkg-${n}`,
+          documentId: `doc-${n}`,
+        });
+        expect(res.status).toBe(202);
+        ids.push(res.body.id as string);
+      }
+    }),
+  );
+  return ids;
+}
+
+function deliveredEventIds(sandbox: Sandbox): Set<string> {
+  return new Set(sandbox.received.map((r) => r.headers['webhook-id']!));
+}
+
+describe('OAuth delivery to a Salesforce-like org', () => {
+  let herald: TestHerald | undefined;
+  let sandbox: Sandbox | undefined;
+  afterEach(async () => {
+    await herald?.close();
+    await sandbox?.close();
+    herald = undefined;
+    sandbox = undefined;
+  });
+
+  it('survives expiry and rotation under load: 600 events, one token request at a time, the grant alive', async () => {
+    sandbox = await startSandbox({
+      rotation: true,
+      accessTokenTtlMs: 1500,
+      concurrentRefresh: 'revoke',
+      tokenLatencyMs: 50,
+    });
+    const refreshToken = sandbox.issueRefreshToken();
+    herald = await startTestHerald();
+    const key = salesforceKey({
+      host: sandbox.url,
+      client_id: sandbox.connectedApp.clientId,
+      refresh_token: refreshToken,
+    });
+    const reg = await herald.api('POST', '/api/callback/connectors/salesforceOauth2', {
+      url: `${sandbox.url}${APEX_PATH}`,
+      key,
+      events: ['DOCUMENT_SIGNED'],
+    });
+    expect(reg.status, reg.text).toBe(200);
+    expect(reg.text).not.toContain(refreshToken);
+
+    const publishing = publishConcurrently(herald, 600, 16);
+    await eventually(() => (sandbox!.received.length >= 150 ? true : undefined), 20_000);
+    sandbox.expireAccessTokens();
+    await eventually(() => (sandbox!.received.length >= 350 ? true : undefined), 20_000);
+    sandbox.expireAccessTokens();
+    const published = await publishing;
+    await eventually(
+      () => (deliveredEventIds(sandbox!).size >= 600 ? true : undefined),
+      30_000,
+      'all 600 delivered',
+    );
+
+    const delivered = deliveredEventIds(sandbox);
+    expect(published.every((id) => delivered.has(id))).toBe(true);
+    expect(
+      sandbox.received.every((r) => r.headers.authorization === `Bearer ${r.accessToken}`),
+    ).toBe(true);
+    const stats = sandbox.stats;
+    console.log(
+      'oauth load test:',
+      JSON.stringify({
+        tokenRequests: stats.tokenRequests,
+        byGrant: stats.byGrant,
+        received: sandbox.received.length,
+        rejected401: stats.listenerRejected401,
+      }),
+    );
+    expect(stats.maxConcurrentTokenRequests).toBe(1);
+    expect(stats.rotatedOutTokenPresented).toBe(0);
+    expect(stats.concurrentRefreshRejections).toBe(0);
+    expect(stats.grantsRevoked).toBe(0);
+    // One first refresh, one per forced expiry; idle expiry (1.5 s) may add one or two.
+    expect(stats.byGrant.refresh_token).toBeGreaterThanOrEqual(3);
+    expect(stats.byGrant.refresh_token).toBeLessThanOrEqual(6);
+    const endpoint = (await herald.api('GET', '/v1/endpoints')).body.data[0];
+    expect(endpoint.auth).toMatchObject({ type: 'OAUTH2', status: 'ok', flavor: 'salesforce' });
+    // The grant is alive: the rotated refresh token stored by Herald still works.
+    const failed = await herald.api('GET', '/v1/deliveries?status=failed');
+    expect(failed.body.data).toEqual([]);
+    const lastRefresh = await fetch(`${sandbox.url}/_sandbox/stats`).then((r) => r.json());
+    expect(lastRefresh).toBeDefined();
+    expect(sandbox.stats.isGrantAlive(refreshToken)).toBe(true);
+  }, 90_000);
+
+  it('parks deliveries when the grant is revoked, and delivers them after reconnecting', async () => {
+    sandbox = await startSandbox({ rotation: true });
+    const refreshToken = sandbox.issueRefreshToken();
+    herald = await startTestHerald({ HERALD_RETRY_SCHEDULE: '200ms,200ms,200ms' });
+    const reg = await herald.api('POST', '/api/callback/connectors/salesforceOauth2', {
+      url: `${sandbox.url}${APEX_PATH}`,
+      key: salesforceKey({
+        host: sandbox.url.replace(/^http:\/\//, 'http://'),
+        client_id: sandbox.connectedApp.clientId,
+        refresh_token: refreshToken,
+      }),
+      events: ['PACKAGE_COMPLETE'],
+    });
+    expect(reg.status, reg.text).toBe(200);
+    await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'before' });
+    await eventually(() => (sandbox!.received.length === 1 ? true : undefined));
+
+    sandbox.revokeAllGrants();
+    const tokenRequestsAtDeath = sandbox.stats.tokenRequests;
+    await herald.api(
+      'POST',
+      '/v1/events',
+      Array.from({ length: 20 }, (_, i) => ({ name: 'PACKAGE_COMPLETE', packageId: `after-${i}` })),
+    );
+    const endpoint = await eventually(
+      async () => {
+        const e = (await herald!.api('GET', '/v1/endpoints')).body.data[0];
+        return e.auth.status === 'reauthorization_required' ? e : undefined;
+      },
+      5000,
+      'reauthorization_required',
+    );
+    const held = await eventually(
+      async () => {
+        const res = await herald!.api('GET', `/v1/deliveries?endpoint=${endpoint.id}&status=held`);
+        return res.body.data.length === 20 ? res.body.data : undefined;
+      },
+      5000,
+      '20 held deliveries',
+    );
+    expect(held).toHaveLength(20);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await herald.api('GET', '/v1/deliveries?status=failed')).body.data).toEqual([]);
+    expect(sandbox.stats.tokenRequests - tokenRequestsAtDeath).toBeLessThanOrEqual(3);
+    const ops = await herald.api('GET', '/v1/operational-events');
+    expect(
+      ops.body.data.some((e: { type: string }) => e.type === 'endpoint.reauthorization_required'),
+    ).toBe(true);
+
+    // Reconnect: a new key with a fresh refresh token.
+    const fresh = sandbox.issueRefreshToken();
+    const again = await herald.api('POST', '/api/callback/connectors/salesforceOauth2', {
+      url: `${sandbox.url}${APEX_PATH}`,
+      key: salesforceKey({
+        host: sandbox.url,
+        client_id: sandbox.connectedApp.clientId,
+        refresh_token: fresh,
+      }),
+      events: ['PACKAGE_COMPLETE'],
+    });
+    expect(again.status).toBe(200);
+    await eventually(
+      () => (sandbox!.received.length === 21 ? true : undefined),
+      10_000,
+      'held events delivered',
+    );
+    await eventually(
+      async () => {
+        const e = (await herald!.api('GET', '/v1/endpoints')).body.data[0];
+        return e.auth.status === 'ok' ? e : undefined;
+      },
+      5000,
+      'status ok',
+    );
+  }, 60_000);
+
+  it('reconnects through PUT /v1/endpoints/{id}/credentials too', async () => {
+    sandbox = await startSandbox({ rotation: true });
+    herald = await startTestHerald();
+    const created = await herald.api('POST', '/v1/endpoints', {
+      url: `${sandbox.url}${APEX_PATH}`,
+      events: ['SIGNER_COMPLETE'],
+      auth: {
+        type: 'OAUTH2',
+        salesforceKey: salesforceKey({
+          host: sandbox.url,
+          client_id: sandbox.connectedApp.clientId,
+          refresh_token: 'not-a-real-token',
+        }),
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    await herald.api('POST', '/v1/events', { name: 'SIGNER_COMPLETE', packageId: 'p' });
+    await eventually(async () => {
+      const e = (await herald!.api('GET', `/v1/endpoints/${created.body.id}`)).body;
+      return e.auth.status === 'reauthorization_required' ? true : undefined;
+    });
+    const put = await herald.api('PUT', `/v1/endpoints/${created.body.id}/credentials`, {
+      refreshToken: sandbox.issueRefreshToken(),
+    });
+    expect(put.status).toBe(200);
+    expect(put.body.auth.status).toBe('unverified');
+    await eventually(() => (sandbox!.received.length === 1 ? true : undefined));
+  });
+
+  it('delivers with client credentials from a loosely written salesforceOauth2 key', async () => {
+    sandbox = await startSandbox({ accessTokenTtlMs: 60_000 });
+    sandbox.enableClientCredentials();
+    herald = await startTestHerald();
+    const loose = `{\n  host: "${sandbox.url}",\n  client_id: "${sandbox.connectedApp.clientId}",\n  client_secret: "${sandbox.connectedApp.clientSecret}",\n}`;
+    const key = Buffer.from(loose)
+      .toString('base64')
+      .replace(/(.{40})/g, '$1\n');
+    const reg = await herald.api('POST', '/api/callback/connectors/salesforceOauth2', {
+      url: `${sandbox.url}${APEX_PATH}`,
+      key,
+      events: ['PACKAGE_CREATE'],
+    });
+    expect(reg.status, reg.text).toBe(200);
+    await publishConcurrently(herald, 30, 4, 'PACKAGE_CREATE');
+    await eventually(() => (sandbox!.received.length >= 30 ? true : undefined), 15_000);
+    sandbox.expireAccessTokens();
+    await publishConcurrently(herald, 30, 4, 'PACKAGE_CREATE');
+    await eventually(() => (deliveredEventIds(sandbox!).size >= 60 ? true : undefined), 15_000);
+    expect(sandbox.stats.byGrant.client_credentials).toBe(2);
+    expect(sandbox.stats.maxConcurrentTokenRequests).toBe(1);
+  });
+
+  it('does not refresh for a 401 that a new token cannot fix', async () => {
+    sandbox = await startSandbox();
+    herald = await startTestHerald({ HERALD_RETRY_SCHEDULE: '100ms' });
+    // A grant without the `api` scope: the listener refuses it as "not valid for use with the REST API".
+    const refreshToken = sandbox.issueRefreshToken({ scope: 'refresh_token' });
+    await herald.api('POST', '/api/callback/connectors/salesforceOauth2', {
+      url: `${sandbox.url}${APEX_PATH}`,
+      key: salesforceKey({
+        host: sandbox.url,
+        client_id: sandbox.connectedApp.clientId,
+        refresh_token: refreshToken,
+      }),
+      events: ['KBA_FAILURE'],
+    });
+    await herald.api('POST', '/v1/events', { name: 'KBA_FAILURE', packageId: 'k' });
+    const failed = await eventually(
+      async () => (await herald!.api('GET', '/v1/deliveries?status=failed')).body.data[0],
+      10_000,
+    );
+    expect(failed.attemptCount).toBe(2);
+    expect(failed.lastStatusCode).toBe(401);
+    expect(sandbox.stats.byGrant.refresh_token).toBe(1);
+  });
+});
