@@ -33,6 +33,7 @@ import { OperationalEvents, type OperationsWebhook } from './services/operationa
 import { SecretBox, generateMasterKey } from './services/secret-box.js';
 import { WorkSignal } from './services/work-signal.js';
 import type { Store } from './store/port.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { VERSION } from './version.js';
 
@@ -57,13 +58,11 @@ export interface RunningHerald {
 const MASTER_KEY_CHECK = 'master_key_check';
 const MASTER_KEY_CHECK_TEXT = 'herald master key check';
 
-/** Opens the configured store. PostgreSQL arrives with the scale-out issue. */
+/** Opens the configured store: PostgreSQL for a postgres:// URL, otherwise an SQLite file. */
 export function openStore(config: Config): Store {
   const target = config.databaseUrl;
   if (target && /^postgres(ql)?:\/\//i.test(target)) {
-    throw new ConfigError(
-      'PostgreSQL is not supported by this version of Herald yet; use the embedded SQLite store',
-    );
+    return new PostgresStore({ connectionString: target, poolSize: config.databasePoolSize });
   }
   const path = target ?? join(config.dataDir, 'herald.db');
   if (path !== ':memory:') mkdirSync(resolve(path, '..'), { recursive: true });
@@ -277,7 +276,7 @@ export async function startHerald(
         leaseMs: config.leaseMs,
         pollIntervalMs: config.pollIntervalMs,
       });
-      worker.start();
+      await worker.start();
     }
 
     const app = createApp({ services, logger, version: VERSION, api: config.role !== 'worker' });

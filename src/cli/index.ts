@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { ApiError } from './api-client.js';
 import { UsageError, type Command, type Io } from './command.js';
 import { connectSalesforce } from './commands/connect.js';
+import { copyStoreCommand } from './commands/copy-store.js';
 import { demo } from './commands/demo.js';
 import { deliveriesList, deliveriesRetry, deliveriesShow, recover } from './commands/deliveries.js';
 import { endpointsList, endpointsShow } from './commands/endpoints.js';
@@ -17,6 +18,7 @@ import { tokenIntrospect, tokenRefresh, tokenRevoke, tokenTest } from './command
 export const COMMANDS: readonly Command[] = [
   serve,
   migrate,
+  copyStoreCommand,
   eventsPublish,
   endpointsList,
   endpointsShow,

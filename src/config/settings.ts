@@ -33,6 +33,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly disableAfterMs: number;
   readonly sqliteSynchronous: 'full' | 'normal';
+  readonly databasePoolSize: number;
   readonly operationsWebhookUrl: string | null;
 }
 
@@ -258,6 +259,13 @@ export const SETTINGS: readonly Setting[] = [
     default: 'full',
     doc: 'SQLite durability: `full` survives power loss, `normal` survives process crashes only.',
     parse: oneOf<'full' | 'normal'>('full', 'normal'),
+  },
+  {
+    key: 'databasePoolSize',
+    env: 'HERALD_DATABASE_POOL',
+    default: 10,
+    doc: 'PostgreSQL connections per process. Claims, results and ingest are batched, so a handful serves thousands of deliveries per second; plan workers x this within max_connections.',
+    parse: int(1, 1000),
   },
   {
     key: 'operationsWebhookUrl',

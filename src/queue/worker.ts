@@ -53,6 +53,8 @@ export class Worker {
   private loop: Promise<void> | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private recoverTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: WorkerOptions) {
     this.writer = new ResultWriter(o.store, o.logger, () => o.signal.notify());
@@ -67,7 +69,7 @@ export class Worker {
     };
   }
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.renewTimer = setInterval(
@@ -75,7 +77,34 @@ export class Worker {
       Math.max(1000, this.o.leaseMs / 3),
     );
     this.renewTimer.unref();
+    if (this.o.store.capabilities.crossProcessWakeups) {
+      // Other processes publish and release work: their notifications wake this worker.
+      this.unsubscribe = await this.o.store.subscribeWork(() => this.o.signal.notify());
+    }
+    if (this.o.store.capabilities.concurrentWorkers) {
+      // A process that died holding leases: its work moves on once the leases expire.
+      this.recoverTimer = setInterval(
+        () => void this.recoverExpired(),
+        Math.max(1000, this.o.leaseMs / 2),
+      );
+      this.recoverTimer.unref();
+    }
     this.loop = this.claimLoop();
+  }
+
+  private async recoverExpired(): Promise<void> {
+    try {
+      const recovered = await this.o.store.recoverLeases(this.o.clock(), false);
+      if (recovered > 0) {
+        this.o.logger.warn(
+          { recovered },
+          'took over deliveries whose lease expired (a worker died?)',
+        );
+        this.o.signal.notify();
+      }
+    } catch (error) {
+      this.o.logger.error({ err: error }, 'could not recover expired leases');
+    }
   }
 
   private capacity(): number {
@@ -262,6 +291,8 @@ export class Worker {
     this.running = false;
     this.o.signal.notify();
     await this.loop;
+    if (this.recoverTimer) clearInterval(this.recoverTimer);
+    await this.unsubscribe?.();
     const unstarted: DeliveryId[] = [];
     for (const lane of this.lanes.values()) {
       if (lane.timer) clearTimeout(lane.timer);

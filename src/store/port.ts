@@ -185,6 +185,12 @@ export interface TokenRecord {
   readonly updatedAt: number;
 }
 
+/** An event with its unfinished deliveries, for moving work between stores. */
+export interface WorkItem {
+  readonly event: EventRecord;
+  readonly deliveries: ReadonlyArray<DeliveryRecord & { readonly orderingKey: string | null }>;
+}
+
 export interface MigrationReport {
   readonly from: number;
   readonly to: number;
@@ -274,6 +280,19 @@ export interface Store {
     until: number,
   ): Promise<boolean>;
   releaseTokenLock(endpointId: EndpointId, owner: string): Promise<void>;
+
+  /**
+   * Calls `listener` when another process made work due (new deliveries, released holds).
+   * Returns a function that stops listening. Stores without cross-process wake-ups never call it.
+   */
+  subscribeWork(listener: () => void): Promise<() => Promise<void>>;
+
+  // Moving a store (herald copy-store): events with unfinished deliveries, in id order.
+  exportWork(afterEventId: string | null, limit: number): Promise<WorkItem[]>;
+  /** Inserts exported work as is (ids, counters, times); leased deliveries come in as pending. */
+  importWork(items: readonly WorkItem[]): Promise<void>;
+  /** Writes a token record as is, whatever is stored (for copying a store). */
+  importToken(record: TokenRecord): Promise<void>;
 
   insertOperationalEvent(event: OperationalEventRecord): Promise<void>;
   listOperationalEvents(

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { startHerald, type RunningHerald, type StartOptions } from '../../src/main.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { generateMasterKey } from '../../src/services/secret-box.js';
+import { createTestSchema } from './postgres.js';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -34,7 +36,17 @@ export async function startTestHerald(
   options: StartOptions & { dataDir?: string } = {},
 ): Promise<TestHerald> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-test-'));
+  // The `postgres` test project runs the same suites on PostgreSQL, each Herald in its own schema.
+  const schema =
+    process.env.HERALD_TEST_STORE === 'postgres' ? await createTestSchema() : undefined;
   const config = loadConfig({
+    ...(schema
+      ? {
+          HERALD_DATABASE_URL: schema.url,
+          HERALD_MASTER_KEY: generateMasterKey(),
+          HERALD_DATABASE_POOL: '4',
+        }
+      : {}),
     HERALD_PORT: '0',
     HERALD_DATA_DIR: dataDir,
     HERALD_API_KEY: TEST_API_KEY,
@@ -72,6 +84,7 @@ export async function startTestHerald(
     },
     async close() {
       await herald.stop();
+      await schema?.drop();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -14,6 +14,7 @@ import type {
   EndpointRow,
   OperationalEventRecord,
   Store,
+  TokenRecord,
 } from '../../src/store/port.js';
 import {
   T0,
@@ -1725,6 +1726,103 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect(pages).toBe(3);
           expect(seen).toEqual([...mine].reverse());
         });
+      });
+    });
+
+    describe('OAuth token records', () => {
+      const token = (
+        endpointId: EndpointId,
+        generation: number,
+        extra: Partial<TokenRecord> = {},
+      ): TokenRecord => ({
+        endpointId,
+        credentialKey: 'cred-1',
+        generation,
+        accessTokenCiphertext: `at-${generation}`,
+        refreshTokenCiphertext: `rt-${generation}`,
+        expiresAt: null,
+        refreshAt: null,
+        instanceUrl: 'https://org.example',
+        deadReason: null,
+        updatedAt: T0 + generation,
+        ...extra,
+      });
+
+      beforeEach(async () => {
+        await store.migrate();
+      });
+
+      it('stores generation 1 on an empty slot, then only the next generation (compare-and-set)', async () => {
+        const { endpoint } = await anAccountWithEndpoint();
+        expect(await store.getToken(endpoint.id)).toBeUndefined();
+        expect(await store.saveToken(token(endpoint.id, 2))).toBe(false);
+        expect(await store.saveToken(token(endpoint.id, 1))).toBe(true);
+        expect(await store.saveToken(token(endpoint.id, 1))).toBe(false);
+        expect(await store.saveToken(token(endpoint.id, 3))).toBe(false);
+        expect(await store.saveToken(token(endpoint.id, 2, { deadReason: 'gone' }))).toBe(true);
+        expect(await store.getToken(endpoint.id)).toEqual(
+          token(endpoint.id, 2, { deadReason: 'gone' }),
+        );
+      });
+
+      it('grants the refresh lock to one owner until it expires or is released', async () => {
+        const { endpoint } = await anAccountWithEndpoint();
+        expect(await store.acquireTokenLock(endpoint.id, 'a', T0, T0 + 1000)).toBe(true);
+        expect(await store.acquireTokenLock(endpoint.id, 'b', T0 + 500, T0 + 1500)).toBe(false);
+        expect(await store.acquireTokenLock(endpoint.id, 'a', T0 + 500, T0 + 1500)).toBe(true);
+        await store.releaseTokenLock(endpoint.id, 'b');
+        expect(await store.acquireTokenLock(endpoint.id, 'b', T0 + 600, T0 + 1600)).toBe(false);
+        expect(await store.acquireTokenLock(endpoint.id, 'b', T0 + 1501, T0 + 2500)).toBe(true);
+        await store.releaseTokenLock(endpoint.id, 'b');
+        expect(await store.acquireTokenLock(endpoint.id, 'c', T0 + 1600, T0 + 2600)).toBe(true);
+      });
+
+      it('keeps the lock held across a save, and the lock slot does not count as a generation', async () => {
+        const { endpoint } = await anAccountWithEndpoint();
+        expect(await store.acquireTokenLock(endpoint.id, 'a', T0, T0 + 1000)).toBe(true);
+        expect(await store.saveToken(token(endpoint.id, 1))).toBe(true);
+        expect(await store.acquireTokenLock(endpoint.id, 'b', T0 + 10, T0 + 1010)).toBe(false);
+        expect((await store.getToken(endpoint.id))!.generation).toBe(1);
+      });
+
+      it('imports a record as is, and deletes it with its endpoint', async () => {
+        const { account, endpoint } = await anAccountWithEndpoint();
+        await store.saveToken(token(endpoint.id, 1));
+        await store.importToken(token(endpoint.id, 7, { credentialKey: 'cred-2' }));
+        expect(await store.getToken(endpoint.id)).toEqual(
+          token(endpoint.id, 7, { credentialKey: 'cred-2' }),
+        );
+        expect(await store.deleteEndpoint(account.id, endpoint.id)).toBe(true);
+        expect(await store.getToken(endpoint.id)).toBeUndefined();
+      });
+    });
+
+    describe('moving work between stores', () => {
+      beforeEach(async () => {
+        await store.migrate();
+      });
+
+      it('exports events with unfinished deliveries in id order and imports them back as they were', async () => {
+        const { account, endpoint } = await anAccountWithEndpoint();
+        const built = await ingest({
+          accountId: account.id,
+          endpoints: [endpoint.id],
+          receivedAt: T0,
+          count: 5,
+        });
+        const [first] = await store.claimDeliveries(aClaim(T0 + 1, 'worker-1', { limit: 1 }));
+        await store.recordResults([aResult(first!.id, 'worker-1', 'succeeded', T0 + 2)]);
+        const exported = await store.exportWork(null, 2);
+        expect(exported).toHaveLength(2);
+        const rest = await store.exportWork(exported.at(-1)!.event.id, 10);
+        expect(rest).toHaveLength(2);
+        const all = [...exported, ...rest];
+        expect(all.map((w) => w.event.id)).toEqual([...all.map((w) => w.event.id)].sort());
+        expect(
+          all.every((w) => w.deliveries.length === 1 && w.deliveries[0]!.status === 'pending'),
+        ).toBe(true);
+        expect(all.map((w) => w.event.id)).not.toContain(first!.eventId);
+        expect(built.events).toHaveLength(5);
       });
     });
   });

@@ -8,6 +8,26 @@ import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { loadMigrations } from '../migrations.js';
+import {
+  bool,
+  ENDPOINT_COLUMNS,
+  endpointParams,
+  num,
+  numOrNull,
+  str,
+  strOrNull,
+  toAccount,
+  toApiKey,
+  toAttempt,
+  toDelivery,
+  toEndpoint,
+  toEvent,
+  toOperationalEvent,
+  toToken,
+  TOKEN_COLUMNS,
+  tokenParams,
+  type Row,
+} from '../rows.js';
 import type {
   AccountRecord,
   ApiKeyRecord,
@@ -28,6 +48,7 @@ import type {
   Store,
   StoreCapabilities,
   TokenRecord,
+  WorkItem,
 } from '../port.js';
 
 export interface SqliteStoreOptions {
@@ -36,117 +57,6 @@ export interface SqliteStoreOptions {
   /** `full` survives power loss; `normal` survives process crashes only and is faster. */
   readonly synchronous?: 'full' | 'normal';
 }
-
-type Row = Record<string, unknown>;
-
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const strOrNull = (v: unknown): string | null => (v === null ? null : (v as string));
-const numOrNull = (v: unknown): number | null => (v === null ? null : (v as number));
-
-function toEndpoint(r: Row): EndpointRow {
-  return {
-    id: str(r.id) as EndpointId,
-    accountId: str(r.account_id) as AccountId,
-    origin: strOrNull(r.origin) as Origin | null,
-    url: str(r.url),
-    events: JSON.parse(str(r.events)) as string[],
-    description: strOrNull(r.description),
-    authType: str(r.auth_type) as EndpointRow['authType'],
-    authStatus: str(r.auth_status) as AuthStatus,
-    oauth: r.oauth === null ? null : (JSON.parse(str(r.oauth)) as EndpointRow['oauth']),
-    secretsCiphertext: strOrNull(r.secrets),
-    customHeaders: JSON.parse(str(r.custom_headers)) as EndpointRow['customHeaders'],
-    options: JSON.parse(str(r.options)) as EndpointRow['options'],
-    state: str(r.state) as EndpointState,
-    disabledReason: strOrNull(r.disabled_reason),
-    failingSince: numOrNull(r.failing_since),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    version: num(r.version),
-  };
-}
-
-function endpointParams(e: EndpointRow): unknown[] {
-  return [
-    e.accountId,
-    e.origin,
-    e.url,
-    JSON.stringify(e.events),
-    e.description,
-    e.authType,
-    e.authStatus,
-    e.oauth === null ? null : JSON.stringify(e.oauth),
-    e.secretsCiphertext,
-    JSON.stringify(e.customHeaders),
-    JSON.stringify(e.options),
-    e.state,
-    e.disabledReason,
-    e.failingSince,
-    e.createdAt,
-    e.updatedAt,
-    e.version,
-    e.id,
-  ];
-}
-
-function toDelivery(r: Row): DeliveryRecord {
-  return {
-    id: str(r.id) as DeliveryId,
-    eventId: str(r.event_id) as EventId,
-    endpointId: str(r.endpoint_id) as EndpointId,
-    accountId: str(r.account_id) as AccountId,
-    eventName: str(r.event_name),
-    status: str(r.status) as DeliveryStatus,
-    attempts: num(r.attempts),
-    cycleAttempts: num(r.cycle_attempts),
-    nextAttemptAt: numOrNull(r.next_attempt_at),
-    lastStatusCode: numOrNull(r.last_status_code),
-    lastError: strOrNull(r.last_error),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
-}
-
-function toAttempt(r: Row): AttemptRecord {
-  return {
-    id: str(r.id) as AttemptRecord['id'],
-    deliveryId: str(r.delivery_id) as DeliveryId,
-    number: num(r.number),
-    trigger: str(r.trigger) as AttemptRecord['trigger'],
-    startedAt: num(r.started_at),
-    durationMs: num(r.duration_ms),
-    statusCode: numOrNull(r.status_code),
-    outcome: str(r.outcome),
-    error: strOrNull(r.error),
-    responseBody: strOrNull(r.response_body),
-  };
-}
-
-function toApiKey(r: Row): ApiKeyRecord {
-  return {
-    id: str(r.id) as ApiKeyId,
-    accountId: str(r.account_id) as AccountId,
-    name: str(r.name),
-    hash: str(r.hash),
-    prefix: str(r.prefix),
-    createdAt: num(r.created_at),
-    revokedAt: numOrNull(r.revoked_at),
-  };
-}
-
-function toAccount(r: Row): AccountRecord {
-  return {
-    id: str(r.id) as AccountId,
-    name: str(r.name),
-    contactEmail: strOrNull(r.contact_email),
-    createdAt: num(r.created_at),
-  };
-}
-
-const ENDPOINT_COLUMNS =
-  'account_id, origin, url, events, description, auth_type, auth_status, oauth, secrets, ' +
-  'custom_headers, options, state, disabled_reason, failing_since, created_at, updated_at, version, id';
 
 export class SqliteStore implements Store {
   readonly description: string;
@@ -406,15 +316,7 @@ export class SqliteStore implements Store {
       accountId,
       id,
     ) as Row | undefined;
-    if (!r) return undefined;
-    return {
-      id: str(r.id) as EventId,
-      accountId: str(r.account_id) as AccountId,
-      name: str(r.name),
-      packageId: str(r.package_id),
-      payload: str(r.payload),
-      receivedAt: num(r.received_at),
-    };
+    return r && toEvent(r);
   }
 
   async claimDeliveries(q: ClaimQuery): Promise<ClaimedDelivery[]> {
@@ -450,7 +352,7 @@ export class SqliteStore implements Store {
           attempts: num(r.attempts),
           cycleAttempts: num(r.cycle_attempts),
           endpointVersion: num(r.version),
-          manual: r.manual === 1,
+          manual: bool(r.manual),
         };
       });
     })();
@@ -635,19 +537,7 @@ export class SqliteStore implements Store {
   async getToken(endpointId: EndpointId): Promise<TokenRecord | undefined> {
     const r = this.sql('SELECT * FROM oauth_tokens WHERE endpoint_id = ?').get(endpointId) as
       Row | undefined;
-    if (!r) return undefined;
-    return {
-      endpointId: str(r.endpoint_id) as EndpointId,
-      credentialKey: str(r.credential_key),
-      generation: num(r.generation),
-      accessTokenCiphertext: strOrNull(r.access_token),
-      refreshTokenCiphertext: strOrNull(r.refresh_token),
-      expiresAt: numOrNull(r.expires_at),
-      refreshAt: numOrNull(r.refresh_at),
-      instanceUrl: strOrNull(r.instance_url),
-      deadReason: strOrNull(r.dead_reason),
-      updatedAt: num(r.updated_at),
-    };
+    return r && toToken(r);
   }
 
   async saveToken(t: TokenRecord): Promise<boolean> {
@@ -657,27 +547,7 @@ export class SqliteStore implements Store {
       ) as Row | undefined;
       const stored = current === undefined ? 0 : num(current.generation);
       if (stored !== t.generation - 1) return false;
-      this.sql(
-        `INSERT INTO oauth_tokens (endpoint_id, credential_key, generation, access_token, refresh_token,
-           expires_at, refresh_at, instance_url, dead_reason, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (endpoint_id) DO UPDATE SET credential_key = excluded.credential_key,
-           generation = excluded.generation, access_token = excluded.access_token,
-           refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
-           refresh_at = excluded.refresh_at, instance_url = excluded.instance_url,
-           dead_reason = excluded.dead_reason, updated_at = excluded.updated_at`,
-      ).run(
-        t.endpointId,
-        t.credentialKey,
-        t.generation,
-        t.accessTokenCiphertext,
-        t.refreshTokenCiphertext,
-        t.expiresAt,
-        t.refreshAt,
-        t.instanceUrl,
-        t.deadReason,
-        t.updatedAt,
-      );
+      this.writeToken(t);
       return true;
     })();
   }
@@ -708,6 +578,79 @@ export class SqliteStore implements Store {
     ).run(endpointId, owner);
   }
 
+  async subscribeWork(_listener: () => void): Promise<() => Promise<void>> {
+    // One process uses the embedded store: in-process signals wake its worker.
+    return async () => {};
+  }
+
+  async exportWork(afterEventId: string | null, limit: number): Promise<WorkItem[]> {
+    const events = this.sql(
+      `SELECT * FROM events e WHERE e.id > ? AND EXISTS (
+         SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'succeeded')
+       ORDER BY e.id LIMIT ?`,
+    ).all(afterEventId ?? '', limit) as Row[];
+    const deliveries = this.sql(
+      `SELECT * FROM deliveries WHERE event_id = ? AND status <> 'succeeded' ORDER BY seq`,
+    );
+    return events.map((r) => ({
+      event: toEvent(r),
+      deliveries: (deliveries.all(r.id) as Row[]).map((d) => ({
+        ...toDelivery(d),
+        orderingKey: strOrNull(d.ordering_key),
+      })),
+    }));
+  }
+
+  async importWork(items: readonly WorkItem[]): Promise<void> {
+    const insertEvent = this.sql(
+      'INSERT INTO events (id, account_id, name, package_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const insertDelivery = this.sql(
+      `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status, attempts,
+         cycle_attempts, next_attempt_at, ordering_key, last_status_code, last_error, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const { event: e, deliveries } of items) {
+        insertEvent.run(e.id, e.accountId, e.name, e.packageId, e.payload, e.receivedAt);
+        for (const d of deliveries) {
+          const status = d.status === 'delivering' ? 'pending' : d.status;
+          insertDelivery.run(
+            d.id,
+            d.eventId,
+            d.endpointId,
+            d.accountId,
+            d.eventName,
+            status,
+            d.attempts,
+            d.cycleAttempts,
+            status === 'pending' ? (d.nextAttemptAt ?? d.updatedAt) : d.nextAttemptAt,
+            d.orderingKey,
+            d.lastStatusCode,
+            d.lastError,
+            d.createdAt,
+            d.updatedAt,
+          );
+        }
+      }
+    })();
+  }
+
+  async importToken(t: TokenRecord): Promise<void> {
+    this.writeToken(t);
+  }
+
+  /** Writes a token row as is; a refresh lock held on it stays held. */
+  private writeToken(t: TokenRecord): void {
+    const excluded = TOKEN_COLUMNS.split(', ')
+      .map((c) => `excluded.${c}`)
+      .join(', ');
+    this.sql(
+      `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint_id) DO UPDATE SET (${TOKEN_COLUMNS}) = (${excluded})`,
+    ).run(...tokenParams(t));
+  }
+
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
     this.sql(
       `INSERT INTO operational_events (id, account_id, type, endpoint_id, delivery_id, data, created_at)
@@ -732,15 +675,7 @@ export class SqliteStore implements Store {
       `SELECT * FROM operational_events WHERE account_id = ? AND (? IS NULL OR id < ?)
         ORDER BY id DESC LIMIT ?`,
     ).all(accountId, cursor, cursor, limit + 1) as Row[];
-    const data = rows.slice(0, limit).map((r): OperationalEventRecord => ({
-      id: str(r.id) as OperationalEventRecord['id'],
-      accountId: str(r.account_id) as AccountId,
-      type: str(r.type),
-      endpointId: strOrNull(r.endpoint_id) as EndpointId | null,
-      deliveryId: strOrNull(r.delivery_id) as DeliveryId | null,
-      data: JSON.parse(str(r.data)) as Record<string, unknown>,
-      createdAt: num(r.created_at),
-    }));
+    const data = rows.slice(0, limit).map(toOperationalEvent);
     return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
   }
 }

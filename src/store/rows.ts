@@ -1,0 +1,189 @@
+// Row <-> record mapping shared by the store adapters. Column names are the same in every
+// dialect; the helpers accept each driver's representation (SQLite text and integers,
+// PostgreSQL jsonb and booleans).
+
+import type { DeliveryStatus } from '../domain/delivery.js';
+import type { AuthStatus, EndpointState, Origin } from '../domain/endpoint.js';
+import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../domain/ids.js';
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  AttemptRecord,
+  DeliveryRecord,
+  EndpointRow,
+  EventRecord,
+  OperationalEventRecord,
+  TokenRecord,
+} from './port.js';
+
+export type Row = Record<string, unknown>;
+
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const strOrNull = (v: unknown): string | null => (v === null ? null : (v as string));
+export const numOrNull = (v: unknown): number | null => (v === null ? null : (v as number));
+/** JSON columns: text in SQLite, already parsed (jsonb) in PostgreSQL. */
+export const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+/** Booleans: 0/1 in SQLite, true/false in PostgreSQL. */
+export const bool = (v: unknown): boolean => v === true || v === 1;
+
+export function toEndpoint(r: Row): EndpointRow {
+  return {
+    id: str(r.id) as EndpointId,
+    accountId: str(r.account_id) as AccountId,
+    origin: strOrNull(r.origin) as Origin | null,
+    url: str(r.url),
+    events: json<string[]>(r.events),
+    description: strOrNull(r.description),
+    authType: str(r.auth_type) as EndpointRow['authType'],
+    authStatus: str(r.auth_status) as AuthStatus,
+    oauth: r.oauth === null ? null : json<EndpointRow['oauth']>(r.oauth),
+    secretsCiphertext: strOrNull(r.secrets),
+    customHeaders: json<EndpointRow['customHeaders']>(r.custom_headers),
+    options: json<EndpointRow['options']>(r.options),
+    state: str(r.state) as EndpointState,
+    disabledReason: strOrNull(r.disabled_reason),
+    failingSince: numOrNull(r.failing_since),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    version: num(r.version),
+  };
+}
+
+export function endpointParams(e: EndpointRow): unknown[] {
+  return [
+    e.accountId,
+    e.origin,
+    e.url,
+    JSON.stringify(e.events),
+    e.description,
+    e.authType,
+    e.authStatus,
+    e.oauth === null ? null : JSON.stringify(e.oauth),
+    e.secretsCiphertext,
+    JSON.stringify(e.customHeaders),
+    JSON.stringify(e.options),
+    e.state,
+    e.disabledReason,
+    e.failingSince,
+    e.createdAt,
+    e.updatedAt,
+    e.version,
+    e.id,
+  ];
+}
+
+export function toDelivery(r: Row): DeliveryRecord {
+  return {
+    id: str(r.id) as DeliveryId,
+    eventId: str(r.event_id) as EventId,
+    endpointId: str(r.endpoint_id) as EndpointId,
+    accountId: str(r.account_id) as AccountId,
+    eventName: str(r.event_name),
+    status: str(r.status) as DeliveryStatus,
+    attempts: num(r.attempts),
+    cycleAttempts: num(r.cycle_attempts),
+    nextAttemptAt: numOrNull(r.next_attempt_at),
+    lastStatusCode: numOrNull(r.last_status_code),
+    lastError: strOrNull(r.last_error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function toEvent(r: Row): EventRecord {
+  return {
+    id: str(r.id) as EventId,
+    accountId: str(r.account_id) as AccountId,
+    name: str(r.name),
+    packageId: str(r.package_id),
+    payload: str(r.payload),
+    receivedAt: num(r.received_at),
+  };
+}
+
+export function toAttempt(r: Row): AttemptRecord {
+  return {
+    id: str(r.id) as AttemptRecord['id'],
+    deliveryId: str(r.delivery_id) as DeliveryId,
+    number: num(r.number),
+    trigger: str(r.trigger) as AttemptRecord['trigger'],
+    startedAt: num(r.started_at),
+    durationMs: num(r.duration_ms),
+    statusCode: numOrNull(r.status_code),
+    outcome: str(r.outcome),
+    error: strOrNull(r.error),
+    responseBody: strOrNull(r.response_body),
+  };
+}
+
+export function toApiKey(r: Row): ApiKeyRecord {
+  return {
+    id: str(r.id) as ApiKeyId,
+    accountId: str(r.account_id) as AccountId,
+    name: str(r.name),
+    hash: str(r.hash),
+    prefix: str(r.prefix),
+    createdAt: num(r.created_at),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+export function toAccount(r: Row): AccountRecord {
+  return {
+    id: str(r.id) as AccountId,
+    name: str(r.name),
+    contactEmail: strOrNull(r.contact_email),
+    createdAt: num(r.created_at),
+  };
+}
+
+export function toToken(r: Row): TokenRecord {
+  return {
+    endpointId: str(r.endpoint_id) as EndpointId,
+    credentialKey: str(r.credential_key),
+    generation: num(r.generation),
+    accessTokenCiphertext: strOrNull(r.access_token),
+    refreshTokenCiphertext: strOrNull(r.refresh_token),
+    expiresAt: numOrNull(r.expires_at),
+    refreshAt: numOrNull(r.refresh_at),
+    instanceUrl: strOrNull(r.instance_url),
+    deadReason: strOrNull(r.dead_reason),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function toOperationalEvent(r: Row): OperationalEventRecord {
+  return {
+    id: str(r.id) as OperationalEventRecord['id'],
+    accountId: str(r.account_id) as AccountId,
+    type: str(r.type),
+    endpointId: strOrNull(r.endpoint_id) as EndpointId | null,
+    deliveryId: strOrNull(r.delivery_id) as DeliveryId | null,
+    data: json<Record<string, unknown>>(r.data),
+    createdAt: num(r.created_at),
+  };
+}
+
+export const TOKEN_COLUMNS =
+  'endpoint_id, credential_key, generation, access_token, refresh_token, expires_at, refresh_at, ' +
+  'instance_url, dead_reason, updated_at';
+
+export function tokenParams(t: TokenRecord): unknown[] {
+  return [
+    t.endpointId,
+    t.credentialKey,
+    t.generation,
+    t.accessTokenCiphertext,
+    t.refreshTokenCiphertext,
+    t.expiresAt,
+    t.refreshAt,
+    t.instanceUrl,
+    t.deadReason,
+    t.updatedAt,
+  ];
+}
+
+export const ENDPOINT_COLUMNS =
+  'account_id, origin, url, events, description, auth_type, auth_status, oauth, secrets, ' +
+  'custom_headers, options, state, disabled_reason, failing_since, created_at, updated_at, version, id';
