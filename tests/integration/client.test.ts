@@ -1,0 +1,114 @@
+// The client library against a real Herald: publish (with safe retries) and verify callbacks.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CallbackVerificationError,
+  HeraldClient,
+  HeraldRequestError,
+  isKnownEvent,
+  verifyCallback,
+} from '../../src/client/index.js';
+import { startListener, type Listener } from '../helpers/listener.js';
+import { startTestHerald, TEST_API_KEY, type TestHerald } from '../helpers/herald.js';
+
+describe('client library', () => {
+  let herald: TestHerald;
+  let listener: Listener;
+  let signingSecret: string;
+  const verified: unknown[] = [];
+
+  beforeAll(async () => {
+    herald = await startTestHerald();
+    listener = await startListener((request) => {
+      try {
+        verified.push(
+          verifyCallback(request, { callbackKey: 'client-key-1', signingSecrets: [signingSecret] }),
+        );
+        return { status: 204 };
+      } catch {
+        return { status: 401 };
+      }
+    });
+    const ep = await herald.api('POST', '/v1/endpoints', {
+      url: listener.url,
+      events: ['*'],
+      auth: { type: 'BASIC', key: 'client-key-1' },
+    });
+    signingSecret = ep.body.signingSecret;
+  });
+  afterAll(async () => {
+    await herald.close();
+    await listener.close();
+  });
+
+  it('publishes events and batches; the listener verifies the key and the signature', async () => {
+    const client = new HeraldClient({ url: herald.url, apiKey: TEST_API_KEY });
+    const id = await client.publish({
+      name: 'PACKAGE_COMPLETE',
+      packageId: 'cl-1',
+      sessionUser: 'u',
+    });
+    expect(id).toMatch(/^evt_/);
+    const ids = await client.publishBatch([
+      { name: 'DOCUMENT_SIGNED', packageId: 'cl-1', documentId: 'd1' },
+      { name: 'SOMETHING_NEW', packageId: 'cl-1' },
+    ]);
+    expect(ids).toHaveLength(2);
+    await listener.waitFor(3);
+    expect(verified).toHaveLength(3);
+    const names = verified.map((e) => (e as { name: string }).name).sort();
+    expect(names).toEqual(['DOCUMENT_SIGNED', 'PACKAGE_COMPLETE', 'SOMETHING_NEW']);
+    expect(verified.filter((e) => isKnownEvent(e as never))).toHaveLength(2);
+  });
+
+  it('retries with the same Idempotency-Key, so a lost answer does not publish twice', async () => {
+    let calls = 0;
+    const flaky: typeof fetch = async (input, init) => {
+      calls++;
+      const response = await fetch(input, init);
+      if (calls === 1) return new Response('upstream hiccup', { status: 502 }); // stored, but the answer is lost
+      return response;
+    };
+    const client = new HeraldClient({ url: herald.url, apiKey: TEST_API_KEY, fetch: flaky });
+    const id = await client.publish({ name: 'PACKAGE_ARCHIVE', packageId: 'cl-2' });
+    expect(calls).toBe(2);
+    const deliveries = await herald.api('GET', `/v1/deliveries?event=PACKAGE_ARCHIVE`);
+    expect(deliveries.body.data).toHaveLength(1);
+    expect(deliveries.body.data[0].eventId).toBe(id);
+  });
+
+  it('reports refusals with their stable code and does not retry them', async () => {
+    const client = new HeraldClient({ url: herald.url, apiKey: TEST_API_KEY });
+    const error = await client
+      .publish({ name: 'bad name', packageId: 'x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HeraldRequestError);
+    expect((error as HeraldRequestError).code).toBe('invalid_event');
+    const unauthorized = await new HeraldClient({ url: herald.url, apiKey: 'nope-nope-nope-nope' })
+      .publish({ name: 'X', packageId: 'y' })
+      .catch((e: unknown) => e);
+    expect((unauthorized as HeraldRequestError).status).toBe(401);
+  });
+
+  it('refuses forged callbacks', () => {
+    const body = JSON.stringify({ name: 'PACKAGE_COMPLETE', packageId: 'p' });
+    expect(() =>
+      verifyCallback(
+        { headers: { authorization: 'Basic wrong' }, body },
+        { callbackKey: 'client-key-1' },
+      ),
+    ).toThrow(CallbackVerificationError);
+    const headers = {
+      'webhook-id': 'evt_1',
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': 'v1,AAAA',
+    };
+    expect(() => verifyCallback({ headers, body }, { signingSecrets: [signingSecret] })).toThrow(
+      /signature/,
+    );
+    const old = { ...headers, 'webhook-timestamp': '1000' };
+    expect(() =>
+      verifyCallback({ headers: old, body }, { signingSecrets: [signingSecret] }),
+    ).toThrow(/timestamp/);
+  });
+});
