@@ -3,7 +3,7 @@
 // both; then parses the body into a typed event (unknown names are kept, not rejected).
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { KNOWN_EVENT_NAMES, type KnownEventName } from '../domain/events.js';
+import { isKnownEventName, type KnownEventName } from '../domain/events.js';
 
 export interface CallbackEvent {
   readonly '@class'?: string;
@@ -119,5 +119,5 @@ export function parseCallbackEvent(body: string): CallbackEvent {
 export function isKnownEvent(
   event: CallbackEvent,
 ): event is CallbackEvent & { name: KnownEventName } {
-  return (KNOWN_EVENT_NAMES as readonly string[]).includes(event.name);
+  return isKnownEventName(event.name);
 }

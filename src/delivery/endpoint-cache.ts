@@ -34,11 +34,6 @@ export class EndpointCache {
     }
   }
 
-  /** The cached copy without loading (may be stale). */
-  peek(id: EndpointId): Endpoint | undefined {
-    return this.entries.get(id);
-  }
-
   invalidate(id: EndpointId): void {
     this.entries.delete(id);
   }

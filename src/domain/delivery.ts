@@ -61,29 +61,3 @@ export interface Attempt {
   /** Start of the listener's response body, capped. */
   readonly responseBody: string | null;
 }
-
-/** Statuses that a manual retry or a recover may move back to `pending`. */
-export function isRedeliverable(status: DeliveryStatus): boolean {
-  switch (status) {
-    case 'failed':
-    case 'held':
-    case 'succeeded':
-      return true;
-    case 'pending':
-    case 'delivering':
-      return false;
-  }
-}
-
-/** Whether a delivery in this status still has work ahead of it (counts towards ordering). */
-export function isOutstanding(status: DeliveryStatus): boolean {
-  switch (status) {
-    case 'pending':
-    case 'delivering':
-    case 'held':
-      return true;
-    case 'succeeded':
-    case 'failed':
-      return false;
-  }
-}

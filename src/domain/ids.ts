@@ -70,11 +70,3 @@ export function parseId<K extends IdKind>(kind: K, value: string): IdOf[K] | und
   if (!value.startsWith(prefix)) return undefined;
   return ID_SHAPE.test(value.slice(prefix.length)) ? (value as IdOf[K]) : undefined;
 }
-
-/** The creation time encoded in an id (milliseconds since the epoch). */
-export function idTime(id: string): number {
-  const body = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
-  let ms = 0;
-  for (const ch of body) ms = ms * 32 + ALPHABET.indexOf(ch);
-  return ms;
-}

@@ -42,6 +42,8 @@ interface Lane {
 }
 
 const DEFAULT_LANE_MAX = 1;
+/** How often a claim looks past the head of the due queue (bounds how long a slow lane delays others). */
+const THOROUGH_CLAIM_INTERVAL_MS = 250;
 
 export class Worker {
   private readonly lanes = new Map<EndpointId, Lane>();
@@ -55,6 +57,7 @@ export class Worker {
   private idleWaiters: Array<() => void> = [];
   private unsubscribe: (() => Promise<void>) | null = null;
   private recoverTimer: NodeJS.Timeout | null = null;
+  private lastThoroughClaim = 0;
 
   constructor(private readonly o: WorkerOptions) {
     this.writer = new ResultWriter(o.store, o.logger, () => o.signal.notify());
@@ -131,12 +134,17 @@ export class Worker {
         }
         const limit = Math.min(room, batch);
         const now = this.o.clock();
+        // Now and then look past the head of the queue, for work stuck behind full lanes or
+        // behind a package waiting for its earlier event.
+        const thorough = now - this.lastThoroughClaim >= THOROUGH_CLAIM_INTERVAL_MS;
+        if (thorough) this.lastThoroughClaim = now;
         const claimed = await this.o.store.claimDeliveries({
           now,
           limit,
           owner: this.o.owner,
           leaseUntil: now + this.o.leaseMs,
           skipEndpoints: this.saturatedLanes(),
+          thorough,
         });
         if (!this.running) {
           await this.o.store.releaseLeases(
@@ -155,11 +163,15 @@ export class Worker {
         const later = this.o.clock();
         // Due work that could not be claimed is blocked (full lanes, package ordering): a
         // finished delivery wakes us. Otherwise sleep until the next retry is due.
-        const wait =
+        let wait =
           next === null || next <= later
             ? this.o.pollIntervalMs
             : Math.min(next - later, this.o.pollIntervalMs);
-        await this.o.signal.wait(wait);
+        if (next !== null && next <= later && !thorough) {
+          // Due work the head did not yield: the next thorough claim may find it.
+          wait = Math.min(wait, THOROUGH_CLAIM_INTERVAL_MS - (later - this.lastThoroughClaim));
+        }
+        await this.o.signal.wait(Math.max(1, wait));
       } catch (error) {
         this.o.logger.error({ err: error }, 'claiming deliveries failed; retrying');
         await new Promise((r) => setTimeout(r, this.o.pollIntervalMs));

@@ -78,9 +78,4 @@ export class SecretBox {
       decipher.final(),
     ]).toString('utf8');
   }
-
-  /** Whether a sealed value was made with a key other than the current one (to re-seal). */
-  isStale(sealed: string): boolean {
-    return sealed.split('.')[1] !== this.keys[0]!.id;
-  }
 }

@@ -109,6 +109,12 @@ export interface ClaimQuery {
   readonly leaseUntil: number;
   /** Endpoints whose lanes are full in this worker: leave their work for later or for others. */
   readonly skipEndpoints: readonly EndpointId[];
+  /**
+   * Look past the head of the due queue: when skipped endpoints fill the head, find the other
+   * endpoints that have due work (one index seek per endpoint). Costlier; the worker asks for it
+   * only now and then, so a slow endpoint's backlog delays the others by at most that interval.
+   */
+  readonly thorough?: boolean;
 }
 
 /** The result of working a claimed delivery; applied only while the lease is still ours. */
@@ -237,6 +243,11 @@ export interface Store {
   ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]>;
   getEvent(accountId: AccountId, id: EventId): Promise<EventRecord | undefined>;
 
+  /**
+   * Leases up to `limit` due deliveries, oldest due first, never of a skipped endpoint, never one
+   * whose earlier delivery of the same package to the same endpoint is still outstanding. Looks at
+   * a bounded head of the due queue unless `thorough`.
+   */
   claimDeliveries(query: ClaimQuery): Promise<ClaimedDelivery[]>;
   renewLeases(owner: string, ids: readonly DeliveryId[], leaseUntil: number): Promise<void>;
   /** Gives leased deliveries back as pending (a worker shutting down before it started them). */

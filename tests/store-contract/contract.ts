@@ -744,6 +744,38 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect(await claimedIds(T0 + 200)).toEqual([forBusy]);
         });
 
+        it("a thorough claim finds work behind a skipped endpoint's backlog", async () => {
+          const { account, endpoint: busy } = await anAccountWithEndpoint();
+          const free = await addEndpoint(account.id);
+          await ingest({
+            accountId: account.id,
+            endpoints: [busy.id],
+            receivedAt: T0 + 100,
+            count: 40,
+          });
+          const late = await ingest({
+            accountId: account.id,
+            endpoints: [free.id],
+            receivedAt: T0 + 150,
+          });
+          const claimed = await store.claimDeliveries(
+            aClaim(T0 + 200, 'w', { skipEndpoints: [busy.id], limit: 2, thorough: true }),
+          );
+          expect(idsOf(claimed)).toEqual([late.ids[0]]);
+          // A thorough claim takes from several endpoints, due ones only.
+          const third = await addEndpoint(account.id);
+          const a = await ingest({
+            accountId: account.id,
+            endpoints: [free.id, third.id],
+            receivedAt: T0 + 300,
+          });
+          await ingest({ accountId: account.id, endpoints: [third.id], receivedAt: T0 + 10_000 });
+          const more = await store.claimDeliveries(
+            aClaim(T0 + 400, 'w', { skipEndpoints: [busy.id], limit: 10, thorough: true }),
+          );
+          expect(sortedIds(more)).toEqual([...a.ids].sort());
+        });
+
         it('returns what a worker needs: payload, endpoint version, counts, manual flag', async () => {
           const { account, endpoint } = await anAccountWithEndpoint();
           const built = await ingest({

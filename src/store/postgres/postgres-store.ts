@@ -78,6 +78,9 @@ function describe(connectionString: string): string {
 const placeholders = (n: number, from = 1) =>
   Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
+/** Endpoints a thorough claim looks at, at most. */
+const DISCOVERY_LIMIT = 512;
+
 export class PostgresStore implements Store {
   readonly description: string;
   readonly capabilities: StoreCapabilities = {
@@ -385,27 +388,67 @@ export class PostgresStore implements Store {
   }
 
   async claimDeliveries(q: ClaimQuery): Promise<ClaimedDelivery[]> {
-    const rows = await this.query(
-      `WITH candidates AS (
-         SELECT d.seq FROM deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-            AND NOT (d.endpoint_id = ANY($2::text[]))
-            AND (d.ordering_key IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM deliveries p
-                   WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
-                     AND p.seq < d.seq AND p.status IN ('pending', 'delivering', 'held')))
+    const claimable = `NOT (d.endpoint_id = ANY($2::text[]))
+      AND (d.ordering_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM deliveries p
+             WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
+               AND p.seq < d.seq AND p.status IN ('pending', 'delivering', 'held')))`;
+    const lease = (picked: string) => `
+       UPDATE deliveries d
+          SET status = 'delivering', lease_owner = $4, lease_expires_at = $5, updated_at = $1
+         FROM ${picked} c, events e, endpoints ep
+        WHERE d.seq = c.seq AND e.id = d.event_id AND ep.id = d.endpoint_id
+       RETURNING d.id, d.event_id, d.endpoint_id, d.account_id, d.attempts, d.cycle_attempts, d.manual,
+                 d.next_attempt_at, e.payload, ep.version`;
+    // The head of the due queue, bounded: a skipped endpoint's backlog is never walked whole.
+    let rows = await this.query(
+      `WITH head AS (
+         SELECT seq FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+          ORDER BY next_attempt_at LIMIT $3 * 4
+       ), candidates AS (
+         SELECT d.seq FROM head JOIN deliveries d ON d.seq = head.seq
+          WHERE d.status = 'pending' AND ${claimable}
           ORDER BY d.next_attempt_at
           LIMIT $3
           FOR UPDATE OF d SKIP LOCKED
        )
-       UPDATE deliveries d
-          SET status = 'delivering', lease_owner = $4, lease_expires_at = $5, updated_at = $1
-         FROM candidates c, events e, endpoints ep
-        WHERE d.seq = c.seq AND e.id = d.event_id AND ep.id = d.endpoint_id
-       RETURNING d.id, d.event_id, d.endpoint_id, d.account_id, d.attempts, d.cycle_attempts, d.manual,
-                 d.next_attempt_at, e.payload, ep.version`,
+       ${lease('candidates')}`,
       [q.now, q.skipEndpoints, q.limit, q.owner, q.leaseUntil],
     );
+    if (rows.length < q.limit && q.thorough) {
+      // Endpoints with pending work by a loose index scan (one seek each), then a fair share of
+      // each one's due deliveries.
+      const more = await this.query(
+        `WITH RECURSIVE eps(id) AS (
+           SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE status = 'pending')
+           UNION ALL
+           SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE status = 'pending' AND endpoint_id > eps.id)
+             FROM eps WHERE eps.id IS NOT NULL
+         ), others AS (
+           SELECT id FROM eps WHERE id IS NOT NULL AND NOT (id = ANY($2::text[])) LIMIT ${DISCOVERY_LIMIT}
+         ), candidates AS (
+           SELECT picked.seq FROM others
+           CROSS JOIN LATERAL (
+             SELECT d.seq FROM deliveries d
+              WHERE d.status = 'pending' AND d.endpoint_id = others.id AND d.next_attempt_at <= $1 AND ${claimable}
+              ORDER BY d.next_attempt_at
+              LIMIT $6
+              FOR UPDATE OF d SKIP LOCKED
+           ) picked
+           LIMIT $3
+         )
+         ${lease('candidates')}`,
+        [
+          q.now,
+          q.skipEndpoints,
+          q.limit - rows.length,
+          q.owner,
+          q.leaseUntil,
+          Math.max(1, Math.ceil((q.limit - rows.length) / 8)),
+        ],
+      );
+      rows = rows.concat(more);
+    }
     rows.sort((a, b) => num(a.next_attempt_at) - num(b.next_attempt_at));
     return rows.map((r) => ({
       id: str(r.id) as DeliveryId,

@@ -1,0 +1,25 @@
+// Every scenario, in the order a full run measures them: baselines before what is compared to
+// them, the long backlog near the end.
+
+import type { Scenario } from '../lib/scenario.js';
+import { backlog } from './backlog.js';
+import { basic } from './basic.js';
+import { fanout } from './fanout.js';
+import { ingest } from './ingest.js';
+import { latency } from './latency.js';
+import { oauth } from './oauth.js';
+import { postgres } from './postgres.js';
+import { raw } from './raw.js';
+import { tokens } from './tokens.js';
+
+export const SCENARIOS: readonly Scenario[] = [
+  raw,
+  basic,
+  oauth,
+  ingest,
+  latency,
+  fanout,
+  tokens,
+  backlog,
+  postgres,
+];
