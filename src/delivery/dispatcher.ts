@@ -144,7 +144,7 @@ export class Dispatcher {
     next: number | null,
     lastError: string,
   ): DeliveryResult {
-    this.o.metrics.deliveriesFinished.inc({ status: status === 'held' ? 'held' : 'deferred' });
+    this.o.metrics.countFinished(status === 'held' ? 'held' : 'deferred');
     return {
       deliveryId: c.id,
       owner,
@@ -298,7 +298,7 @@ export class Dispatcher {
       error: response.ok ? null : response.message,
       responseBody: response.ok ? response.body || null : null,
     };
-    this.o.metrics.attempts.inc({ outcome: attempt.outcome });
+    this.o.metrics.countAttempt(attempt.outcome);
     const base = {
       deliveryId: c.id,
       owner,
@@ -311,7 +311,7 @@ export class Dispatcher {
 
     switch (outcome.kind) {
       case 'success':
-        this.o.metrics.deliveriesFinished.inc({ status: 'succeeded' });
+        this.o.metrics.countFinished('succeeded');
         if (endpoint.failingSince !== null) {
           void this.o.health
             .succeeded(endpoint)
@@ -319,7 +319,7 @@ export class Dispatcher {
         }
         return { ...base, status: 'succeeded', nextAttemptAt: null, lastError: null };
       case 'gone':
-        this.o.metrics.deliveriesFinished.inc({ status: 'held' });
+        this.o.metrics.countFinished('held');
         await this.o.health.disable(endpoint.id, 'the listener answered 410 Gone');
         return {
           ...base,
@@ -348,13 +348,13 @@ export class Dispatcher {
           .failed(endpoint, now)
           .catch((e: unknown) => this.logHookError(e, endpoint));
         if (next === null) {
-          this.o.metrics.deliveriesFinished.inc({ status: 'failed' });
+          this.o.metrics.countFinished('failed');
           void this.o.health
             .exhausted(c.accountId, c.endpointId, c.id, { attempts, lastError })
             .catch((e: unknown) => this.logHookError(e, endpoint));
           return { ...base, status: 'failed', nextAttemptAt: null, lastError };
         }
-        this.o.metrics.deliveriesFinished.inc({ status: 'retrying' });
+        this.o.metrics.countFinished('retrying');
         return { ...base, status: 'pending', nextAttemptAt: next, lastError };
       }
     }

@@ -4,13 +4,11 @@
 // Redirects are never followed (SPEC §5: a 3xx is a failure, and following one would bypass the
 // registration-time check of the URL).
 
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { RequestInit as UndiciRequestInit } from 'undici';
 import { allowedCidrs } from './addresses.js';
 import type { NetworkPolicy } from './addresses.js';
-import { readCapped } from './body.js';
-import { classifyFailure } from './failures.js';
+import { exchange } from './exchange.js';
 import type { SendFailure } from './failures.js';
 import { DestinationBlockedError, createGuardedLookup } from './guard.js';
 import { createPoolFactory } from './pools.js';
@@ -69,28 +67,6 @@ export interface Outbound {
   close(): Promise<void>;
 }
 
-type HeaderValue = string | string[] | undefined;
-
-function firstHeader(value: HeaderValue): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Several WWW-Authenticate fields mean the same as one comma-joined field (RFC 9110 §5.3). */
-function joinedHeader(value: HeaderValue): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function contentLengthOf(value: HeaderValue): number | undefined {
-  const text = firstHeader(value);
-  if (text === undefined) return undefined;
-  const length = Number(text);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-}
-
-function elapsedSince(start: number): number {
-  return Math.round(performance.now() - start);
-}
-
 export function createOutbound(options: OutboundOptions): Outbound {
   const { policy } = options;
   allowedCidrs(policy); // a bad CIDR fails here, at start-up
@@ -122,58 +98,25 @@ export function createOutbound(options: OutboundOptions): Outbound {
   });
   const targets = createTargetCache(policy);
 
+  const limits = { keepBytes: maxResponseBytes, drainBytes: maxDrainBytes };
+
   async function send(request: SendRequest): Promise<SendResult> {
-    const start = performance.now();
     const target = targets.get(request.url);
     if (target.refusal !== undefined) {
-      return {
-        ok: false,
-        failure: 'destination_blocked',
-        message: target.refusal,
-        durationMs: elapsedSince(start),
-      };
+      return { ok: false, failure: 'destination_blocked', message: target.refusal, durationMs: 0 };
     }
-    // One timer for the whole exchange: undici's own timeouts are per phase.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error('timeout'));
-    }, request.timeoutMs);
-    try {
-      const response = await agent.request({
+    return exchange(
+      agent,
+      {
         origin: target.origin,
         path: target.path,
         method: request.method ?? 'POST',
         headers: request.headers,
         body: request.body,
-        signal: controller.signal,
-      });
-      const headers = response.headers;
-      const body = await readCapped(
-        response.body,
-        maxResponseBytes,
-        maxDrainBytes,
-        contentLengthOf(headers['content-length']),
-      );
-      // With pipelining 1, undici hands a finished connection back to its pool one event-loop
-      // turn after the response ends (setImmediate). Returning after that turn lets the caller's
-      // next request to this origin reuse the warm socket instead of opening another one.
-      await nextTurn();
-      return {
-        ok: true,
-        status: response.statusCode,
-        retryAfter: firstHeader(headers['retry-after']),
-        wwwAuthenticate: joinedHeader(headers['www-authenticate']),
-        body: body.text,
-        durationMs: elapsedSince(start),
-      };
-    } catch (err) {
-      const { failure, message } = classifyFailure(err, timedOut, request.timeoutMs);
-      return { ok: false, failure, message, durationMs: elapsedSince(start) };
-    } finally {
-      clearTimeout(timer);
-    }
+        timeoutMs: request.timeoutMs,
+      },
+      limits,
+    );
   }
 
   async function guardedFetch(

@@ -82,6 +82,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Label lookups hash the label object on every call; the delivery hot path uses cached children.
+  private readonly attemptCounters = new Map<string, { inc(): void }>();
+  private readonly finishedCounters = new Map<string, { inc(): void }>();
+
+  /** Counts one delivery attempt by outcome. */
+  countAttempt(outcome: string): void {
+    let counter = this.attemptCounters.get(outcome);
+    if (!counter) {
+      counter = this.attempts.labels({ outcome });
+      this.attemptCounters.set(outcome, counter);
+    }
+    counter.inc();
+  }
+
+  /** Counts a delivery reaching a status after an attempt or a hold. */
+  countFinished(status: string): void {
+    let counter = this.finishedCounters.get(status);
+    if (!counter) {
+      counter = this.deliveriesFinished.labels({ status });
+      this.finishedCounters.set(status, counter);
+    }
+    counter.inc();
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics)
       collectDefaultMetrics({ register: this.registry, prefix: 'herald_process_' });

@@ -58,9 +58,16 @@ export class Worker {
   private unsubscribe: (() => Promise<void>) | null = null;
   private recoverTimer: NodeJS.Timeout | null = null;
   private lastThoroughClaim = 0;
+  private wantClaim = false;
 
   constructor(private readonly o: WorkerOptions) {
-    this.writer = new ResultWriter(o.store, o.logger, () => o.signal.notify());
+    // After results are written, claim again only when it can help: a lane ran low, an ordered
+    // endpoint finished a delivery (the package's next may be claimable), or a retry was scheduled.
+    this.writer = new ResultWriter(o.store, o.logger, () => {
+      if (!this.wantClaim) return;
+      this.wantClaim = false;
+      o.signal.notify();
+    });
   }
 
   get stats(): { inflight: number; buffered: number; lanes: number; unwritten: number } {
@@ -271,6 +278,14 @@ export class Worker {
     this.leased.delete(result.deliveryId);
     lane.inflight--;
     this.inflight--;
+    const options = lane.endpoint?.options;
+    if (
+      lane.queue.length + lane.inflight <= (options?.maxConcurrency ?? DEFAULT_LANE_MAX) ||
+      options?.ordering === 'package' ||
+      result.status === 'pending'
+    ) {
+      this.wantClaim = true;
+    }
     if (lane.queue.length === 0 && lane.inflight === 0 && !lane.timer && !lane.loading) {
       this.lanes.delete(lane.id);
     } else {

@@ -93,11 +93,11 @@ export class SqliteStore implements Store {
    */
   private relaxed<T>(work: () => T): T {
     if (!this.fullSync) return work();
-    this.db.pragma('synchronous = NORMAL');
+    this.sql('PRAGMA synchronous = NORMAL').run();
     try {
       return work();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.sql('PRAGMA synchronous = FULL').run();
     }
   }
 
@@ -349,15 +349,17 @@ export class SqliteStore implements Store {
                AND p.seq < d.seq AND p.status IN ('pending', 'delivering', 'held')))`;
     // The head of the due queue, bounded: a skipped endpoint's backlog is never walked whole.
     const head = this.sql(
+      // Payloads are read only for the rows taken, not for every row looked at.
       `SELECT ${columns}
-         FROM (SELECT seq FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-                ORDER BY next_attempt_at LIMIT ?) h
-         JOIN deliveries d ON d.seq = h.seq
+         FROM (SELECT d.seq FROM (SELECT seq FROM deliveries
+                                   WHERE status = 'pending' AND next_attempt_at <= ?
+                                   ORDER BY next_attempt_at LIMIT ?) h
+                 JOIN deliveries d ON d.seq = h.seq
+                WHERE ${claimable}
+                LIMIT ?) c
+         JOIN deliveries d ON d.seq = c.seq
          JOIN events e ON e.id = d.event_id
-         JOIN endpoints ep ON ep.id = d.endpoint_id
-        WHERE ${claimable}
-        ORDER BY d.next_attempt_at
-        LIMIT ?`,
+         JOIN endpoints ep ON ep.id = d.endpoint_id`,
     );
     // Endpoints with pending work, by a loose index scan: one seek per endpoint.
     const endpointsWithWork = this.sql(
@@ -380,7 +382,7 @@ export class SqliteStore implements Store {
     );
     const lease = this.sql(
       `UPDATE deliveries SET status = 'delivering', lease_owner = ?, lease_expires_at = ?, updated_at = ?
-        WHERE seq = ?`,
+        WHERE seq IN (SELECT value FROM json_each(?))`,
     );
     const skip = JSON.stringify(q.skipEndpoints);
     return this.relaxed(
@@ -402,8 +404,11 @@ export class SqliteStore implements Store {
             }
           }
         }
+        if (rows.length > 0) {
+          lease.run(q.owner, q.leaseUntil, q.now, JSON.stringify(rows.map((r) => r.seq)));
+        }
+        rows.sort((a, b) => num(a.next_attempt_at) - num(b.next_attempt_at));
         return rows.map((r): ClaimedDelivery => {
-          lease.run(q.owner, q.leaseUntil, q.now, r.seq);
           return {
             id: str(r.id) as DeliveryId,
             eventId: str(r.event_id) as EventId,
