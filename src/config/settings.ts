@@ -257,7 +257,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'sqliteSynchronous',
     env: 'HERALD_SQLITE_SYNCHRONOUS',
     default: 'full',
-    doc: 'SQLite durability: `full` survives power loss, `normal` survives process crashes only.',
+    doc: 'SQLite durability of events and configuration: `full` (fsync on commit) survives power loss, `normal` survives process crashes only. Delivery bookkeeping (leases, results) never waits for fsync: a power cut can only cause a redelivery.',
     parse: oneOf<'full' | 'normal'>('full', 'normal'),
   },
   {

@@ -57,6 +57,27 @@ export interface RefreshReport {
 const CONCURRENT_RETRIES = 4;
 const MAX_BACKOFF_MS = 5 * 60_000;
 
+const credentialKeys = new WeakMap<Endpoint, string>();
+
+function hashCredential(endpoint: Endpoint): string {
+  const o = endpoint.oauth;
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        o?.tokenUrl,
+        o?.clientId,
+        o?.grantType,
+        o?.scope,
+        o?.authMechanism,
+        o?.customParameters,
+        endpoint.secrets.clientSecret ?? null,
+        endpoint.secrets.refreshToken ?? null,
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 32);
+}
+
 /** Refresh ahead of expiry by the smaller of 10 % of the lifetime and 60 s. */
 export function refreshAheadAt(issuedAt: number, expiresInSeconds: number): number {
   const lifetime = expiresInSeconds * 1000;
@@ -81,22 +102,13 @@ export class TokenManager implements TokenSource {
 
   /** Identifies the credential a stored token derives from; new credentials, new key. */
   static credentialKey(endpoint: Endpoint): string {
-    const o = endpoint.oauth;
-    return createHash('sha256')
-      .update(
-        JSON.stringify([
-          o?.tokenUrl,
-          o?.clientId,
-          o?.grantType,
-          o?.scope,
-          o?.authMechanism,
-          o?.customParameters,
-          endpoint.secrets.clientSecret ?? null,
-          endpoint.secrets.refreshToken ?? null,
-        ]),
-      )
-      .digest('hex')
-      .slice(0, 32);
+    // Endpoints are immutable values, cached by the worker: hash each one once, not per delivery.
+    let key = credentialKeys.get(endpoint);
+    if (key === undefined) {
+      key = hashCredential(endpoint);
+      credentialKeys.set(endpoint, key);
+    }
+    return key;
   }
 
   private fresh(t: { refreshAt: number | null; expiresAt: number | null }): boolean {

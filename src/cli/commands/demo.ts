@@ -18,8 +18,7 @@ import {
   DEFAULT_SCOPE,
   type WebFlowOptions,
 } from '../../oauth/web-flow.js';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { driveSandboxLogin } from '../../sandbox/login-driver.js';
+import type { Sandbox } from '../../sandbox/index.js';
 import { parse, UsageError, type Command, type Io } from '../command.js';
 import { interleave, transactions } from '../demo/story.js';
 import { listenForRedirect, openBrowser } from '../redirect-listener.js';
@@ -120,6 +119,9 @@ Options:
     try {
       say('Herald demo: everything runs on this machine; nothing leaves it.');
       say();
+      // Loaded on demand: `herald serve` never needs the sandbox in memory.
+      const { startSandbox } = await import('../../sandbox/index.js');
+      const { driveSandboxLogin } = await import('../../sandbox/login-driver.js');
       sandbox = await startSandbox({ rotation: true, concurrentRefresh: 'revoke' });
       say(`1. Started a Salesforce-like org at ${sandbox.url} (refresh token rotation on)`);
       const apiKey = `demo_${randomBytes(16).toString('hex')}`;

@@ -1,7 +1,6 @@
 // `herald sandbox`: run the Salesforce-like org for demos and development.
 
 import { parseDuration } from '../../domain/retry.js';
-import { startSandbox } from '../../sandbox/index.js';
 import { parse, UsageError, type Command } from '../command.js';
 
 export const sandbox: Command = {
@@ -46,6 +45,8 @@ POST /_sandbox/revoke-all, POST /_sandbox/refresh-tokens (mint a grant), GET /_s
     const mode = values['concurrent-refresh'] ?? 'reject';
     if (mode !== 'reject' && mode !== 'revoke')
       throw new UsageError('--concurrent-refresh must be reject or revoke');
+    // Loaded on demand: `herald serve` never needs the sandbox in memory.
+    const { startSandbox } = await import('../../sandbox/index.js');
     const org = await startSandbox({
       port,
       rotation: !values['no-rotation'],

@@ -82,7 +82,7 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${this.fullSync ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = OFF');
-    this.db.pragma('cache_size = -16384');
+    this.db.pragma('cache_size = -8192');
     this.db.pragma('temp_store = MEMORY');
   }
 
