@@ -85,9 +85,13 @@ function optionalString(
   return value;
 }
 
+let lastFormatted = { ms: NaN, text: '' };
+
 /** UTC ISO-8601 with milliseconds, the form OneSpan sends. */
 export function formatCreatedDate(ms: number): string {
-  return new Date(ms).toISOString();
+  // A batch stamps every event with the same receipt time: format it once.
+  if (ms !== lastFormatted.ms) lastFormatted = { ms, text: new Date(ms).toISOString() };
+  return lastFormatted.text;
 }
 
 function parseCreatedDate(

@@ -82,28 +82,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  // Label lookups hash the label object on every call; the delivery hot path uses cached children.
-  private readonly attemptCounters = new Map<string, { inc(): void }>();
-  private readonly finishedCounters = new Map<string, { inc(): void }>();
+  // The delivery hot path counts into plain maps; they are added to the Prometheus counters
+  // when metrics are rendered (a label lookup hashes the label object on every call).
+  private readonly pendingAttempts = new Map<string, number>();
+  private readonly pendingFinished = new Map<string, number>();
 
   /** Counts one delivery attempt by outcome. */
   countAttempt(outcome: string): void {
-    let counter = this.attemptCounters.get(outcome);
-    if (!counter) {
-      counter = this.attempts.labels({ outcome });
-      this.attemptCounters.set(outcome, counter);
-    }
-    counter.inc();
+    this.pendingAttempts.set(outcome, (this.pendingAttempts.get(outcome) ?? 0) + 1);
   }
 
   /** Counts a delivery reaching a status after an attempt or a hold. */
   countFinished(status: string): void {
-    let counter = this.finishedCounters.get(status);
-    if (!counter) {
-      counter = this.deliveriesFinished.labels({ status });
-      this.finishedCounters.set(status, counter);
-    }
-    counter.inc();
+    this.pendingFinished.set(status, (this.pendingFinished.get(status) ?? 0) + 1);
+  }
+
+  /** Attempts counted so far, all outcomes. */
+  async attemptTotal(): Promise<number> {
+    this.flushCounts();
+    return (await this.attempts.get()).values.reduce((sum, v) => sum + v.value, 0);
+  }
+
+  private flushCounts(): void {
+    for (const [outcome, n] of this.pendingAttempts) this.attempts.inc({ outcome }, n);
+    for (const [status, n] of this.pendingFinished) this.deliveriesFinished.inc({ status }, n);
+    this.pendingAttempts.clear();
+    this.pendingFinished.clear();
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -112,6 +116,7 @@ export class Metrics {
   }
 
   async render(sampler: QueueSampler | undefined): Promise<string> {
+    this.flushCounts();
     if (sampler) {
       const s = await sampler.sample();
       for (const status of ['pending', 'due', 'delivering', 'held', 'failed'] as const) {

@@ -66,8 +66,7 @@ async function counters(
   expected: number,
 ): Promise<Counters> {
   const q = await herald.store.queueStats(Date.now());
-  const attempts = await herald.services.metrics.attempts.get();
-  const total = attempts.values.reduce((sum, v) => sum + v.value, 0);
+  const total = await herald.services.metrics.attemptTotal();
   const delivered = new Set(sandbox.received.map((r) => r.headers['webhook-id'])).size + ops.size;
   return {
     delivered,

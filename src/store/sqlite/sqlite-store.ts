@@ -293,15 +293,10 @@ export class SqliteStore implements Store {
         }
       }
       for (const { event, deliveries } of batch.events) {
-        insertEvent.run(
-          event.id,
-          event.accountId,
-          event.name,
-          event.packageId,
-          event.payload,
-          event.receivedAt,
-        );
+        const at = event.receivedAt;
+        insertEvent.run(event.id, event.accountId, event.name, event.packageId, event.payload, at);
         for (const d of deliveries) {
+          const due = d.status === 'pending' ? at : null;
           insertDelivery.run(
             d.id,
             event.id,
@@ -309,10 +304,10 @@ export class SqliteStore implements Store {
             event.accountId,
             event.name,
             d.status,
-            d.status === 'pending' ? event.receivedAt : null,
+            due,
             d.orderingKey,
-            event.receivedAt,
-            event.receivedAt,
+            at,
+            at,
           );
         }
       }
