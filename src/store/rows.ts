@@ -9,6 +9,7 @@ import type {
   AccountRecord,
   ApiKeyRecord,
   AttemptRecord,
+  ClaimedDelivery,
   DeliveryRecord,
   EndpointRow,
   EventRecord,
@@ -135,6 +136,21 @@ export function toAccount(r: Row): AccountRecord {
     name: str(r.name),
     contactEmail: strOrNull(r.contact_email),
     createdAt: num(r.created_at),
+  };
+}
+
+/** A claimed delivery from a claim query's row (with `payload` and the endpoint's `version`). */
+export function toClaimed(r: Row): ClaimedDelivery {
+  return {
+    id: str(r.id) as DeliveryId,
+    eventId: str(r.event_id) as EventId,
+    endpointId: str(r.endpoint_id) as EndpointId,
+    accountId: str(r.account_id) as AccountId,
+    payload: str(r.payload),
+    attempts: num(r.attempts),
+    cycleAttempts: num(r.cycle_attempts),
+    endpointVersion: num(r.version),
+    manual: bool(r.manual),
   };
 }
 

@@ -59,9 +59,22 @@ interface GrantModel {
   };
 }
 
+interface InteractionDetails {
+  readonly prompt: { readonly name: string };
+  readonly params: Record<string, unknown>;
+  readonly session?: { readonly accountId?: string };
+}
+
 export interface ProviderInstance {
   readonly issuer: string;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
+  interactionFinished(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: Record<string, unknown>,
+    options?: { mergeWithLastSubmission?: boolean },
+  ): Promise<void>;
   use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): unknown;
   on(event: 'server_error', listener: (ctx: KoaContext, error: Error) => void): unknown;
   readonly Client: { find(id: string): Promise<unknown> };
@@ -189,6 +202,13 @@ export interface OidcProviderOptions {
   readonly clientCredentialsTtlSeconds?: number;
   /** Added to every token request before the provider handles it. */
   readonly tokenLatencyMs?: number;
+  /** More redirect URIs registered for both clients (authorization-code flow tests). */
+  readonly redirectUris?: readonly string[];
+  /**
+   * How the provider's login and consent interactions answer (there is no UI): `approve` logs
+   * in the account `integrator` and grants the requested scopes; `deny` answers access_denied.
+   */
+  readonly interaction?: () => 'approve' | 'deny';
   /**
    * oidc-provider keeps times in whole seconds: a token minted at 10.9 s with a 2 s lifetime has
    * `exp` 12 and dies 1.1 s later, though its `expires_in` said 2. With this option (the default)
@@ -294,7 +314,7 @@ export async function startOidcProvider(
       token_endpoint_auth_method: c.authMethod,
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
       response_types: ['code'],
-      redirect_uris: ['http://127.0.0.1/callback'],
+      redirect_uris: ['http://127.0.0.1/callback', ...(options.redirectUris ?? [])],
       scope: 'openid offline_access api',
     })),
     features: {
@@ -366,7 +386,44 @@ export async function startOidcProvider(
     }
   });
 
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  // No interaction UI: login and consent are answered at once, as the test asks.
+  const interact = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const details = await provider.interactionDetails(req, res);
+    if ((options.interaction?.() ?? 'approve') === 'deny') {
+      await provider.interactionFinished(req, res, {
+        error: 'access_denied',
+        error_description: 'End-User aborted interaction',
+      });
+      return;
+    }
+    if (details.prompt.name === 'login') {
+      await provider.interactionFinished(req, res, { login: { accountId: 'integrator' } });
+      return;
+    }
+    const grant = new provider.Grant({
+      accountId: details.session?.accountId ?? 'integrator',
+      clientId: String(details.params.client_id),
+    });
+    grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+    const grantId = await grant.save();
+    await provider.interactionFinished(
+      req,
+      res,
+      { consent: { grantId } },
+      { mergeWithLastSubmission: true },
+    );
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url?.startsWith('/interaction/')) {
+      interact(req, res).catch((error: unknown) => {
+        serverErrors.push(error as Error);
+        res.writeHead(500).end();
+      });
+      return;
+    }
+    callback(req, res);
+  });
   server.keepAliveTimeout = 30_000;
 
   const count = (key: (r: TokenRequestRecord) => string | null): Record<string, number> => {

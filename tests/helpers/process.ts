@@ -117,7 +117,7 @@ export function startConnect(args: string[], env: Record<string, string> = {}): 
   const authorizeUrl = new Promise<string>((resolve) => (found = resolve));
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
-    const match = /^\s+(http\S+\/authorize\?\S+)$/m.exec(stdout);
+    const match = /^\s+(https?:\/\/\S+\?\S*response_type=code\S*)$/m.exec(stdout);
     if (match) found(match[1]!);
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -10,7 +10,6 @@ import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { loadMigrations } from '../migrations.js';
 import {
-  bool,
   ENDPOINT_COLUMNS,
   endpointParams,
   num,
@@ -19,6 +18,7 @@ import {
   toAccount,
   toApiKey,
   toAttempt,
+  toClaimed,
   toDelivery,
   toEndpoint,
   toEvent,
@@ -450,17 +450,7 @@ export class PostgresStore implements Store {
       rows = rows.concat(more);
     }
     rows.sort((a, b) => num(a.next_attempt_at) - num(b.next_attempt_at));
-    return rows.map((r) => ({
-      id: str(r.id) as DeliveryId,
-      eventId: str(r.event_id) as EventId,
-      endpointId: str(r.endpoint_id) as EndpointId,
-      accountId: str(r.account_id) as AccountId,
-      payload: str(r.payload),
-      attempts: num(r.attempts),
-      cycleAttempts: num(r.cycle_attempts),
-      endpointVersion: num(r.version),
-      manual: bool(r.manual),
-    }));
+    return rows.map(toClaimed);
   }
 
   async renewLeases(owner: string, ids: readonly DeliveryId[], leaseUntil: number): Promise<void> {
