@@ -3,6 +3,7 @@
 
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { jsonShapeProblem } from '../domain/json-shape.js';
 import { ValidationError } from '../errors.js';
 import { zodProblems } from './problem.js';
 
@@ -45,6 +46,7 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
+    // A SyntaxError says where; anything else (V8 running out of stack) is still the body's fault.
     const reason = error instanceof SyntaxError ? error.message : 'malformed';
     throw new ValidationError('invalid_json', `The request body is not valid JSON: ${reason}`);
   }
@@ -59,6 +61,12 @@ export async function jsonBody<S extends z.ZodType>(
   const value = parseJson(await readBody(c, maxBytes));
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ValidationError('invalid_request', 'The request body must be a JSON object');
+  }
+  const shape = jsonShapeProblem(value);
+  if (shape) {
+    throw new ValidationError('validation_failed', `${shape.path}: ${shape.message}`, {
+      problems: [shape],
+    });
   }
   const result = schema.safeParse(value);
   if (!result.success) {
@@ -79,4 +87,14 @@ export function parseTime(value: string, name: string): number {
     );
   }
   return ms;
+}
+
+/** A `limit` query parameter: 50 when absent, otherwise an integer from 1 to 500. */
+export function pageLimit(value: string | undefined): number {
+  if (value === undefined) return 50;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > 500) {
+    throw new ValidationError('invalid_request', 'limit must be an integer from 1 to 500');
+  }
+  return n;
 }

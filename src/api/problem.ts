@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { ZodError } from 'zod';
 import { ErrorCodes, HeraldError, type ErrorCode, type FieldProblem } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   invalid_json: 'Invalid JSON',
@@ -66,6 +67,18 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
       'validation_failed',
       first ? `${first.path}: ${first.message}` : 'Invalid request body',
       problems,
+    );
+  }
+  if (isStoreUnavailable(error)) {
+    logger.warn(
+      { err: error, method: c.req.method, path: c.req.path },
+      'the store is unavailable; answered 503',
+    );
+    return problem(
+      'store_unavailable',
+      'The store cannot be reached right now; nothing was accepted. Retry shortly.',
+      undefined,
+      { 'retry-after': '2' },
     );
   }
   logger.error(

@@ -3,6 +3,7 @@
 // The same schemas feed the OpenAPI document.
 
 import { z } from 'zod';
+import { MAX_RETRY_WAIT, parseDuration } from '../domain/retry.js';
 
 export const KeyValueSchema = z.object({
   key: z.string(),
@@ -35,12 +36,14 @@ export type CallbackBody = z.infer<typeof CallbackSchema>;
 // ---- native /v1 ----
 
 const Duration = z.union([
+  z.number().int().min(0).max(MAX_RETRY_WAIT, 'must be at most 7 days'),
   z
-    .number()
-    .int()
-    .min(0)
-    .max(7 * 24 * 3600_000),
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration such as 500ms, 30s, 5m or 2h'),
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration such as 500ms, 30s, 5m or 2h')
+    .refine(
+      (text) => (parseDuration(text) ?? Infinity) <= MAX_RETRY_WAIT,
+      'must be at most 7 days',
+    ),
 ]);
 
 export const EndpointOptionsSchema = z.object({

@@ -2,6 +2,7 @@
 // The payload is serialised once, at ingest, and the same bytes go to every listener and retry.
 
 import { ValidationError, type FieldProblem } from '../errors.js';
+import { jsonShapeProblem } from './json-shape.js';
 
 export const KNOWN_EVENT_NAMES = [
   'PACKAGE_CREATE',
@@ -167,6 +168,9 @@ export function normaliseEvent(input: unknown, now: number, index?: number): Nor
       });
     }
   }
+  // NUL characters and deep nesting, in any field (before anything walks it recursively).
+  const shape = jsonShapeProblem(raw, index === undefined ? '' : String(index));
+  if (shape) problems.push(shape);
   if (problems.length > 0) {
     throw new ValidationError('invalid_event', describe(problems), { problems });
   }

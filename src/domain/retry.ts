@@ -20,6 +20,8 @@ export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [
 
 export const JITTER = 0.2;
 export const MAX_RETRY_AFTER = 24 * HOUR;
+/** The longest wait one entry of a retry schedule may ask for. */
+export const MAX_RETRY_WAIT = 7 * 24 * HOUR;
 /** After a 429, a 503 or a timeout without Retry-After, wait at least this long. */
 export const SLOW_DOWN_FLOOR = 60 * SECOND;
 
@@ -42,7 +44,7 @@ export function parseDuration(text: string): number | undefined {
 export function parseRetrySchedule(text: string): number[] | undefined {
   const parts = text.split(',');
   const waits = parts.map(parseDuration);
-  if (waits.length === 0 || waits.some((w) => w === undefined || w > 7 * 24 * HOUR)) {
+  if (waits.length === 0 || waits.some((w) => w === undefined || w > MAX_RETRY_WAIT)) {
     return undefined;
   }
   return waits as number[];

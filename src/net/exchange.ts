@@ -5,6 +5,7 @@
 import type { Dispatcher } from 'undici';
 import type { SendResult } from './outbound.js';
 import { classifyFailure } from './failures.js';
+import { storableText } from '../domain/json-shape.js';
 
 export interface ExchangeRequest {
   readonly origin: string;
@@ -34,7 +35,8 @@ const LOWER_WWW_AUTHENTICATE = 'www-authenticate';
 
 /**
  * Decodes `buffer` as UTF-8. When the body was cut, a multi-byte character split at the cut is
- * dropped rather than shown as U+FFFD.
+ * dropped rather than shown as U+FFFD. NUL characters become U+FFFD: PostgreSQL text cannot
+ * hold them, and the attempt log must be writable whatever a listener answers.
  */
 export function utf8Prefix(buffer: Buffer, truncated: boolean): string {
   let end = buffer.length;
@@ -45,7 +47,7 @@ export function utf8Prefix(buffer: Buffer, truncated: boolean): string {
     const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
     if (lead + length > end) end = lead;
   }
-  return buffer.toString('utf8', 0, end);
+  return storableText(buffer.toString('utf8', 0, end));
 }
 
 /** A dispatch handler (undici's core handler interface) collecting just what a delivery needs. */

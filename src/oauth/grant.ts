@@ -4,6 +4,7 @@
 
 import * as oauth from 'oauth4webapi';
 import type { OAuthSettings } from '../domain/endpoint.js';
+import { storableText } from '../domain/json-shape.js';
 import {
   classifyTokenError,
   explainTokenError,
@@ -135,17 +136,21 @@ export async function requestToken(
     };
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError) {
-      const kind = classifyTokenError(error.status, error.error, error.error_description);
+      // The token endpoint's words end up in logs and stores: made storable first.
+      const code = storableText(error.error);
+      const description =
+        error.error_description === undefined ? undefined : storableText(error.error_description);
+      const kind = classifyTokenError(error.status, code, description);
       return {
         ok: false,
         kind,
         ambiguous: false,
         status: error.status,
-        error: error.error,
+        error: code,
         message:
           kind === 'terminal'
-            ? explainTokenError(error.error, error.error_description)
-            : `${error.error}: ${error.error_description ?? ''}`.trim(),
+            ? explainTokenError(code, description)
+            : `${code}: ${description ?? ''}`.trim(),
       };
     }
     const kind = classifyTokenError(response.status, undefined, undefined);
@@ -155,7 +160,9 @@ export async function requestToken(
       ambiguous: false,
       status: response.status,
       error: undefined,
-      message: `The token endpoint's answer (HTTP ${response.status}) is not a valid token response: ${error instanceof Error ? error.message : String(error)}`,
+      message: storableText(
+        `The token endpoint's answer (HTTP ${response.status}) is not a valid token response: ${error instanceof Error ? error.message : String(error)}`,
+      ),
     };
   }
 }

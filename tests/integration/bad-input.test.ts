@@ -127,6 +127,49 @@ describe('bad input', () => {
     expectProblem(await ev([]), 400, 'invalid_event');
   });
 
+  it('refuses JSON nested too deeply, NUL characters, and fractional page sizes', async () => {
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    expectProblem(await herald.api('POST', '/v1/events', deep), 400);
+    const deepField = `{"name":"PACKAGE_COMPLETE","packageId":"p","data":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+    expectProblem(await herald.api('POST', '/v1/events', deepField), 400);
+    expectProblem(await cb(deep), 400);
+    expectProblem(
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'p\u0000q' }),
+      400,
+      'invalid_event',
+    );
+    expectProblem(
+      await herald.api('POST', '/v1/events', {
+        name: 'PACKAGE_COMPLETE',
+        packageId: 'p',
+        data: { note: 'a\u0000b' },
+      }),
+      400,
+      'invalid_event',
+    );
+    expectProblem(await herald.api('GET', '/v1/operational-events?limit=1.5'), 400);
+    expectProblem(await herald.api('GET', '/v1/operational-events?limit=0'), 400);
+    expectProblem(await herald.api('GET', '/v1/deliveries?limit=1.5'), 400);
+    const endpoint = await herald.api('POST', '/v1/endpoints', {
+      url: 'https://listener.example.com/\u0000',
+      events: ['PACKAGE_COMPLETE'],
+    });
+    expectProblem(endpoint, 400);
+  });
+
+  it('refuses retry waits longer than 7 days, whatever unit they are written in', async () => {
+    const make = (retrySchedule: unknown[]) =>
+      herald.api('POST', '/v1/endpoints', {
+        url: 'https://93.184.216.34/cb',
+        events: ['PACKAGE_COMPLETE'],
+        options: { retrySchedule },
+      });
+    expectProblem(await make(['8d']), 400, 'validation_failed');
+    expectProblem(await make(['999999999h']), 400, 'validation_failed');
+    expectProblem(await make([8 * 24 * 3600_000]), 400, 'validation_failed');
+    expect((await make(['7d', '30s'])).status).toBe(201);
+  });
+
   it('answers unknown and malformed ids with 404, and unknown routes with a problem', async () => {
     expectProblem(
       await herald.api('GET', '/v1/deliveries/dlv_01M8Q1D20E3FE38TBV4ZFFR1K6'),

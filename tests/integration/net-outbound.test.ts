@@ -71,6 +71,9 @@ function routes(req: IncomingMessage, res: ServerResponse): void {
       case '/huge':
         res.writeHead(200, { 'content-type': 'text/plain' }).end(HUGE_BODY);
         return;
+      case '/nul':
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('bad\u0000byte');
+        return;
       case '/redirect':
         res.writeHead(302, { location: '/ok' }).end();
         return;
@@ -146,6 +149,11 @@ describe('outbound', () => {
       expect(result.status).toBe(200);
       expect(result.body).toHaveLength(4096);
       expect(result.body).toBe(BIG_BODY.slice(0, 4096));
+    });
+
+    it('replaces NUL characters in the body, which no store can keep as text', async () => {
+      const result = expectOk(await listed.send(post(`${target.base}/nul`)));
+      expect(result).toMatchObject({ status: 500, body: 'bad\ufffdbyte' });
     });
 
     it('does not follow a redirect', async () => {

@@ -3,7 +3,7 @@
 import { Hono, type Context } from 'hono';
 import { NotFoundError } from '../../errors.js';
 import { parseId, type AccountId, type ApiKeyId } from '../../domain/ids.js';
-import { jsonBody } from '../body.js';
+import { jsonBody, pageLimit } from '../body.js';
 import { accountOf, json, requireAdmin, type AppEnv, type RouteDeps } from '../context.js';
 import { presentAccount, presentApiKey, presentOperationalEvent } from '../present.js';
 import { AccountCreateSchema, ApiKeyCreateSchema } from '../schemas.js';
@@ -79,7 +79,7 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
     const page = await services.operations.list(
       accountOf(c),
       cursor,
-      Number(c.req.query('limit') ?? 50) || 50,
+      pageLimit(c.req.query('limit')),
     );
     return json({ data: page.data.map(presentOperationalEvent), next: page.next });
   });

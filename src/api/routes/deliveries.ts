@@ -5,18 +5,9 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { isDeliveryStatus, DELIVERY_STATUSES } from '../../domain/delivery.js';
 import { normaliseEventName } from '../../domain/events.js';
 import { parseId } from '../../domain/ids.js';
-import { parseTime } from '../body.js';
+import { pageLimit, parseTime } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
 import { presentAttempt, presentDelivery } from '../present.js';
-
-function limitOf(value: string | undefined): number {
-  if (value === undefined) return 50;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 500) {
-    throw new ValidationError('invalid_request', 'limit must be an integer from 1 to 500');
-  }
-  return n;
-}
 
 export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -68,7 +59,7 @@ export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
         until: q.until ? parseTime(q.until, 'until') : undefined,
       },
       cursor,
-      limitOf(q.limit),
+      pageLimit(q.limit),
     );
     return json({ data: page.data.map(presentDelivery), next: page.next });
   });
