@@ -37,7 +37,13 @@ export function salesforceAuth(key: string, existing: Endpoint | undefined): Aut
   if (isMasked(key)) {
     if (!existing?.oauth)
       throw invalid('key', 'is masked but no Salesforce credential is stored; send the full key');
-    return { type: 'OAUTH2', oauth: existing.oauth, clientSecret: KEEP, refreshToken: KEEP };
+    // Keep exactly what is stored: a refresh-token key usually has no client secret.
+    return {
+      type: 'OAUTH2',
+      oauth: existing.oauth,
+      clientSecret: existing.secrets.clientSecret === undefined ? null : KEEP,
+      refreshToken: existing.secrets.refreshToken === undefined ? null : KEEP,
+    };
   }
   const parsed = parseSalesforceKey(key);
   const oauth: OAuthSettings = {

@@ -20,6 +20,8 @@ export type Authorization =
       readonly message: string;
       /** For transient failures: how long to wait before trying this delivery again. */
       readonly retryInMs: number;
+      /** Which submission of the credential failed (a newer one must not be parked for it). */
+      readonly credential?: string;
     };
 
 export interface TokenSource {

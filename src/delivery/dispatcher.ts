@@ -25,10 +25,12 @@ export type Send = (request: OutboundRequest) => Promise<SendResult>;
 
 /** What delivery outcomes do to endpoints (implemented by services/endpoint-health). */
 export interface HealthHooks {
-  disable(id: EndpointId, reason: string): Promise<void>;
+  /** `url`: the address that answered; returns false when the endpoint has moved since. */
+  disable(id: EndpointId, reason: string, url?: string): Promise<boolean>;
   failed(endpoint: Endpoint, at: number): Promise<void>;
   succeeded(endpoint: Endpoint): Promise<void>;
-  requireReauthorization(id: EndpointId, reason: string): Promise<void>;
+  /** `credential`: the submission that failed; a newer one must not be parked for it. */
+  requireReauthorization(id: EndpointId, reason: string, credential?: string): Promise<boolean>;
   credentialsWork(endpoint: Endpoint): Promise<void>;
   exhausted(
     accountId: AccountId,
@@ -235,7 +237,11 @@ export class Dispatcher {
     const exchange = await this.exchange(endpoint, eventId, payload, auth);
     if (!exchange.ok) {
       if (exchange.auth.kind === 'terminal')
-        await this.o.health.requireReauthorization(endpoint.id, exchange.auth.message);
+        await this.o.health.requireReauthorization(
+          endpoint.id,
+          exchange.auth.message,
+          exchange.auth.credential,
+        );
       return {
         ok: false,
         statusCode: null,
@@ -266,8 +272,13 @@ export class Dispatcher {
   ): Promise<DeliveryResult> | DeliveryResult {
     if (auth.kind === 'terminal') {
       return this.o.health
-        .requireReauthorization(endpoint.id, auth.message)
-        .then(() => this.unattempted(c, owner, 'held', null, auth.message));
+        .requireReauthorization(endpoint.id, auth.message, auth.credential)
+        .then((parked) =>
+          parked
+            ? this.unattempted(c, owner, 'held', null, auth.message)
+            : // New credentials replaced the dead ones meanwhile: try with them now.
+              this.unattempted(c, owner, 'pending', this.o.clock(), auth.message),
+        );
     }
     // The token endpoint is down or busy: try later without spending this delivery's attempts.
     return this.unattempted(c, owner, 'pending', this.o.clock() + auth.retryInMs, auth.message);
@@ -319,8 +330,18 @@ export class Dispatcher {
         }
         return { ...base, status: 'succeeded', nextAttemptAt: null, lastError: null };
       case 'gone':
+        if (
+          !(await this.o.health.disable(
+            endpoint.id,
+            'the listener answered 410 Gone',
+            endpoint.url,
+          ))
+        ) {
+          // The endpoint moved to another URL since this attempt: deliver there now.
+          this.o.metrics.countFinished('retrying');
+          return { ...base, status: 'pending', nextAttemptAt: now, lastError: 'HTTP 410 Gone' };
+        }
         this.o.metrics.countFinished('held');
-        await this.o.health.disable(endpoint.id, 'the listener answered 410 Gone');
         return {
           ...base,
           status: 'held',

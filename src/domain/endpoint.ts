@@ -61,6 +61,11 @@ export interface EndpointSecrets {
   readonly clientSecret?: string;
   readonly refreshToken?: string;
   readonly signingSecrets?: readonly SigningSecret[];
+  /**
+   * When OAuth credentials were last submitted (even unchanged): a credential found dead stays
+   * dead until someone submits credentials again.
+   */
+  readonly credentialsSetAt?: number;
 }
 
 export interface EndpointOptions {

@@ -3,10 +3,18 @@
 // access token is used, and dead credentials remembered so they are never sent again.
 //
 // Single flight, in two rings:
-//   - in this process, one promise per endpoint: every waiting delivery gets the same result;
+//   - in this process, one promise per endpoint credential: every waiting delivery gets the same
+//     result;
 //   - across processes, the store's refresh lock: the holder re-reads the stored token after
 //     taking it (if the generation moved, someone refreshed: use theirs), requests, persists with
 //     a generation compare-and-set, and releases. Others wait and adopt the new generation.
+//
+// Two identities of a credential:
+//   - its lineage (token URL, client id, grant, the refresh token it was given): the grant whose
+//     rotated refresh tokens the stored record carries. A new client secret or scope keeps the
+//     lineage, so the newest refresh token is kept; a new refresh token starts a new lineage.
+//   - its submission (every field, and when it was submitted): what a terminal refusal condemns.
+//     It stays dead until someone submits credentials again, even the same ones.
 
 import { createHash } from 'node:crypto';
 import type { Endpoint } from '../domain/endpoint.js';
@@ -30,18 +38,30 @@ export interface TokenManagerOptions {
   readonly owner: string;
   /** Called when a rotated refresh token could not be stored: the grant may be lost. */
   readonly onPersistFailed: (endpoint: Endpoint, error: unknown) => void;
-  /** How long the refresh lock is held at most (a dead holder's lock expires). */
+  /**
+   * How long the refresh lock is held at most (a dead holder's lock expires). Well above the
+   * token request's own timeout (30 s), so a slow token endpoint never lets a second refresh in.
+   */
   readonly lockTtlMs?: number;
   /** Pause between looks at the store while another process refreshes. */
   readonly waitPollMs?: number;
+  /** Pause between tries to store a rotated refresh token that could not be stored. */
+  readonly persistRetryMs?: number;
 }
 
 interface Cached {
-  readonly credentialKey: string;
+  readonly lineage: string;
   readonly generation: number;
-  readonly accessToken: string;
+  readonly header: string;
   readonly refreshAt: number | null;
   readonly expiresAt: number | null;
+}
+
+/** A rotated refresh token not yet stored: the only live copy of the grant. */
+interface Unsaved {
+  readonly lineage: string;
+  readonly refreshToken: string | undefined;
+  readonly record: TokenRecord;
 }
 
 /** What a forced refresh reports (herald token test/refresh). */
@@ -56,26 +76,45 @@ export interface RefreshReport {
 
 const CONCURRENT_RETRIES = 4;
 const MAX_BACKOFF_MS = 5 * 60_000;
+const PERSIST_TRIES = 60;
 
-const credentialKeys = new WeakMap<Endpoint, string>();
+const hash = (parts: unknown[]): string =>
+  createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 
-function hashCredential(endpoint: Endpoint): string {
-  const o = endpoint.oauth;
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        o?.tokenUrl,
-        o?.clientId,
-        o?.grantType,
-        o?.scope,
-        o?.authMechanism,
-        o?.customParameters,
-        endpoint.secrets.clientSecret ?? null,
-        endpoint.secrets.refreshToken ?? null,
-      ]),
-    )
-    .digest('hex')
-    .slice(0, 32);
+// Endpoints are immutable values cached by the worker: hash each one once, not per delivery.
+const lineages = new WeakMap<Endpoint, string>();
+const submissions = new WeakMap<Endpoint, string>();
+
+/** The grant a stored token record belongs to. */
+export function credentialLineage(endpoint: Endpoint): string {
+  let key = lineages.get(endpoint);
+  if (key === undefined) {
+    const o = endpoint.oauth;
+    key = hash([o?.tokenUrl, o?.clientId, o?.grantType, endpoint.secrets.refreshToken ?? null]);
+    lineages.set(endpoint, key);
+  }
+  return key;
+}
+
+/** This submission of the credential: every field, and when it was submitted. */
+export function credentialSubmission(endpoint: Endpoint): string {
+  let key = submissions.get(endpoint);
+  if (key === undefined) {
+    const o = endpoint.oauth;
+    key = hash([
+      o?.tokenUrl,
+      o?.clientId,
+      o?.grantType,
+      o?.scope,
+      o?.authMechanism,
+      o?.customParameters,
+      endpoint.secrets.clientSecret ?? null,
+      endpoint.secrets.refreshToken ?? null,
+      endpoint.secrets.credentialsSetAt ?? null,
+    ]);
+    submissions.set(endpoint, key);
+  }
+  return key;
 }
 
 /** Refresh ahead of expiry by the smaller of 10 % of the lifetime and 60 s. */
@@ -86,29 +125,21 @@ export function refreshAheadAt(issuedAt: number, expiresInSeconds: number): numb
 
 export class TokenManager implements TokenSource {
   private readonly cache = new Map<EndpointId, Cached>();
-  private readonly flights = new Map<EndpointId, Promise<RefreshReport>>();
+  private readonly flights = new Map<string, Promise<RefreshReport>>();
   private readonly backoff = new Map<
     EndpointId,
-    { credentialKey: string; failures: number; until: number }
+    { submission: string; failures: number; until: number }
   >();
-  private readonly dead = new Map<EndpointId, { credentialKey: string; reason: string }>();
+  private readonly dead = new Map<EndpointId, { submission: string; reason: string }>();
+  private readonly unsaved = new Map<EndpointId, Unsaved>();
   private readonly lockTtlMs: number;
   private readonly waitPollMs: number;
+  private readonly persistRetryMs: number;
 
   constructor(private readonly o: TokenManagerOptions) {
-    this.lockTtlMs = o.lockTtlMs ?? 30_000;
+    this.lockTtlMs = o.lockTtlMs ?? 90_000;
     this.waitPollMs = o.waitPollMs ?? 100;
-  }
-
-  /** Identifies the credential a stored token derives from; new credentials, new key. */
-  static credentialKey(endpoint: Endpoint): string {
-    // Endpoints are immutable values, cached by the worker: hash each one once, not per delivery.
-    let key = credentialKeys.get(endpoint);
-    if (key === undefined) {
-      key = hashCredential(endpoint);
-      credentialKeys.set(endpoint, key);
-    }
-    return key;
+    this.persistRetryMs = o.persistRetryMs ?? 1000;
   }
 
   private fresh(t: { refreshAt: number | null; expiresAt: number | null }): boolean {
@@ -119,15 +150,15 @@ export class TokenManager implements TokenSource {
   }
 
   private ok(c: Cached): Authorization {
-    return { ok: true, header: `Bearer ${c.accessToken}`, bearer: true, generation: c.generation };
+    return { ok: true, header: c.header, bearer: true, generation: c.generation };
   }
 
   private fromRecord(record: TokenRecord): Cached | undefined {
     if (!record.accessTokenCiphertext) return undefined;
     const cached: Cached = {
-      credentialKey: record.credentialKey,
+      lineage: record.credentialKey,
       generation: record.generation,
-      accessToken: this.o.box.open(record.accessTokenCiphertext),
+      header: `Bearer ${this.o.box.open(record.accessTokenCiphertext)}`,
       refreshAt: record.refreshAt,
       expiresAt: record.expiresAt,
     };
@@ -135,60 +166,70 @@ export class TokenManager implements TokenSource {
     return cached;
   }
 
+  private terminal(reason: string, submission: string): Authorization {
+    return { ok: false, kind: 'terminal', message: reason, retryInMs: 0, credential: submission };
+  }
+
   /** Known-dead or backing-off credentials are answered without a token request. */
-  private shortCircuit(endpoint: Endpoint, key: string): Authorization | undefined {
+  private shortCircuit(endpoint: Endpoint, submission: string): Authorization | undefined {
     const dead = this.dead.get(endpoint.id);
-    if (dead && dead.credentialKey === key) {
-      return { ok: false, kind: 'terminal', message: dead.reason, retryInMs: 0 };
-    }
+    if (dead && dead.submission === submission) return this.terminal(dead.reason, submission);
     const wait = this.backoff.get(endpoint.id);
-    if (wait && wait.credentialKey === key && wait.until > this.o.clock()) {
+    if (wait && wait.submission === submission && wait.until > this.o.clock()) {
       return {
         ok: false,
         kind: 'transient',
         message: 'The token endpoint failed recently; waiting before trying again',
         retryInMs: wait.until - this.o.clock(),
+        credential: submission,
       };
     }
     return undefined;
   }
 
+  /** A stored record that condemns this very submission. */
+  private static deadIn(record: TokenRecord | undefined, submission: string): string | undefined {
+    return record?.deadReason && record.deadKey === submission ? record.deadReason : undefined;
+  }
+
   async accessToken(endpoint: Endpoint): Promise<Authorization> {
-    const key = TokenManager.credentialKey(endpoint);
+    const lineage = credentialLineage(endpoint);
     const cached = this.cache.get(endpoint.id);
-    if (cached && cached.credentialKey === key && this.fresh(cached)) return this.ok(cached);
-    const stop = this.shortCircuit(endpoint, key);
+    if (cached && cached.lineage === lineage && this.fresh(cached)) return this.ok(cached);
+    const submission = credentialSubmission(endpoint);
+    const stop = this.shortCircuit(endpoint, submission);
     if (stop) return stop;
     const record = await this.o.store.getToken(endpoint.id);
-    if (record && record.credentialKey === key) {
-      if (record.deadReason) return this.markDead(endpoint, key, record.deadReason);
+    const dead = TokenManager.deadIn(record, submission);
+    if (dead) return this.markDead(endpoint, submission, dead);
+    if (record && record.credentialKey === lineage) {
       const stored = this.fromRecord(record);
       if (stored && this.fresh(stored)) return this.ok(stored);
     }
-    return (await this.refresh(endpoint, record?.credentialKey === key ? record.generation : 0))
-      .authorization;
+    const seen = record?.credentialKey === lineage ? record.generation : 0;
+    return (await this.refresh(endpoint, seen)).authorization;
   }
 
   async tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> {
-    const key = TokenManager.credentialKey(endpoint);
+    const lineage = credentialLineage(endpoint);
     const cached = this.cache.get(endpoint.id);
     if (
       cached &&
-      cached.credentialKey === key &&
+      cached.lineage === lineage &&
       cached.generation > generation &&
       this.fresh(cached)
     ) {
       return this.ok(cached);
     }
-    const stop = this.shortCircuit(endpoint, key);
+    const submission = credentialSubmission(endpoint);
+    const stop = this.shortCircuit(endpoint, submission);
     if (stop) return stop;
     const record = await this.o.store.getToken(endpoint.id);
-    if (record && record.credentialKey === key) {
-      if (record.deadReason) return this.markDead(endpoint, key, record.deadReason);
-      if (record.generation > generation) {
-        const stored = this.fromRecord(record);
-        if (stored && this.fresh(stored)) return this.ok(stored);
-      }
+    const dead = TokenManager.deadIn(record, submission);
+    if (dead) return this.markDead(endpoint, submission, dead);
+    if (record && record.credentialKey === lineage && record.generation > generation) {
+      const stored = this.fromRecord(record);
+      if (stored && this.fresh(stored)) return this.ok(stored);
     }
     if (cached?.generation === generation) this.cache.delete(endpoint.id);
     return (await this.refresh(endpoint, generation)).authorization;
@@ -196,34 +237,26 @@ export class TokenManager implements TokenSource {
 
   /** Refreshes now, whatever the cache holds (herald token test/refresh); still single flight. */
   async forceRefresh(endpoint: Endpoint): Promise<RefreshReport> {
-    const key = TokenManager.credentialKey(endpoint);
+    const submission = credentialSubmission(endpoint);
     this.backoff.delete(endpoint.id);
     const dead = this.dead.get(endpoint.id);
-    if (dead && dead.credentialKey === key) {
-      return {
-        authorization: { ok: false, kind: 'terminal', message: dead.reason, retryInMs: 0 },
-        instanceUrl: null,
-        identityUrl: null,
-        rotated: false,
-        scope: null,
-      };
+    if (dead && dead.submission === submission) {
+      const authorization = this.terminal(dead.reason, submission);
+      return { authorization, instanceUrl: null, identityUrl: null, rotated: false, scope: null };
     }
     const record = await this.o.store.getToken(endpoint.id);
-    return this.refresh(endpoint, record?.credentialKey === key ? record.generation : 0);
+    const seen = record?.credentialKey === credentialLineage(endpoint) ? record.generation : 0;
+    return this.refresh(endpoint, seen);
   }
 
   /** The refresh token and access token in use now (rotated ones included), for revoke and introspect. */
   async currentTokens(
     endpoint: Endpoint,
   ): Promise<{ refreshToken: string | undefined; accessToken: string | undefined }> {
-    const key = TokenManager.credentialKey(endpoint);
     const record = await this.o.store.getToken(endpoint.id);
-    const same = record !== undefined && record.credentialKey === key;
+    const same = record !== undefined && record.credentialKey === credentialLineage(endpoint);
     return {
-      refreshToken:
-        same && record.refreshTokenCiphertext
-          ? this.o.box.open(record.refreshTokenCiphertext)
-          : endpoint.secrets.refreshToken,
+      refreshToken: this.newestRefreshToken(endpoint, record),
       accessToken:
         same && record.accessTokenCiphertext
           ? this.o.box.open(record.accessTokenCiphertext)
@@ -233,36 +266,57 @@ export class TokenManager implements TokenSource {
 
   /** The credential was revoked on purpose: never use it again. */
   async revoked(endpoint: Endpoint, reason: string): Promise<void> {
-    const key = TokenManager.credentialKey(endpoint);
-    const record = await this.o.store.getToken(endpoint.id);
-    await this.persistDead(endpoint, key, (record?.generation ?? 0) + 1, record, reason);
-    this.markDead(endpoint, key, reason);
+    const submission = credentialSubmission(endpoint);
+    await this.persistDead(endpoint, submission, reason);
+    this.markDead(endpoint, submission, reason);
+  }
+
+  /** The newest refresh token of the endpoint's grant: unsaved rotation, stored, or as given. */
+  private newestRefreshToken(
+    endpoint: Endpoint,
+    record: TokenRecord | undefined,
+  ): string | undefined {
+    const lineage = credentialLineage(endpoint);
+    const unsaved = this.unsaved.get(endpoint.id);
+    if (unsaved && unsaved.lineage === lineage) return unsaved.refreshToken;
+    if (record && record.credentialKey === lineage && record.refreshTokenCiphertext) {
+      return this.o.box.open(record.refreshTokenCiphertext);
+    }
+    return endpoint.secrets.refreshToken;
   }
 
   private refresh(endpoint: Endpoint, seenGeneration: number): Promise<RefreshReport> {
-    let flight = this.flights.get(endpoint.id);
+    // Per credential submission: a delivery with new credentials never joins the old ones' flight.
+    const key = `${endpoint.id}|${credentialSubmission(endpoint)}`;
+    let flight = this.flights.get(key);
     if (!flight) {
       flight = this.refreshUnderLock(endpoint, seenGeneration).finally(() =>
-        this.flights.delete(endpoint.id),
+        this.flights.delete(key),
       );
-      this.flights.set(endpoint.id, flight);
+      this.flights.set(key, flight);
     }
     return flight;
   }
 
-  private markDead(endpoint: Endpoint, key: string, reason: string): Authorization {
-    this.dead.set(endpoint.id, { credentialKey: key, reason });
+  private markDead(endpoint: Endpoint, submission: string, reason: string): Authorization {
+    this.dead.set(endpoint.id, { submission, reason });
     this.cache.delete(endpoint.id);
-    return { ok: false, kind: 'terminal', message: reason, retryInMs: 0 };
+    return this.terminal(reason, submission);
   }
 
-  private transient(endpoint: Endpoint, key: string, message: string): Authorization {
+  private transient(endpoint: Endpoint, submission: string, message: string): Authorization {
     const previous = this.backoff.get(endpoint.id);
-    const failures = previous && previous.credentialKey === key ? previous.failures + 1 : 1;
+    const failures = previous && previous.submission === submission ? previous.failures + 1 : 1;
     const wait =
       Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1)) * (0.8 + 0.4 * this.o.random());
-    this.backoff.set(endpoint.id, { credentialKey: key, failures, until: this.o.clock() + wait });
-    return { ok: false, kind: 'transient', message, retryInMs: Math.round(wait) };
+    this.backoff.set(endpoint.id, { submission, failures, until: this.o.clock() + wait });
+    return {
+      ok: false,
+      kind: 'transient',
+      message,
+      retryInMs: Math.round(wait),
+      credential: submission,
+    };
   }
 
   private sleep(ms: number): Promise<void> {
@@ -273,7 +327,8 @@ export class TokenManager implements TokenSource {
     endpoint: Endpoint,
     seenGeneration: number,
   ): Promise<RefreshReport> {
-    const key = TokenManager.credentialKey(endpoint);
+    const lineage = credentialLineage(endpoint);
+    const submission = credentialSubmission(endpoint);
     const report = (
       authorization: Authorization,
       extra: Partial<RefreshReport> = {},
@@ -284,6 +339,17 @@ export class TokenManager implements TokenSource {
       rotated: extra.rotated ?? false,
       scope: extra.scope ?? null,
     });
+    const adopt = (record: TokenRecord | undefined): RefreshReport | undefined => {
+      const dead = TokenManager.deadIn(record, submission);
+      if (dead) return report(this.markDead(endpoint, submission, dead));
+      if (record && record.credentialKey === lineage && record.generation > seenGeneration) {
+        const adopted = this.fromRecord(record);
+        if (adopted && this.fresh(adopted)) {
+          return report(this.ok(adopted), { instanceUrl: record.instanceUrl });
+        }
+      }
+      return undefined;
+    };
     const deadline = this.o.clock() + 2 * this.lockTtlMs;
     let concurrentRejections = 0;
     let retriedAmbiguous = false;
@@ -293,38 +359,23 @@ export class TokenManager implements TokenSource {
         !(await this.o.store.acquireTokenLock(endpoint.id, this.o.owner, now, now + this.lockTtlMs))
       ) {
         // Another process is refreshing this credential: wait for its result.
-        if (now > deadline)
+        if (now > deadline) {
           return report(
-            this.transient(endpoint, key, 'Another process holds the token refresh lock'),
+            this.transient(endpoint, submission, 'Another process holds the token refresh lock'),
           );
-        await this.sleep(this.waitPollMs);
-        const record = await this.o.store.getToken(endpoint.id);
-        if (record && record.credentialKey === key) {
-          if (record.deadReason) return report(this.markDead(endpoint, key, record.deadReason));
-          if (record.generation > seenGeneration) {
-            const adopted = this.fromRecord(record);
-            if (adopted && this.fresh(adopted))
-              return report(this.ok(adopted), { instanceUrl: record.instanceUrl });
-          }
         }
+        await this.sleep(this.waitPollMs);
+        const theirs = adopt(await this.o.store.getToken(endpoint.id));
+        if (theirs) return theirs;
         continue;
       }
       let retry = false;
       try {
         // Re-read under the lock: someone may have refreshed since this delivery read its token.
         const record = await this.o.store.getToken(endpoint.id);
-        const same = record !== undefined && record.credentialKey === key;
-        if (same && record.deadReason)
-          return report(this.markDead(endpoint, key, record.deadReason));
-        if (same && record.generation > seenGeneration) {
-          const adopted = this.fromRecord(record);
-          if (adopted && this.fresh(adopted))
-            return report(this.ok(adopted), { instanceUrl: record.instanceUrl });
-        }
-        const refreshToken =
-          same && record.refreshTokenCiphertext
-            ? this.o.box.open(record.refreshTokenCiphertext)
-            : endpoint.secrets.refreshToken;
+        const adopted = adopt(record);
+        if (adopted) return adopted;
+        const refreshToken = this.newestRefreshToken(endpoint, record);
         const grant =
           endpoint.oauth!.grantType === 'REFRESH_TOKEN' ? 'refresh_token' : 'client_credentials';
         const result = await requestToken(
@@ -335,7 +386,7 @@ export class TokenManager implements TokenSource {
         if (result.ok) {
           this.o.metrics.tokenRequests.inc({ grant, outcome: 'success' });
           this.o.metrics.tokenRefreshes.inc({ endpoint: endpoint.id });
-          return report(await this.persist(endpoint, key, generation, refreshToken, result), {
+          return report(await this.persist(endpoint, lineage, generation, refreshToken, result), {
             instanceUrl: result.instanceUrl ?? null,
             identityUrl: result.identityUrl ?? null,
             rotated: result.refreshToken !== undefined && result.refreshToken !== refreshToken,
@@ -354,14 +405,14 @@ export class TokenManager implements TokenSource {
         );
         switch (result.kind) {
           case 'terminal':
-            await this.persistDead(endpoint, key, generation, record, result.message);
-            return report(this.markDead(endpoint, key, result.message));
+            await this.persistDead(endpoint, submission, result.message);
+            return report(this.markDead(endpoint, submission, result.message));
           case 'concurrent':
             if (++concurrentRejections <= CONCURRENT_RETRIES) {
               retry = true;
               break;
             }
-            return report(this.transient(endpoint, key, result.message));
+            return report(this.transient(endpoint, submission, result.message));
           case 'transient':
             // The answer may have been lost after the server consumed the refresh token:
             // retry once at once (an invalid_grant then is terminal, as it should be).
@@ -369,7 +420,7 @@ export class TokenManager implements TokenSource {
               retriedAmbiguous = true;
               continue;
             }
-            return report(this.transient(endpoint, key, result.message));
+            return report(this.transient(endpoint, submission, result.message));
         }
       } finally {
         await this.o.store.releaseTokenLock(endpoint.id, this.o.owner).catch((error: unknown) => {
@@ -389,7 +440,7 @@ export class TokenManager implements TokenSource {
   /** Persist before use: the new access token and (rotated) refresh token, in one write. */
   private async persist(
     endpoint: Endpoint,
-    key: string,
+    lineage: string,
     generation: number,
     usedRefreshToken: string | undefined,
     result: GrantResult & { ok: true },
@@ -398,41 +449,43 @@ export class TokenManager implements TokenSource {
     const keepRefresh = result.refreshToken ?? usedRefreshToken;
     const refreshAt = result.expiresIn === undefined ? null : refreshAheadAt(now, result.expiresIn);
     const expiresAt = result.expiresIn === undefined ? null : now + result.expiresIn * 1000;
+    const refreshGrant = endpoint.oauth!.grantType === 'REFRESH_TOKEN';
     const record: TokenRecord = {
       endpointId: endpoint.id,
-      credentialKey: key,
+      credentialKey: lineage,
       generation,
       accessTokenCiphertext: this.o.box.seal(result.accessToken),
-      refreshTokenCiphertext:
-        endpoint.oauth!.grantType === 'REFRESH_TOKEN' && keepRefresh
-          ? this.o.box.seal(keepRefresh)
-          : null,
+      refreshTokenCiphertext: refreshGrant && keepRefresh ? this.o.box.seal(keepRefresh) : null,
       expiresAt,
       refreshAt,
       instanceUrl: result.instanceUrl ?? null,
       deadReason: null,
+      deadKey: null,
       updatedAt: now,
     };
-    let saved = false;
-    try {
-      saved = await this.o.store.saveToken(record);
-      if (!saved)
-        throw new Error(
-          'the stored token generation moved while this process held the refresh lock',
-        );
-    } catch (error) {
-      // Under rotation the old refresh token is already dead: losing the new one loses the grant.
+    if (!(await this.save(record))) {
+      // Under rotation the old refresh token is already dead: this process now holds the only
+      // copy of the grant. Keep it for the next refresh, keep trying to store it, and say so.
+      const entry: Unsaved = {
+        lineage,
+        refreshToken: refreshGrant ? keepRefresh : undefined,
+        record,
+      };
+      this.unsaved.set(endpoint.id, entry);
       this.o.logger.fatal(
-        { err: error, endpointId: endpoint.id },
-        'could not store a refreshed OAuth token',
+        { endpointId: endpoint.id },
+        'could not store a refreshed OAuth token; retrying',
       );
-      this.o.onPersistFailed(endpoint, error);
+      this.o.onPersistFailed(endpoint, new Error('the refreshed token could not be stored'));
+      void this.retryPersist(endpoint.id, entry);
+    } else if (this.unsaved.get(endpoint.id)?.lineage === lineage) {
+      this.unsaved.delete(endpoint.id);
     }
     this.backoff.delete(endpoint.id);
     const cached: Cached = {
-      credentialKey: key,
+      lineage,
       generation,
-      accessToken: result.accessToken,
+      header: `Bearer ${result.accessToken}`,
       refreshAt,
       expiresAt,
     };
@@ -440,32 +493,46 @@ export class TokenManager implements TokenSource {
     return this.ok(cached);
   }
 
-  private async persistDead(
-    endpoint: Endpoint,
-    key: string,
-    generation: number,
-    previous: TokenRecord | undefined,
-    reason: string,
-  ): Promise<void> {
+  private async save(record: TokenRecord): Promise<boolean> {
     try {
-      await this.o.store.saveToken({
+      return await this.o.store.saveToken(record);
+    } catch (error) {
+      this.o.logger.error({ err: error, endpointId: record.endpointId }, 'saving a token failed');
+      return false;
+    }
+  }
+
+  private async retryPersist(endpointId: EndpointId, entry: Unsaved): Promise<void> {
+    for (let tries = 0; tries < PERSIST_TRIES; tries++) {
+      await this.sleep(this.persistRetryMs);
+      if (this.unsaved.get(endpointId) !== entry) return; // a newer refresh took over
+      if (await this.save(entry.record)) {
+        this.unsaved.delete(endpointId);
+        this.o.logger.warn({ endpointId }, 'stored the refreshed OAuth token after all');
+        return;
+      }
+    }
+  }
+
+  /** Records that this submission is dead, so that every process stops using it. */
+  private async persistDead(endpoint: Endpoint, submission: string, reason: string): Promise<void> {
+    for (let tries = 0; tries < 3; tries++) {
+      const previous = await this.o.store.getToken(endpoint.id).catch(() => undefined);
+      const saved = await this.save({
         endpointId: endpoint.id,
-        credentialKey: key,
-        generation,
+        credentialKey: previous?.credentialKey ?? credentialLineage(endpoint),
+        generation: (previous?.generation ?? 0) + 1,
         accessTokenCiphertext: null,
-        refreshTokenCiphertext:
-          previous?.credentialKey === key ? previous.refreshTokenCiphertext : null,
+        refreshTokenCiphertext: previous?.refreshTokenCiphertext ?? null,
         expiresAt: null,
         refreshAt: null,
         instanceUrl: previous?.instanceUrl ?? null,
         deadReason: reason,
+        deadKey: submission,
         updatedAt: this.o.clock(),
       });
-    } catch (error) {
-      this.o.logger.error(
-        { err: error, endpointId: endpoint.id },
-        'could not record dead OAuth credentials',
-      );
+      if (saved) return;
     }
+    this.o.logger.error({ endpointId: endpoint.id }, 'could not record dead OAuth credentials');
   }
 }

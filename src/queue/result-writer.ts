@@ -1,17 +1,20 @@
 // Writes delivery results in batches: everything finished while one write runs goes into the
-// next single transaction. A failed write is retried; until it lands the deliveries stay leased,
-// so at worst they are delivered again (at least once), never lost.
+// next single transaction. A failed write is retried; until it lands the deliveries stay leased
+// (the worker renews their leases until they are written), so at worst they are delivered
+// again (at least once), never lost.
 
 import type { Logger } from '../observability/logger.js';
 import type { DeliveryResult, Store } from '../store/port.js';
 
 const MAX_BATCH = 1000;
 const RETRY_MS = 500;
+const MAX_ROW_FAILURES = 5;
 
 export class ResultWriter {
   private queue: DeliveryResult[] = [];
   private writing: Promise<void> | null = null;
   private scheduled = false;
+  private readonly failures = new WeakMap<DeliveryResult, number>();
 
   constructor(
     private readonly store: Store,
@@ -44,18 +47,58 @@ export class ResultWriter {
         await this.store.recordResults(batch);
         this.onWritten(batch);
       } catch (error) {
-        this.logger.error(
-          { err: error, count: batch.length },
-          'could not record delivery results; retrying',
-        );
-        this.queue.unshift(...batch);
-        await new Promise((r) => setTimeout(r, RETRY_MS));
+        await this.writeOneByOne(batch, error);
       } finally {
         this.writing = null;
       }
       if (this.queue.length > 0) await this.write();
     })();
     return this.writing;
+  }
+
+  /**
+   * A batch that fails is written row by row, so one result the store refuses (whatever the
+   * reason) cannot hold back everyone else's. A row refused MAX_ROW_FAILURES times is given up:
+   * its lease runs out and the delivery is tried again, so nothing is lost. When no row goes in,
+   * the store itself is down: pause before the next try.
+   */
+  private async writeOneByOne(batch: DeliveryResult[], error: unknown): Promise<void> {
+    let lastError: unknown = error;
+    const refused: DeliveryResult[] = [];
+    if (batch.length > 1) {
+      for (const result of batch) {
+        try {
+          await this.store.recordResults([result]);
+          this.onWritten([result]);
+        } catch (rowError) {
+          refused.push(result);
+          lastError = rowError;
+        }
+      }
+    }
+    if (batch.length > 1 && refused.length === batch.length) {
+      // Nothing went in: the store is unavailable, not a row. Keep everything and pause.
+      this.logger.error(
+        { err: lastError, count: batch.length },
+        'could not record delivery results; retrying',
+      );
+      this.queue.unshift(...batch);
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+      return;
+    }
+    for (const result of batch.length > 1 ? refused : batch) {
+      const failures = (this.failures.get(result) ?? 0) + 1;
+      this.failures.set(result, failures);
+      if (failures < MAX_ROW_FAILURES) {
+        this.queue.unshift(result);
+      } else {
+        this.logger.error(
+          { err: lastError, deliveryId: result.deliveryId },
+          'the store keeps refusing a delivery result; the delivery will be tried again',
+        );
+      }
+    }
+    if (batch.length === 1) await new Promise((r) => setTimeout(r, RETRY_MS));
   }
 
   /** Writes everything queued; used at shutdown. Gives up after `timeoutMs`. */

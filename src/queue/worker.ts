@@ -36,8 +36,6 @@ interface Lane {
   inflight: number;
   endpoint: Endpoint | undefined;
   loading: boolean;
-  /** Earliest time the rate limit lets the next request go. */
-  nextSlotAt: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -59,11 +57,17 @@ export class Worker {
   private recoverTimer: NodeJS.Timeout | null = null;
   private lastThoroughClaim = 0;
   private wantClaim = false;
+  /** Lanes stopped by the process-wide concurrency limit, waiting for a free slot. */
+  private readonly starved = new Set<Lane>();
+  /** Earliest time each rate-limited endpoint may be sent its next request. */
+  private readonly rateSlots = new Map<EndpointId, number>();
 
   constructor(private readonly o: WorkerOptions) {
     // After results are written, claim again only when it can help: a lane ran low, an ordered
     // endpoint finished a delivery (the package's next may be claimable), or a retry was scheduled.
-    this.writer = new ResultWriter(o.store, o.logger, () => {
+    this.writer = new ResultWriter(o.store, o.logger, (results) => {
+      // Leases are renewed until the result is stored, not only until it is queued.
+      for (const r of results) this.leased.delete(r.deliveryId);
       if (!this.wantClaim) return;
       this.wantClaim = false;
       o.signal.notify();
@@ -91,14 +95,14 @@ export class Worker {
       // Other processes publish and release work: their notifications wake this worker.
       this.unsubscribe = await this.o.store.subscribeWork(() => this.o.signal.notify());
     }
-    if (this.o.store.capabilities.concurrentWorkers) {
-      // A process that died holding leases: its work moves on once the leases expire.
-      this.recoverTimer = setInterval(
-        () => void this.recoverExpired(),
-        Math.max(1000, this.o.leaseMs / 2),
-      );
-      this.recoverTimer.unref();
-    }
+    // A worker that died holding leases (another process, or a result this process could not
+    // store): the work moves on once the leases expire. Live leases are renewed. Holds that a
+    // late result wrote after its endpoint was re-enabled are released on the same beat.
+    this.recoverTimer = setInterval(
+      () => void this.recoverExpired(),
+      Math.max(1000, this.o.leaseMs / 2),
+    );
+    this.recoverTimer.unref();
     this.loop = this.claimLoop();
   }
 
@@ -114,6 +118,15 @@ export class Worker {
       }
     } catch (error) {
       this.o.logger.error({ err: error }, 'could not recover expired leases');
+    }
+    try {
+      const released = await this.o.store.releaseStrandedHolds(this.o.clock());
+      if (released > 0) {
+        this.o.logger.info({ released }, 'released held deliveries of endpoints that accept work');
+        this.o.signal.notify();
+      }
+    } catch (error) {
+      this.o.logger.error({ err: error }, 'could not release stranded holds');
     }
   }
 
@@ -197,7 +210,6 @@ export class Worker {
           inflight: 0,
           endpoint: undefined,
           loading: false,
-          nextSlotAt: 0,
           timer: null,
         };
         this.lanes.set(c.endpointId, lane);
@@ -247,18 +259,25 @@ export class Worker {
     const max = endpoint.options.maxConcurrency;
     const rate = endpoint.options.rateLimit;
     while (lane.queue.length > 0 && lane.inflight < max) {
+      if (this.inflight >= this.o.concurrency) {
+        // The process-wide limit: resume when any delivery finishes.
+        this.starved.add(lane);
+        return;
+      }
       if (rate !== null) {
+        // Kept per endpoint, not per lane: a lane that empties and comes back is still paced.
         const now = this.o.clock();
-        if (lane.nextSlotAt > now) {
+        const slot = this.rateSlots.get(lane.id) ?? 0;
+        if (slot > now) {
           if (!lane.timer) {
             lane.timer = setTimeout(() => {
               lane.timer = null;
               this.pump(lane);
-            }, lane.nextSlotAt - now);
+            }, slot - now);
           }
           return;
         }
-        lane.nextSlotAt = Math.max(lane.nextSlotAt, now) + 1000 / rate;
+        this.rateSlots.set(lane.id, Math.max(slot, now) + 1000 / rate);
       }
       const c = lane.queue.shift()!;
       this.buffered--;
@@ -275,7 +294,6 @@ export class Worker {
 
   private finish(lane: Lane, result: DeliveryResult): void {
     this.writer.push(result);
-    this.leased.delete(result.deliveryId);
     lane.inflight--;
     this.inflight--;
     const options = lane.endpoint?.options;
@@ -290,6 +308,13 @@ export class Worker {
       this.lanes.delete(lane.id);
     } else {
       this.pump(lane);
+    }
+    if (this.starved.size > 0) {
+      for (const waiting of this.starved) {
+        if (this.inflight >= this.o.concurrency) break;
+        this.starved.delete(waiting);
+        this.pump(waiting);
+      }
     }
     if (this.inflight === 0 && this.idleWaiters.length > 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();

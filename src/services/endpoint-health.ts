@@ -2,6 +2,7 @@
 // a success ends a run of failures, dead credentials park its work. Called by the workers.
 
 import type { Endpoint } from '../domain/endpoint.js';
+import { credentialSubmission } from '../oauth/token-manager.js';
 import type { AccountId, DeliveryId, EndpointId } from '../domain/ids.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
@@ -14,14 +15,18 @@ export class EndpointHealth {
     private readonly disableAfterMs: number,
   ) {}
 
-  /** Disables the endpoint and holds its pending deliveries; raises endpoint.disabled once. */
-  async disable(id: EndpointId, reason: string): Promise<void> {
+  /**
+   * Disables the endpoint and holds its pending deliveries; raises endpoint.disabled once.
+   * `url`: the address that asked for it (a 410); when the endpoint has moved elsewhere since,
+   * it stays enabled. Returns whether the endpoint is disabled afterwards.
+   */
+  async disable(id: EndpointId, reason: string, url?: string): Promise<boolean> {
     const result = await this.repo.mutate(id, (current) =>
-      current.state === 'disabled'
+      current.state === 'disabled' || (url !== undefined && current.url !== url)
         ? undefined
         : { ...current, state: 'disabled', disabledReason: reason, failingSince: null },
     );
-    if (!result) return;
+    if (!result || result.after.state !== 'disabled') return false;
     await this.repo.store.holdDeliveries(id, this.clock());
     if (result.before.state !== 'disabled') {
       await this.ops.raise(
@@ -31,18 +36,21 @@ export class EndpointHealth {
         { reason },
       );
     }
+    return true;
   }
 
-  /** Starts or continues a run of failures; disables the endpoint once the run is long enough. */
+  /**
+   * Starts or continues a run of failures; disables the endpoint once the run is long enough.
+   * Decided on the stored endpoint, so a success recorded meanwhile ends the run first.
+   */
   async failed(endpoint: Endpoint, at: number): Promise<void> {
-    if (endpoint.failingSince === null) {
-      await this.repo.mutate(endpoint.id, (current) =>
-        current.failingSince === null ? { ...current, failingSince: at } : undefined,
-      );
-      return;
-    }
-    if (at - endpoint.failingSince >= this.disableAfterMs) {
-      const days = Math.round((at - endpoint.failingSince) / 86_400_000);
+    let since: number | null = null;
+    await this.repo.mutate(endpoint.id, (current) => {
+      since = current.failingSince;
+      return current.failingSince === null ? { ...current, failingSince: at } : undefined;
+    });
+    if (since !== null && at - since >= this.disableAfterMs) {
+      const days = Math.round((at - since) / 86_400_000);
       await this.disable(endpoint.id, `failing without a success for ${days} days`);
     }
   }
@@ -54,14 +62,23 @@ export class EndpointHealth {
     );
   }
 
-  /** Dead credentials: never try them again until someone reconnects; park the work. */
-  async requireReauthorization(id: EndpointId, reason: string): Promise<void> {
+  /**
+   * Dead credentials: never try them again until someone reconnects; park the work. When the
+   * failed `credential` submission is no longer the endpoint's (someone reconnected meanwhile),
+   * the new credentials are left alone. Answers whether the endpoint's work is parked now.
+   */
+  async requireReauthorization(
+    id: EndpointId,
+    reason: string,
+    credential?: string,
+  ): Promise<boolean> {
     const result = await this.repo.mutate(id, (current) =>
-      current.authStatus === 'reauthorization_required'
+      current.authStatus === 'reauthorization_required' ||
+      (credential !== undefined && credentialSubmission(current) !== credential)
         ? undefined
         : { ...current, authStatus: 'reauthorization_required' },
     );
-    if (!result) return;
+    if (!result || result.after.authStatus !== 'reauthorization_required') return false;
     await this.repo.store.holdDeliveries(id, this.clock());
     if (result.before.authStatus !== 'reauthorization_required') {
       await this.ops.raise(
@@ -71,6 +88,7 @@ export class EndpointHealth {
         { reason },
       );
     }
+    return true;
   }
 
   /** An OAuth credential worked: unverified becomes ok. */

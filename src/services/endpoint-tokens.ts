@@ -6,7 +6,7 @@
 import { HeraldError, ValidationError } from '../errors.js';
 import type { Endpoint } from '../domain/endpoint.js';
 import type { AccountId, EndpointId } from '../domain/ids.js';
-import type { TokenManager } from '../oauth/token-manager.js';
+import { credentialSubmission, type TokenManager } from '../oauth/token-manager.js';
 import {
   fetchIdentity,
   introspectToken,
@@ -60,7 +60,7 @@ export class EndpointTokens {
     const auth = report.authorization;
     if (!auth.ok) {
       if (auth.kind === 'terminal')
-        await this.health.requireReauthorization(endpoint.id, auth.message);
+        await this.health.requireReauthorization(endpoint.id, auth.message, auth.credential);
       return {
         ok: false,
         error: auth.message,
@@ -110,7 +110,7 @@ export class EndpointTokens {
     const reason =
       'The credential was revoked with herald token revoke; reconnect the endpoint to deliver again.';
     await this.tokens.revoked(endpoint, reason);
-    await this.health.requireReauthorization(endpoint.id, reason);
+    await this.health.requireReauthorization(endpoint.id, reason, credentialSubmission(endpoint));
     return { result };
   }
 

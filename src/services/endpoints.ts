@@ -152,7 +152,15 @@ export class EndpointService {
     if (draft.auth?.type === 'OAUTH2') await this.checkDestination(draft.auth.oauth.tokenUrl);
   }
 
-  private secretsFor(auth: AuthDraft, stored: EndpointSecrets): EndpointSecrets {
+  /**
+   * The secrets an auth draft leaves stored. OAuth credentials sent in full (or changed settings)
+   * count as a new submission, which lifts a dead credential's ban; masked ones do not.
+   */
+  private secretsFor(
+    auth: AuthDraft,
+    stored: EndpointSecrets,
+    before: Endpoint | undefined,
+  ): EndpointSecrets {
     const signingSecrets = stored.signingSecrets;
     switch (auth.type) {
       case 'NONE':
@@ -170,6 +178,12 @@ export class EndpointService {
             auth.refreshToken === null
               ? undefined
               : resolveSecret(auth.refreshToken, stored.refreshToken, 'refreshToken'),
+          credentialsSetAt:
+            typeof auth.clientSecret === 'string' ||
+            typeof auth.refreshToken === 'string' ||
+            JSON.stringify(auth.oauth) !== JSON.stringify(before?.oauth)
+              ? this.clock()
+              : stored.credentialsSetAt,
         };
     }
   }
@@ -204,7 +218,7 @@ export class EndpointService {
     const now = this.clock();
     const signingSecret = draft.signing ? newSigningSecret() : null;
     const secrets: EndpointSecrets = {
-      ...this.secretsFor(draft.auth, {}),
+      ...this.secretsFor(draft.auth, {}, undefined),
       signingSecrets: signingSecret ? [{ secret: signingSecret, expiresAt: null }] : undefined,
     };
     const endpoint: Endpoint = {
@@ -253,7 +267,7 @@ export class EndpointService {
         authType: draft.auth.type,
         authStatus: this.statusAfter(draft.auth, current, credentialsChanged),
         oauth: draft.auth.type === 'OAUTH2' ? draft.auth.oauth : null,
-        secrets: { ...this.secretsFor(draft.auth, current.secrets), signingSecrets },
+        secrets: { ...this.secretsFor(draft.auth, current.secrets, current), signingSecrets },
         customHeaders: draft.customHeaders,
         options: draft.options,
         state: 'enabled',
@@ -290,7 +304,7 @@ export class EndpointService {
         authStatus: auth ? this.statusAfter(auth, current, credentialsChanged) : current.authStatus,
         oauth: auth ? (auth.type === 'OAUTH2' ? auth.oauth : null) : current.oauth,
         secrets: {
-          ...(auth ? this.secretsFor(auth, current.secrets) : current.secrets),
+          ...(auth ? this.secretsFor(auth, current.secrets, current) : current.secrets),
           signingSecrets,
         },
         customHeaders: patch.customHeaders ?? current.customHeaders,
@@ -343,6 +357,7 @@ export class EndpointService {
         basicKey: input.key ?? current.secrets.basicKey,
         clientSecret: input.clientSecret ?? current.secrets.clientSecret,
         refreshToken: input.refreshToken ?? current.secrets.refreshToken,
+        credentialsSetAt: this.clock(),
       },
     }));
     await this.ops.raise('endpoint.credentials_replaced', accountId, { endpointId: id });

@@ -188,6 +188,8 @@ export interface TokenRecord {
   readonly instanceUrl: string | null;
   /** Set when the token endpoint said the credential is dead (never try it again). */
   readonly deadReason: string | null;
+  /** Which submission of the credential is dead; submitting credentials again lifts it. */
+  readonly deadKey: string | null;
   readonly updatedAt: number;
 }
 
@@ -262,6 +264,11 @@ export interface Store {
   holdDeliveries(endpointId: EndpointId, now: number): Promise<number>;
   /** Moves the endpoint's held deliveries back to pending, due now. */
   releaseHeldDeliveries(endpointId: EndpointId, now: number): Promise<number>;
+  /**
+   * Moves held deliveries of endpoints that accept work (enabled, credentials not dead) back to
+   * pending, due now: holds stranded by a result written after the endpoint was re-enabled.
+   */
+  releaseStrandedHolds(now: number): Promise<number>;
 
   listDeliveries(
     filter: DeliveryFilter,

@@ -14,6 +14,7 @@ import type {
   EndpointRow,
   EventRecord,
   OperationalEventRecord,
+  QueueStats,
   TokenRecord,
 } from './port.js';
 
@@ -165,6 +166,7 @@ export function toToken(r: Row): TokenRecord {
     refreshAt: numOrNull(r.refresh_at),
     instanceUrl: strOrNull(r.instance_url),
     deadReason: strOrNull(r.dead_reason),
+    deadKey: strOrNull(r.dead_key),
     updatedAt: num(r.updated_at),
   };
 }
@@ -181,9 +183,24 @@ export function toOperationalEvent(r: Row): OperationalEventRecord {
   };
 }
 
+/** The one-row answer of a queue-stats query (columns pending, due, delivering, held, failed, oldest). */
+export function toQueueStats(r: Row): QueueStats {
+  return {
+    pending: num(r.pending),
+    due: num(r.due),
+    delivering: num(r.delivering),
+    held: num(r.held),
+    failed: num(r.failed),
+    oldestDueAt: numOrNull(r.oldest),
+  };
+}
+
 export const TOKEN_COLUMNS =
   'endpoint_id, credential_key, generation, access_token, refresh_token, expires_at, refresh_at, ' +
-  'instance_url, dead_reason, updated_at';
+  'instance_url, dead_reason, dead_key, updated_at';
+
+/** How many values tokenParams gives (the columns of TOKEN_COLUMNS). */
+export const TOKEN_PARAMS = TOKEN_COLUMNS.split(', ').length;
 
 export function tokenParams(t: TokenRecord): unknown[] {
   return [
@@ -196,6 +213,7 @@ export function tokenParams(t: TokenRecord): unknown[] {
     t.refreshAt,
     t.instanceUrl,
     t.deadReason,
+    t.deadKey,
     t.updatedAt,
   ];
 }
@@ -203,3 +221,7 @@ export function tokenParams(t: TokenRecord): unknown[] {
 export const ENDPOINT_COLUMNS =
   'account_id, origin, url, events, description, auth_type, auth_status, oauth, secrets, ' +
   'custom_headers, options, state, disabled_reason, failing_since, created_at, updated_at, version, id';
+
+/** The ids of endpoints that accept deliveries: enabled, with credentials not known dead. */
+export const ACCEPTING_ENDPOINTS = `SELECT id FROM endpoints
+  WHERE state = 'enabled' AND auth_status <> 'reauthorization_required'`;

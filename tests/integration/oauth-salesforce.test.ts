@@ -110,8 +110,6 @@ describe('OAuth delivery to a Salesforce-like org', () => {
     // The grant is alive: the rotated refresh token stored by Herald still works.
     const failed = await herald.api('GET', '/v1/deliveries?status=failed');
     expect(failed.body.data).toEqual([]);
-    const lastRefresh = await fetch(`${sandbox.url}/_sandbox/stats`).then((r) => r.json());
-    expect(lastRefresh).toBeDefined();
     expect(sandbox.stats.isGrantAlive(refreshToken)).toBe(true);
   }, 90_000);
 
@@ -191,22 +189,56 @@ describe('OAuth delivery to a Salesforce-like org', () => {
     );
   }, 60_000);
 
+  it('keeps the rotated refresh token when the configuration is posted back masked or the secret changes', async () => {
+    sandbox = await startSandbox({ rotation: true });
+    herald = await startTestHerald();
+    const key = salesforceKey({
+      host: sandbox.url,
+      client_id: sandbox.connectedApp.clientId,
+      refresh_token: sandbox.issueRefreshToken(),
+    });
+    const path = '/api/callback/connectors/salesforceOauth2';
+    expect(
+      (
+        await herald.api('POST', path, {
+          url: `${sandbox.url}${APEX_PATH}`,
+          key,
+          events: ['PACKAGE_COMPLETE'],
+        })
+      ).status,
+    ).toBe(200);
+    const deliver = async (n: number) => {
+      await herald!.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: `m-${n}` });
+      await eventually(
+        () => (sandbox!.received.length === n ? true : undefined),
+        10_000,
+        `delivery ${n}`,
+      );
+      sandbox!.expireAccessTokens(); // the next delivery refreshes (and rotates) again
+    };
+    await deliver(1);
+    // OneSpan-style GET, then POST the same body back: the key comes back masked.
+    const got = await herald.api('GET', path);
+    expect(got.body.key).toMatch(/^\*{4}/);
+    const posted = await herald.api('POST', path, got.body);
+    expect(posted.status, posted.text).toBe(200);
+    await deliver(2);
+    // A new client secret is a change of the credential, not of the grant.
+    const id = (await herald.api('GET', '/v1/endpoints')).body.data[0].id;
+    const put = await herald.api('PUT', `/v1/endpoints/${id}/credentials`, {
+      clientSecret: sandbox.connectedApp.clientSecret,
+    });
+    expect(put.status, put.text).toBe(200);
+    await deliver(3);
+    expect(sandbox.stats.rotatedOutTokenPresented).toBe(0);
+    expect(sandbox.stats.grantsRevoked).toBe(0);
+    expect(sandbox.stats.byGrant.refresh_token).toBe(3);
+  });
+
   it('reconnects through PUT /v1/endpoints/{id}/credentials too', async () => {
     sandbox = await startSandbox({ rotation: true });
     herald = await startTestHerald();
-    const created = await herald.api('POST', '/v1/endpoints', {
-      url: `${sandbox.url}${APEX_PATH}`,
-      events: ['SIGNER_COMPLETE'],
-      auth: {
-        type: 'OAUTH2',
-        salesforceKey: salesforceKey({
-          host: sandbox.url,
-          client_id: sandbox.connectedApp.clientId,
-          refresh_token: 'not-a-real-token',
-        }),
-      },
-    });
-    expect(created.status, created.text).toBe(201);
+    const created = await endpointWithDeadGrant(herald, sandbox);
     await herald.api('POST', '/v1/events', { name: 'SIGNER_COMPLETE', packageId: 'p' });
     await eventually(async () => {
       const e = (await herald!.api('GET', `/v1/endpoints/${created.body.id}`)).body;
@@ -218,6 +250,26 @@ describe('OAuth delivery to a Salesforce-like org', () => {
     expect(put.status).toBe(200);
     expect(put.body.auth.status).toBe('unverified');
     await eventually(() => (sandbox!.received.length === 1 ? true : undefined));
+  });
+
+  it('does not park new credentials for the late failure of the ones they replaced', async () => {
+    sandbox = await startSandbox({ tokenLatencyMs: 1500 });
+    herald = await startTestHerald();
+    const created = await endpointWithDeadGrant(herald, sandbox);
+    await herald.api('POST', '/v1/events', { name: 'SIGNER_COMPLETE', packageId: 'late' });
+    // The doomed refresh is on the wire (the sandbox takes 1.5 s to answer it): reconnect now.
+    await eventually(() => (sandbox!.stats.tokenRequests >= 1 ? true : undefined));
+    const put = await herald.api('PUT', `/v1/endpoints/${created.body.id}/credentials`, {
+      refreshToken: sandbox.issueRefreshToken(),
+    });
+    expect(put.status, put.text).toBe(200);
+    await eventually(() => (sandbox!.received.length === 1 ? true : undefined), 15_000);
+    const endpoint = (await herald.api('GET', `/v1/endpoints/${created.body.id}`)).body;
+    expect(endpoint.auth.status).toBe('ok');
+    const ops = await herald.api('GET', '/v1/operational-events');
+    expect(
+      ops.body.data.filter((e: { type: string }) => e.type === 'endpoint.reauthorization_required'),
+    ).toEqual([]);
   });
 
   it('delivers with client credentials from a loosely written salesforceOauth2 key', async () => {
@@ -267,3 +319,21 @@ describe('OAuth delivery to a Salesforce-like org', () => {
     expect(sandbox.stats.byGrant.refresh_token).toBe(1);
   });
 });
+
+/** A `/v1` endpoint whose Salesforce key holds a refresh token the org never issued. */
+async function endpointWithDeadGrant(herald: TestHerald, sandbox: Sandbox) {
+  const created = await herald.api('POST', '/v1/endpoints', {
+    url: `${sandbox.url}${APEX_PATH}`,
+    events: ['SIGNER_COMPLETE'],
+    auth: {
+      type: 'OAUTH2',
+      salesforceKey: salesforceKey({
+        host: sandbox.url,
+        client_id: sandbox.connectedApp.clientId,
+        refresh_token: 'not-a-real-token',
+      }),
+    },
+  });
+  expect(created.status, created.text).toBe(201);
+  return created;
+}

@@ -141,6 +141,26 @@ describe('retries (HERALD_RETRY_SCHEDULE=0s,300ms,300ms,300ms)', () => {
     }
   });
 
+  it('a 410 from the old URL does not disable an endpoint moved elsewhere meanwhile', async () => {
+    const old = await startListener(() => ({ status: 410, delayMs: 600 }));
+    const moved = await startListener(() => ({ status: 200 }));
+    try {
+      const id = await endpointFor(old, ['PACKAGE_DECLINE']);
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_DECLINE', packageId: 'r6' });
+      await old.waitFor(1);
+      const patched = await herald.api('PATCH', `/v1/endpoints/${id}`, { url: moved.url });
+      expect(patched.status).toBe(200);
+      await moved.waitFor(1);
+      await deliveryOf(id, 'succeeded');
+      const endpoint = (await herald.api('GET', `/v1/endpoints/${id}`)).body;
+      expect(endpoint.state).toBe('enabled');
+      expect(old.received).toHaveLength(1);
+    } finally {
+      await old.close();
+      await moved.close();
+    }
+  });
+
   it('a listener that does not answer in time is retried after the slow-down wait', async () => {
     const listener = await startListener((_r, i) =>
       i === 0 ? { status: 200, delayMs: 3000 } : { status: 200 },
@@ -159,6 +179,40 @@ describe('retries (HERALD_RETRY_SCHEDULE=0s,300ms,300ms,300ms)', () => {
       const done = await deliveryOf(id, 'succeeded');
       const detail = await herald.api('GET', `/v1/deliveries/${done.id}`);
       expect(detail.body.attempts[0].outcome).toBe('timeout');
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
+describe('stranded holds (HERALD_LEASE=2s: the worker sweeps every second)', () => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald({ HERALD_LEASE: '2s' });
+  });
+  afterAll(() => herald.close());
+
+  it('delivers held work of an endpoint that accepts work again without being released', async () => {
+    const listener = await startListener();
+    try {
+      const created = await herald.api('POST', '/v1/endpoints', {
+        url: listener.url,
+        events: ['PACKAGE_COMPLETE'],
+      });
+      const id = created.body.id as string;
+      await herald.api('PATCH', `/v1/endpoints/${id}`, { state: 'disabled' });
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 's1' });
+      await eventually(async () => {
+        const res = await herald.api('GET', `/v1/deliveries?endpoint=${id}&status=held`);
+        return res.body.data.length === 1 ? true : undefined;
+      });
+      // Re-enabled behind the service's back, as when a late result re-holds work after the
+      // endpoint was enabled: nothing releases these holds but the worker's sweep.
+      const row = (await herald.store.getEndpoint(id as never))!;
+      expect(
+        await herald.store.updateEndpoint({ ...row, state: 'enabled', version: row.version + 1 }),
+      ).toBe(true);
+      await listener.waitFor(1, 5000);
     } finally {
       await listener.close();
     }

@@ -84,6 +84,7 @@ describe('TokenManager', () => {
       clock: Date.now,
       random: overrides.random ?? (() => 0),
       owner: 'test-owner',
+      persistRetryMs: 20,
       onPersistFailed: () => persistFailures++,
     });
   }
@@ -112,7 +113,7 @@ describe('TokenManager', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refreshes once for a hundred concurrent callers, and persists the rotated token before use', async () => {
+  it('refreshes once for a hundred concurrent callers, and stores the rotated token', async () => {
     const ep = endpoint();
     const tokens = manager(rotating);
     const results = await Promise.all(Array.from({ length: 100 }, () => tokens.accessToken(ep)));
@@ -127,15 +128,70 @@ describe('TokenManager', () => {
     expect(record!.generation).toBe(1);
   });
 
-  it('alerts loudly when a rotated refresh token cannot be stored', async () => {
+  it('keeps a rotated refresh token it could not store, uses it next, and stores it when it can', async () => {
     const ep = endpoint();
     const tokens = manager(rotating);
-    store.saveToken = async () => {
-      throw new Error('disk full');
+    const save = store.saveToken.bind(store);
+    let failures = 2;
+    store.saveToken = async (record) => {
+      if (failures-- > 0) throw new Error('disk full');
+      return save(record);
     };
-    const result = await tokens.accessToken(ep);
-    expect(result.ok).toBe(true);
+    const first = await tokens.accessToken(ep);
+    expect(first.ok).toBe(true);
     expect(persistFailures).toBe(1);
+    // The next refresh presents the rotated token (rt-1), not the dead one still stored (rt-0).
+    await tokens.tokenRejected(ep, first.ok ? first.generation : 0);
+    expect(calls.map((c) => c.get('refresh_token'))).toEqual(['rt-0', 'rt-1']);
+    // Stored by a retry a moment later.
+    let record = await store.getToken(ep.id);
+    for (let i = 0; i < 50 && !record?.refreshTokenCiphertext; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      record = await store.getToken(ep.id);
+    }
+    expect(box.open(record!.refreshTokenCiphertext!)).toBe('rt-2');
+  });
+
+  it('keeps the grant across a change of client secret, and starts over for a new refresh token', async () => {
+    const ep = endpoint();
+    const tokens = manager(rotating);
+    await tokens.accessToken(ep);
+    const newSecret: Endpoint = {
+      ...ep,
+      secrets: { ...ep.secrets, clientSecret: 's2', credentialsSetAt: 2 },
+      version: 2,
+    };
+    await tokens.tokenRejected(newSecret, 1);
+    expect(calls[1]!.get('refresh_token')).toBe('rt-1');
+    expect(calls[1]!.get('client_secret')).toBe('s2');
+    const newGrant: Endpoint = {
+      ...ep,
+      secrets: { refreshToken: 'rt-fresh', credentialsSetAt: 3 },
+      version: 3,
+    };
+    await tokens.accessToken(newGrant);
+    expect(calls[2]!.get('refresh_token')).toBe('rt-fresh');
+  });
+
+  it('lets a dead credential be tried again only when credentials are submitted again', async () => {
+    const ep = endpoint();
+    let dead = true;
+    const tokens = manager((body, n) =>
+      dead
+        ? json(400, { error: 'invalid_client_id', error_description: 'client identifier invalid' })
+        : rotating(body, n),
+    );
+    expect((await tokens.accessToken(ep)).ok).toBe(false);
+    expect((await tokens.accessToken({ ...ep, version: 2 })).ok).toBe(false); // another change, same submission
+    expect(calls).toHaveLength(1);
+    dead = false;
+    const resubmitted: Endpoint = {
+      ...ep,
+      secrets: { ...ep.secrets, credentialsSetAt: 5 },
+      version: 3,
+    };
+    expect((await tokens.accessToken(resubmitted)).ok).toBe(true);
+    expect(calls).toHaveLength(2);
   });
 
   it('uses the rotated refresh token next time, and keeps the old one when none comes back', async () => {

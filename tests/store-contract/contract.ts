@@ -467,6 +467,24 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect(sortedIds(page.data)).toEqual([...built.ids].sort());
         });
 
+        it('makes no deliveries for an endpoint deleted since the publisher matched it', async () => {
+          const { account, endpoint: kept } = await anAccountWithEndpoint();
+          const deleted = await addEndpoint(account.id);
+          expect(await store.deleteEndpoint(account.id, deleted.id)).toBe(true);
+          const built = await ingest({
+            accountId: account.id,
+            endpoints: [kept.id, deleted.id],
+            receivedAt: T0 + 100,
+          });
+
+          expect(await store.getEvent(account.id, built.events[0]!.id)).toEqual(built.events[0]);
+          const page = await store.listDeliveries({ accountId: account.id }, null, 10);
+          expect(page.data.map((d) => d.endpointId)).toEqual([kept.id]);
+          expect(await store.nextDueAt()).toBe(T0 + 100);
+          expect(await claimedIds(T0 + 100)).toHaveLength(1);
+          expect(await store.nextDueAt()).toBeNull();
+        });
+
         it('stores an event without listeners', async () => {
           const { account } = await anAccountWithEndpoint();
           const built = await ingest({ accountId: account.id, endpoints: [], receivedAt: T0 });
@@ -1314,6 +1332,27 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect((await claimedIds(T0 + 2000)).sort()).toEqual([...built.ids].sort());
           expect(await store.releaseHeldDeliveries(e1.id, T0 + 3000)).toBe(0);
         });
+
+        it('releases holds stranded on endpoints that accept work, and only those', async () => {
+          const { account, endpoint: open } = await anAccountWithEndpoint();
+          const off = await addEndpoint(account.id, T0, { state: 'disabled' });
+          const dead = await addEndpoint(account.id, T0, {
+            authStatus: 'reauthorization_required',
+          });
+          const base = { accountId: account.id, status: 'held' as const, receivedAt: T0 + 100 };
+          const stranded = await oneDelivery({ ...base, endpoints: [open.id] });
+          const parked = await oneDelivery({ ...base, endpoints: [off.id] });
+          const waiting = await oneDelivery({ ...base, endpoints: [dead.id] });
+
+          expect(await store.releaseStrandedHolds(T0 + 2000)).toBe(1);
+          expect(await delivery(account.id, stranded)).toMatchObject({
+            status: 'pending',
+            nextAttemptAt: T0 + 2000,
+          });
+          expect((await delivery(account.id, parked)).status).toBe('held');
+          expect((await delivery(account.id, waiting)).status).toBe('held');
+          expect(await store.releaseStrandedHolds(T0 + 3000)).toBe(0);
+        });
       });
 
       // ---- reading deliveries --------------------------------------------------------------
@@ -1776,6 +1815,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         refreshAt: null,
         instanceUrl: 'https://org.example',
         deadReason: null,
+        deadKey: null,
         updatedAt: T0 + generation,
         ...extra,
       });

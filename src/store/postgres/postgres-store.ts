@@ -10,6 +10,7 @@ import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { loadMigrations } from '../migrations.js';
 import {
+  ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
   endpointParams,
   num,
@@ -23,8 +24,10 @@ import {
   toEndpoint,
   toEvent,
   toOperationalEvent,
+  toQueueStats,
   toToken,
   TOKEN_COLUMNS,
+  TOKEN_PARAMS,
   tokenParams,
   type Row,
 } from '../rows.js';
@@ -81,6 +84,9 @@ const placeholders = (n: number, from = 1) =>
 /** Endpoints a thorough claim looks at, at most. */
 const DISCOVERY_LIMIT = 512;
 
+/** How long getting a pooled connection may take before the request fails as unavailable. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export class PostgresStore implements Store {
   readonly description: string;
   readonly capabilities: StoreCapabilities = {
@@ -99,6 +105,8 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
+      // An unreachable server fails requests with 503 store_unavailable instead of hanging them.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       types,
     });
     // An idle client that loses its connection must not crash the process.
@@ -366,12 +374,15 @@ export class PostgresStore implements Store {
       }
     }
     if (cols[0]!.length > 0) {
+      // Only for endpoints that still exist; the key-share lock makes a concurrent delete wait
+      // for this commit, so it removes these deliveries too instead of leaving them orphaned.
       await client.query(
         `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status, next_attempt_at,
            ordering_key, created_at, updated_at)
-         SELECT id, e, ep, a, n, s, nx, ok, c, c
+         SELECT t.id, e, ep, a, n, s, nx, ok, c, c
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
                        $8::text[], $9::bigint[]) WITH ORDINALITY AS t(id, e, ep, a, n, s, nx, ok, c, ord)
+           JOIN (SELECT id FROM endpoints WHERE id = ANY($3::text[]) FOR KEY SHARE) live ON live.id = t.ep
           ORDER BY ord`,
         cols,
       );
@@ -552,6 +563,17 @@ export class PostgresStore implements Store {
     return count;
   }
 
+  async releaseStrandedHolds(now: number): Promise<number> {
+    const result = await this.pool.query(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1
+        WHERE status = 'held' AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
+      [now],
+    );
+    const count = result.rowCount ?? 0;
+    if (count > 0) await this.notify();
+    return count;
+  }
+
   async listDeliveries(
     filter: DeliveryFilter,
     cursor: string | null,
@@ -638,14 +660,7 @@ export class PostgresStore implements Store {
       [now],
     );
     const r = rows[0]!;
-    return {
-      pending: num(r.pending),
-      due: num(r.due),
-      delivering: num(r.delivering),
-      held: num(r.held),
-      failed: num(r.failed),
-      oldestDueAt: numOrNull(r.oldest),
-    };
+    return toQueueStats(r);
   }
 
   async getToken(endpointId: EndpointId): Promise<TokenRecord | undefined> {
@@ -659,14 +674,14 @@ export class PostgresStore implements Store {
     const values = tokenParams(t);
     if (t.generation === 1) {
       const inserted = await this.pool.query(
-        `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (${placeholders(10)}) ON CONFLICT (endpoint_id) DO NOTHING`,
+        `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (${placeholders(TOKEN_PARAMS)}) ON CONFLICT (endpoint_id) DO NOTHING`,
         values,
       );
       if ((inserted.rowCount ?? 0) > 0) return true;
     }
     // Compare-and-set on the generation: a writer that lost the race changes nothing.
     const updated = await this.pool.query(
-      `UPDATE oauth_tokens SET (${TOKEN_COLUMNS}) = (${placeholders(10)}) WHERE endpoint_id = $1 AND generation = $3 - 1`,
+      `UPDATE oauth_tokens SET (${TOKEN_COLUMNS}) = (${placeholders(TOKEN_PARAMS)}) WHERE endpoint_id = $1 AND generation = $3 - 1`,
       values,
     );
     return (updated.rowCount ?? 0) > 0;
@@ -796,8 +811,8 @@ export class PostgresStore implements Store {
 
   async importToken(t: TokenRecord): Promise<void> {
     await this.query(
-      `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (${placeholders(10)})
-       ON CONFLICT (endpoint_id) DO UPDATE SET (${TOKEN_COLUMNS}) = (${placeholders(10)})`,
+      `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (${placeholders(TOKEN_PARAMS)})
+       ON CONFLICT (endpoint_id) DO UPDATE SET (${TOKEN_COLUMNS}) = (${placeholders(TOKEN_PARAMS)})`,
       tokenParams(t),
     );
   }
