@@ -35,6 +35,7 @@ import { WorkSignal } from './services/work-signal.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
 import { VERSION } from './version.js';
 
 export interface StartOptions {
@@ -66,7 +67,8 @@ export function openStore(config: Config): Store {
   }
   const path = target ?? join(config.dataDir, 'herald.db');
   if (path !== ':memory:') mkdirSync(resolve(path, '..'), { recursive: true });
-  return new SqliteStore({ path, synchronous: config.sqliteSynchronous });
+  const options = { path, synchronous: config.sqliteSynchronous };
+  return config.sqliteThread === 'on' ? new ThreadedSqliteStore(options) : new SqliteStore(options);
 }
 
 function writePrivate(path: string, content: string): void {

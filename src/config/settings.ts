@@ -33,6 +33,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly disableAfterMs: number;
   readonly sqliteSynchronous: 'full' | 'normal';
+  readonly sqliteThread: 'on' | 'off';
   readonly databasePoolSize: number;
   readonly operationsWebhookUrl: string | null;
 }
@@ -259,6 +260,13 @@ export const SETTINGS: readonly Setting[] = [
     default: 'full',
     doc: 'SQLite durability of events and configuration: `full` (fsync on commit) survives power loss, `normal` survives process crashes only. Delivery bookkeeping (leases, results) never waits for fsync: a power cut can only cause a redelivery.',
     parse: oneOf<'full' | 'normal'>('full', 'normal'),
+  },
+  {
+    key: 'sqliteThread',
+    env: 'HERALD_SQLITE_THREAD',
+    default: 'on',
+    doc: 'Run the embedded store on its own thread (`on`), so SQLite statements and fsyncs never pause the HTTP work of the event loop: about twice the delivery drain rate and ingest of `off`, and a steadier latency, for about 25 MiB more resident memory. `off` runs it on the main thread.',
+    parse: oneOf<'on' | 'off'>('on', 'off'),
   },
   {
     key: 'databasePoolSize',

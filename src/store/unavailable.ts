@@ -3,6 +3,9 @@
 // out of disk or failing at the I/O level. The API answers those with 503 store_unavailable
 // (nothing was accepted; retry), and everything else stays a logged 500.
 
+/** The code of errors from calls the embedded store's thread could not answer (it stopped). */
+export const STORE_THREAD_EXITED = 'HERALD_STORE_THREAD_EXITED';
+
 /** Node's socket errors when the database server cannot be reached or drops the connection. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -56,6 +59,7 @@ export function isStoreUnavailable(error: unknown): boolean {
       if (NETWORK_CODES.has(code)) return true;
       if (/^[0-9A-Z]{5}$/.test(code) && isPostgresTransient(code)) return true;
       if (SQLITE_PREFIXES.some((prefix) => code.startsWith(prefix))) return true;
+      if (code === STORE_THREAD_EXITED) return true;
     }
     if (POOL_MESSAGES.some((m) => e instanceof Error && e.message.includes(m))) return true;
     e = e.cause;

@@ -1,19 +1,70 @@
-// Runs the store contract against the SQLite adapter, on a real database file per test.
+// Runs the store contract against the SQLite adapter, on a real database file per test: on the
+// calling thread (SqliteStore) and on its own thread (ThreadedSqliteStore, Herald's default).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
+import { isStoreUnavailable } from '../../src/store/unavailable.js';
+import { anAccount } from '../helpers/store.js';
 import { storeContract } from './contract.js';
 
-storeContract('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
-  const store = new SqliteStore({ path: join(dir, 'herald.db'), synchronous: 'normal' });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+function onFile<S extends SqliteStore | ThreadedSqliteStore>(
+  open: (path: string) => S,
+): () => Promise<{ store: S; cleanup: () => Promise<void> }> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const store = open(join(dir, 'herald.db'));
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   };
+}
+
+const sqlite = onFile((path) => new SqliteStore({ path, synchronous: 'normal' }));
+const threaded = onFile((path) => new ThreadedSqliteStore({ path, synchronous: 'normal' }));
+
+storeContract('sqlite', sqlite);
+storeContract('sqlite on its own thread', threaded);
+
+describe('the store thread', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+
+  it('hands SQLite errors back with their codes', async () => {
+    const opened = await threaded();
+    cleanup = opened.cleanup;
+    await opened.store.migrate();
+    const account = anAccount();
+    await opened.store.insertAccount(account);
+    await expect(opened.store.insertAccount(account)).rejects.toMatchObject({
+      code: expect.stringMatching(/^SQLITE_CONSTRAINT/),
+    });
+  });
+
+  it('survives its thread stopping: calls fail as "unavailable", then a new thread serves the same data', async () => {
+    const opened = await threaded();
+    cleanup = opened.cleanup;
+    const { store } = opened;
+    await store.migrate();
+    await store.initSetting('kept', 'yes');
+    await (store as unknown as { worker: Worker }).worker.terminate();
+    const refused = await store.getSetting('kept').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isStoreUnavailable(refused), String(refused)).toBe(true);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await store.getSetting('kept')).toBe('yes');
+  });
 });

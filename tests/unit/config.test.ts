@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
       shutdownTimeoutMs: 10_000,
       disableAfterMs: 5 * 24 * 3600_000,
       sqliteSynchronous: 'full',
+      sqliteThread: 'on',
       databasePoolSize: 10,
       operationsWebhookUrl: null,
     } satisfies Config);

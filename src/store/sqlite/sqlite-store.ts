@@ -69,21 +69,26 @@ const PARKED = `status IN ('held', 'failed')`;
 /** Endpoints a thorough claim looks at, at most. */
 const DISCOVERY_LIMIT = 512;
 
+export const SQLITE_CAPABILITIES: StoreCapabilities = {
+  concurrentWorkers: false,
+  crossProcessWakeups: false,
+  singleProcess: true,
+};
+
+export function sqliteDescription(options: SqliteStoreOptions): string {
+  return options.path === ':memory:' ? 'SQLite in memory' : `SQLite at ${options.path}`;
+}
+
 export class SqliteStore implements Store {
   readonly description: string;
-  readonly capabilities: StoreCapabilities = {
-    concurrentWorkers: false,
-    crossProcessWakeups: false,
-    singleProcess: true,
-  };
+  readonly capabilities: StoreCapabilities = SQLITE_CAPABILITIES;
 
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private readonly fullSync: boolean;
 
   constructor(options: SqliteStoreOptions) {
-    this.description =
-      options.path === ':memory:' ? 'SQLite in memory' : `SQLite at ${options.path}`;
+    this.description = sqliteDescription(options);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.fullSync = options.synchronous !== 'normal';
