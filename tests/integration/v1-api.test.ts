@@ -84,6 +84,26 @@ describe('/v1', () => {
     expect(other.body.code).toBe('idempotency_conflict');
   });
 
+  it('takes concurrent batches beyond the publish budget in turn, and accepts every one', async () => {
+    // Six batches of about 1.2 MiB each: more than the budget at once, so they queue.
+    const message = 'm'.repeat(1100);
+    const batches = Array.from({ length: 6 }, (_, b) =>
+      Array.from({ length: 1000 }, (_, i) => ({
+        name: 'PACKAGE_CREATE',
+        packageId: `budget-${b}-${i}`,
+        message,
+      })),
+    );
+    const answers = await Promise.all(
+      batches.map((batch) => herald.api('POST', '/v1/events', batch)),
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 202]);
+    const ids = answers.flatMap((a) => a.body.ids as string[]);
+    expect(new Set(ids).size).toBe(6000);
+    const last = await herald.api('GET', `/v1/events/${ids.at(-1)}`);
+    expect(last.status).toBe(200);
+  });
+
   it('keeps accounts apart: another account sees and changes nothing of this one', async () => {
     const account = await herald.api(
       'POST',
