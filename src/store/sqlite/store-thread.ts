@@ -3,11 +3,16 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import type { ClaimQuery } from '../port.js';
+import { decodeResults, encodeClaimed, FLAT_CLAIM, FLAT_RESULTS } from './thread-codec.js';
 import type { StoreCall, StoreReply, ThreadErrorReport } from './threaded-store.js';
 
 const port = parentPort!;
 const store = new SqliteStore(workerData as SqliteStoreOptions);
 const methods = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+methods[FLAT_CLAIM] = async (query) =>
+  encodeClaimed(await store.claimDeliveries(query as ClaimQuery));
+methods[FLAT_RESULTS] = (flat) => store.recordResults(decodeResults(flat as unknown[]));
 
 port.on('message', (call: StoreCall) => {
   let answer: Promise<unknown>;

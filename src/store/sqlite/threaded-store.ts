@@ -8,15 +8,25 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Store, StoreCapabilities } from '../port.js';
+import type {
+  ClaimQuery,
+  ClaimedDelivery,
+  DeliveryResult,
+  Store,
+  StoreCapabilities,
+} from '../port.js';
 import { STORE_THREAD_EXITED } from '../unavailable.js';
+import { decodeClaimed, encodeResults, FLAT_CLAIM, FLAT_RESULTS } from './thread-codec.js';
 import { SQLITE_CAPABILITIES, sqliteDescription, type SqliteStoreOptions } from './sqlite-store.js';
 
 type Method = {
   [K in keyof Store]: Store[K] extends (...args: never[]) => unknown ? K : never;
 }[keyof Store];
-/** Answered on the main thread: the thread owns no subscribers, and close ends the thread. */
-type Local = 'close' | 'subscribeWork';
+/**
+ * Answered here: the thread owns no subscribers, close ends the thread, and the two busiest
+ * calls cross as flat arrays (thread-codec.ts).
+ */
+type Local = 'close' | 'subscribeWork' | 'claimDeliveries' | 'recordResults';
 
 /** Every other method of the store port; the compiler checks that none is missing. */
 const FORWARDED = [
@@ -39,11 +49,9 @@ const FORWARDED = [
   'countEndpointsByState',
   'ingest',
   'getEvent',
-  'claimDeliveries',
   'renewLeases',
   'releaseLeases',
   'recoverLeases',
-  'recordResults',
   'nextDueAt',
   'holdDeliveries',
   'releaseHeldDeliveries',
@@ -203,6 +211,14 @@ export class ThreadedSqliteStore implements Store {
       this.waiting.set(id, { resolve, reject });
       worker.postMessage({ id, method, args } satisfies StoreCall);
     });
+  }
+
+  async claimDeliveries(query: ClaimQuery): Promise<ClaimedDelivery[]> {
+    return decodeClaimed((await this.call(FLAT_CLAIM, [query])) as unknown[]);
+  }
+
+  async recordResults(results: readonly DeliveryResult[]): Promise<void> {
+    await this.call(FLAT_RESULTS, [encodeResults(results)]);
   }
 
   async subscribeWork(_listener: () => void): Promise<() => Promise<void>> {

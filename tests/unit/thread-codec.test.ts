@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeClaimed,
+  decodeResults,
+  encodeClaimed,
+  encodeResults,
+} from '../../src/store/sqlite/thread-codec.js';
+import type { ClaimedDelivery, DeliveryResult } from '../../src/store/port.js';
+import type { AccountId, DeliveryId, EndpointId, EventId } from '../../src/domain/ids.js';
+import { aResult, T0 } from '../helpers/store.js';
+
+describe('the store thread codec', () => {
+  it('round-trips results with and without an attempt, every field kept', () => {
+    const withAttempt = aResult('dlv_1' as DeliveryId, 'w1', 'pending', T0);
+    const without: DeliveryResult = {
+      ...aResult('dlv_2' as DeliveryId, 'w1', 'held', T0 + 1),
+      attempt: null,
+      lastError: 'endpoint is disabled',
+      lastStatusCode: null,
+    };
+    const failed = aResult('dlv_3' as DeliveryId, 'w2', 'failed', T0 + 2, {
+      attempt: {
+        ...aResult('dlv_3' as DeliveryId, 'w2', 'failed', T0).attempt!,
+        error: 'ECONNRESET',
+        responseBody: null,
+        statusCode: null,
+      },
+    });
+    const results = [withAttempt, without, failed];
+    expect(decodeResults(encodeResults(results))).toEqual(results);
+    expect(decodeResults(encodeResults([]))).toEqual([]);
+  });
+
+  it('round-trips claimed deliveries', () => {
+    const claimed: ClaimedDelivery[] = [1, 2].map((i) => ({
+      id: `dlv_${i}` as DeliveryId,
+      eventId: `evt_${i}` as EventId,
+      endpointId: 'ep_1' as EndpointId,
+      accountId: 'acc_1' as AccountId,
+      payload: `{"name":"PACKAGE_COMPLETE","packageId":"p${i}"}`,
+      attempts: i,
+      cycleAttempts: i - 1,
+      endpointVersion: 7,
+      manual: i === 2,
+    }));
+    expect(decodeClaimed(encodeClaimed(claimed))).toEqual(claimed);
+  });
+});
