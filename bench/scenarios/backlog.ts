@@ -7,13 +7,19 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Scope } from '../lib/cleanup.js';
 import { wallNow } from '../lib/clock.js';
 import { sqliteSynchronous } from '../lib/herald.js';
 import { BENCH_API_KEY, type HeraldApi } from '../lib/herald-api.js';
 import { spawnHerald } from '../lib/herald-process.js';
-import { startListener } from '../lib/listener.js';
+import { startListener, type Listener } from '../lib/listener.js';
 import { metric } from '../lib/result.js';
-import { baselineMetric, deliveryTimeoutMs, type Scenario } from '../lib/scenario.js';
+import {
+  baselineMetric,
+  deliveryTimeoutMs,
+  type Scenario,
+  type ScenarioContext,
+} from '../lib/scenario.js';
 import { ratePerSecond } from '../lib/stats.js';
 
 const MAX_CONCURRENCY = 256;
@@ -37,6 +43,13 @@ function drainLimitMs(quick: boolean): number {
   return (quick ? 2 : 5) * 60_000;
 }
 
+interface BacklogRun {
+  readonly maxRssMiB: number;
+  readonly peakRssMiB: number;
+  readonly rate: number;
+  readonly details: Record<string, unknown>;
+}
+
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -45,20 +58,21 @@ function fileSize(path: string): number {
   }
 }
 
-export const backlog: Scenario = {
-  name: 'backlog',
-  title: 'Backlog: RSS and drain rate of a large pile of pending deliveries',
-  timeoutMs: (o) => deliveryTimeoutMs(o.backlogSize) + drainLimitMs(o.quick) + 5 * 60_000,
-
-  async run(context) {
-    const { options, scope, log } = context;
+/** One backlog on a fresh store, with the store thread `thread`. */
+async function drainBacklog(
+  context: ScenarioContext,
+  listener: Listener,
+  thread: 'on' | 'off',
+): Promise<BacklogRun> {
+  const { options, log } = context;
+  const scope = new Scope(`backlog, store thread ${thread}`);
+  try {
     const size = options.backlogSize;
-    const listener = await startListener();
-    scope.add('listener', listener.child);
+    log(`store thread ${thread}`);
     const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-backlog-'));
     scope.defer('backlog data dir', () => rmSync(dataDir, { recursive: true, force: true }));
     const herald = scope.add(
-      'herald serve',
+      `herald serve (store thread ${thread})`,
       await spawnHerald(
         'herald serve',
         ['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--allow-private-network'],
@@ -66,6 +80,7 @@ export const backlog: Scenario = {
           HERALD_API_KEY: BENCH_API_KEY,
           HERALD_SQLITE_SYNCHRONOUS: sqliteSynchronous(),
           HERALD_LOG_LEVEL: 'warn',
+          HERALD_SQLITE_THREAD: thread,
         },
       ),
     );
@@ -133,31 +148,14 @@ export const backlog: Scenario = {
       `${drained ? 'drained' : `NOT drained in ${limitMs / 1000} s: delivered`} ${stats.unique} of ${size} at ${Math.round(rate)} deliveries/s; max RSS ${Math.round(maxRssMiB)} MiB`,
     );
 
+    const peakRssMiB = (herald.peakRssBytes() ?? NaN) / MiB;
     return {
-      method:
-        `\`herald serve\` as a separate process (fresh SQLite store, synchronous=` +
-        `${sqliteSynchronous()}), one Basic endpoint (maxConcurrency ${MAX_CONCURRENCY}) on the ` +
-        `listener process. ${size.toLocaleString('en-US')} events are published in batches of ` +
-        `1,000 while the endpoint is disabled (deliveries held); enabling it releases them in ` +
-        `one update. Drain rate: distinct webhook-ids/s at the listener, first to last. RSS: ` +
-        `Herald's VmRSS sampled every ${RSS_SAMPLE_MS} ms from the release to the last ` +
-        `delivery; peak RSS is VmHWM (publishing included). The drain is timed for at most ` +
-        `${drainLimitMs(options.quick) / 1000} s: if the backlog is not empty by then, both are ` +
-        `over the part delivered (details: drained, delivered). One run.`,
-      metrics: [
-        metric('max RSS while draining', 'MiB', [maxRssMiB], {
-          target: { of: 'value', op: '<=', value: 200 },
-        }),
-        metric('peak RSS since start (VmHWM)', 'MiB', [(herald.peakRssBytes() ?? NaN) / MiB]),
-        metric('drain rate', 'deliveries/s', [rate], {
-          baseline: baselineMetric(context, 'basic', 'deliveries/s'),
-        }),
-      ],
+      maxRssMiB,
+      peakRssMiB,
+      rate,
       details: {
-        backlog: size,
         drained,
         delivered: stats.unique,
-        drainLimitSeconds: limitMs / 1000,
         publishSeconds,
         publishEventsPerSecond: size / publishSeconds,
         storeBytesBeforeDrain: dbBytes,
@@ -168,6 +166,55 @@ export const backlog: Scenario = {
         drainSeconds: (stats.lastAt! - stats.firstAt!) / 1000,
         duplicates: stats.duplicates,
         connectionsOpened: stats.connections,
+      },
+    };
+  } finally {
+    await scope.close();
+  }
+}
+
+export const backlog: Scenario = {
+  name: 'backlog',
+  title: 'Backlog: RSS and drain rate of a large pile of pending deliveries',
+  timeoutMs: (o) => 2 * (deliveryTimeoutMs(o.backlogSize) + drainLimitMs(o.quick) + 5 * 60_000),
+
+  async run(context) {
+    const { options, scope } = context;
+    const listener = await startListener();
+    scope.add('listener', listener.child);
+    // Herald's default, then the store on the main thread (HERALD_SQLITE_THREAD=off): the
+    // memory it saves and the drain rate it costs.
+    const on = await drainBacklog(context, listener, 'on');
+    const off = await drainBacklog(context, listener, 'off');
+    const size = options.backlogSize;
+    return {
+      method:
+        `\`herald serve\` as a separate process (fresh SQLite store, synchronous=` +
+        `${sqliteSynchronous()}), one Basic endpoint (maxConcurrency ${MAX_CONCURRENCY}) on the ` +
+        `listener process. ${size.toLocaleString('en-US')} events are published in batches of ` +
+        `1,000 while the endpoint is disabled (deliveries held); enabling it releases them in ` +
+        `one update. Drain rate: distinct webhook-ids/s at the listener, first to last. RSS: ` +
+        `Herald's VmRSS sampled every ${RSS_SAMPLE_MS} ms from the release to the last ` +
+        `delivery; peak RSS is VmHWM (publishing included). The drain is timed for at most ` +
+        `${drainLimitMs(options.quick) / 1000} s: if the backlog is not empty by then, both are ` +
+        `over the part delivered (details: drained, delivered). One run with the store on its own ` +
+        `thread (the default), one with HERALD_SQLITE_THREAD=off.`,
+      metrics: [
+        metric('max RSS while draining', 'MiB', [on.maxRssMiB], {
+          target: { of: 'value', op: '<=', value: 200 },
+        }),
+        metric('peak RSS since start (VmHWM)', 'MiB', [on.peakRssMiB]),
+        metric('drain rate', 'deliveries/s', [on.rate], {
+          baseline: baselineMetric(context, 'basic', 'deliveries/s'),
+        }),
+        metric('max RSS while draining, store thread off', 'MiB', [off.maxRssMiB]),
+        metric('drain rate, store thread off', 'deliveries/s', [off.rate]),
+      ],
+      details: {
+        backlog: size,
+        drainLimitSeconds: drainLimitMs(options.quick) / 1000,
+        storeThreadOn: on.details,
+        storeThreadOff: off.details,
       },
     };
   },

@@ -19,7 +19,11 @@ export interface PublishResult {
 }
 
 interface Pending {
-  readonly batch: IngestBatch;
+  /** Dropped once handed to the store: the events are not kept alive while they commit. */
+  batch: IngestBatch | null;
+  readonly events: number;
+  readonly created: number;
+  readonly held: number;
   readonly resolve: (outcome: IngestOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -147,9 +151,26 @@ export class IngestService {
   }
 
   private commit(batch: IngestBatch): Promise<IngestOutcome> {
+    let created = 0;
+    let held = 0;
+    for (const e of batch.events) {
+      for (const d of e.deliveries) {
+        if (d.status === 'pending') created++;
+        else held++;
+      }
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ batch, resolve, reject });
+      this.queue.push({ batch, events: batch.events.length, created, held, resolve, reject });
       this.schedule();
+    });
+  }
+
+  /** The batches to commit, no longer referenced from the queue. */
+  private static take(pending: Pending[]): IngestBatch[] {
+    return pending.map((p) => {
+      const batch = p.batch!;
+      p.batch = null;
+      return batch;
     });
   }
 
@@ -168,19 +189,15 @@ export class IngestService {
     const pending = this.queue;
     this.queue = [];
     try {
-      const outcomes = await this.store.ingest(pending.map((p) => p.batch));
+      const outcomes = await this.store.ingest(IngestService.take(pending));
       let created = 0;
       let held = 0;
       pending.forEach((p, i) => {
         const outcome = outcomes[i]!;
         if (outcome.kind === 'inserted') {
-          this.metrics.eventsReceived.inc(p.batch.events.length);
-          for (const e of p.batch.events) {
-            for (const d of e.deliveries) {
-              if (d.status === 'pending') created++;
-              else held++;
-            }
-          }
+          this.metrics.eventsReceived.inc(p.events);
+          created += p.created;
+          held += p.held;
         }
         p.resolve(outcome);
       });
