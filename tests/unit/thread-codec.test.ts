@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeClaimed,
+  decodeIngest,
   decodeResults,
   encodeClaimed,
+  encodeIngest,
   encodeResults,
 } from '../../src/store/sqlite/thread-codec.js';
 import type { ClaimedDelivery, DeliveryResult } from '../../src/store/port.js';
 import type { AccountId, DeliveryId, EndpointId, EventId } from '../../src/domain/ids.js';
-import { aResult, T0 } from '../helpers/store.js';
+import { anIngestBatch, aResult, T0 } from '../helpers/store.js';
 
 describe('the store thread codec', () => {
   it('round-trips results with and without an attempt, every field kept', () => {
@@ -44,5 +46,24 @@ describe('the store thread codec', () => {
       manual: i === 2,
     }));
     expect(decodeClaimed(encodeClaimed(claimed))).toEqual(claimed);
+  });
+
+  it('round-trips publish batches: idempotency or none, several endpoints, ordering keys', () => {
+    const accountId = 'acc_1' as AccountId;
+    const endpoints = ['ep_1', 'ep_2'] as EndpointId[];
+    const batches = [
+      anIngestBatch({ accountId, endpoints, count: 3, receivedAt: T0 }).batch,
+      anIngestBatch({
+        accountId,
+        endpoints: [endpoints[0]!],
+        count: 1,
+        receivedAt: T0 + 1,
+        status: 'held',
+        orderingKey: 'package',
+        idempotency: { key: 'order-42', requestHash: 'abc' },
+      }).batch,
+      anIngestBatch({ accountId, endpoints: [], count: 2, receivedAt: T0 + 2 }).batch,
+    ];
+    expect(decodeIngest(encodeIngest(batches))).toEqual(batches);
   });
 });

@@ -4,7 +4,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { ClaimQuery } from '../port.js';
-import { decodeResults, encodeClaimed, FLAT_CLAIM, FLAT_RESULTS } from './thread-codec.js';
+import {
+  decodeIngest,
+  decodeResults,
+  encodeClaimed,
+  FLAT_CLAIM,
+  FLAT_INGEST,
+  FLAT_RESULTS,
+} from './thread-codec.js';
 import type { StoreCall, StoreReply, ThreadErrorReport } from './threaded-store.js';
 
 const port = parentPort!;
@@ -13,6 +20,7 @@ const methods = store as unknown as Record<string, (...args: unknown[]) => Promi
 methods[FLAT_CLAIM] = async (query) =>
   encodeClaimed(await store.claimDeliveries(query as ClaimQuery));
 methods[FLAT_RESULTS] = (flat) => store.recordResults(decodeResults(flat as unknown[]));
+methods[FLAT_INGEST] = (flat) => store.ingest(decodeIngest(flat as unknown[]));
 
 port.on('message', (call: StoreCall) => {
   let answer: Promise<unknown>;

@@ -1,17 +1,19 @@
 // How the two busiest store calls cross to the store thread: claimed deliveries and delivery
 // results travel as flat arrays of values. Structured clone writes (and the other side reads and
 // defines) every property name of every object; a flat array carries only the values. Measured
-// on 256-row batches: 2.8 -> 0.9 µs per result and 1.3 -> 0.5 µs per claimed delivery.
+// on 256-row batches: 2.8 -> 0.9 µs per result and 1.3 -> 0.5 µs per claimed delivery. Publish
+// batches travel the same way: a header per batch, then each event followed by its deliveries.
 
 import type { AttemptTrigger } from '../../domain/delivery.js';
 import type { AccountId, AttemptId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
-import type { ClaimedDelivery, DeliveryResult } from '../port.js';
+import type { ClaimedDelivery, DeliveryResult, IngestBatch, NewEvent } from '../port.js';
 
 type Flat = unknown[];
 
 /** The store thread's names for the calls that cross as flat arrays. */
 export const FLAT_CLAIM = 'claimDeliveries:flat';
 export const FLAT_RESULTS = 'recordResults:flat';
+export const FLAT_INGEST = 'ingest:flat';
 
 /** Values per result: nine of the delivery, then a marker and nine of its attempt. */
 const RESULT_WIDTH = 19;
@@ -110,6 +112,67 @@ export function decodeClaimed(flat: Flat): ClaimedDelivery[] {
       cycleAttempts: flat[i + 6] as number,
       endpointVersion: flat[i + 7] as number,
       manual: flat[i + 8] as boolean,
+    });
+  }
+  return out;
+}
+
+export function encodeIngest(batches: readonly IngestBatch[]): Flat {
+  const out: Flat = [];
+  for (const b of batches) {
+    out.push(
+      b.accountId,
+      b.idempotency?.key ?? null,
+      b.idempotency?.requestHash ?? null,
+      b.response,
+      b.events.length,
+    );
+    for (const { event: e, deliveries } of b.events) {
+      out.push(e.id, e.accountId, e.name, e.packageId, e.payload, e.receivedAt, deliveries.length);
+      for (const d of deliveries) out.push(d.id, d.endpointId, d.status, d.orderingKey);
+    }
+  }
+  return out;
+}
+
+export function decodeIngest(flat: Flat): IngestBatch[] {
+  const out: IngestBatch[] = [];
+  let i = 0;
+  while (i < flat.length) {
+    const accountId = flat[i] as AccountId;
+    const key = flat[i + 1] as string | null;
+    const requestHash = flat[i + 2] as string;
+    const response = flat[i + 3] as string;
+    const count = flat[i + 4] as number;
+    i += 5;
+    const events: NewEvent[] = [];
+    for (let e = 0; e < count; e++) {
+      const event = {
+        id: flat[i] as EventId,
+        accountId: flat[i + 1] as AccountId,
+        name: flat[i + 2] as string,
+        packageId: flat[i + 3] as string,
+        payload: flat[i + 4] as string,
+        receivedAt: flat[i + 5] as number,
+      };
+      const n = flat[i + 6] as number;
+      i += 7;
+      const deliveries: NewEvent['deliveries'][number][] = [];
+      for (let d = 0; d < n; d++, i += 4) {
+        deliveries.push({
+          id: flat[i] as DeliveryId,
+          endpointId: flat[i + 1] as EndpointId,
+          status: flat[i + 2] as 'pending' | 'held',
+          orderingKey: flat[i + 3] as string | null,
+        });
+      }
+      events.push({ event, deliveries });
+    }
+    out.push({
+      accountId,
+      idempotency: key === null ? null : { key, requestHash },
+      events,
+      response,
     });
   }
   return out;

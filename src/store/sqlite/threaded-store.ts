@@ -12,21 +12,30 @@ import type {
   ClaimQuery,
   ClaimedDelivery,
   DeliveryResult,
+  IngestBatch,
+  IngestOutcome,
   Store,
   StoreCapabilities,
 } from '../port.js';
 import { STORE_THREAD_EXITED } from '../unavailable.js';
-import { decodeClaimed, encodeResults, FLAT_CLAIM, FLAT_RESULTS } from './thread-codec.js';
+import {
+  decodeClaimed,
+  encodeIngest,
+  encodeResults,
+  FLAT_CLAIM,
+  FLAT_INGEST,
+  FLAT_RESULTS,
+} from './thread-codec.js';
 import { SQLITE_CAPABILITIES, sqliteDescription, type SqliteStoreOptions } from './sqlite-store.js';
 
 type Method = {
   [K in keyof Store]: Store[K] extends (...args: never[]) => unknown ? K : never;
 }[keyof Store];
 /**
- * Answered here: the thread owns no subscribers, close ends the thread, and the two busiest
+ * Answered here: the thread owns no subscribers, close ends the thread, and the three busiest
  * calls cross as flat arrays (thread-codec.ts).
  */
-type Local = 'close' | 'subscribeWork' | 'claimDeliveries' | 'recordResults';
+type Local = 'close' | 'subscribeWork' | 'claimDeliveries' | 'recordResults' | 'ingest';
 
 /** Every other method of the store port; the compiler checks that none is missing. */
 const FORWARDED = [
@@ -47,7 +56,6 @@ const FORWARDED = [
   'listEndpoints',
   'deleteEndpoint',
   'countEndpointsByState',
-  'ingest',
   'getEvent',
   'renewLeases',
   'releaseLeases',
@@ -215,6 +223,10 @@ export class ThreadedSqliteStore implements Store {
 
   async claimDeliveries(query: ClaimQuery): Promise<ClaimedDelivery[]> {
     return decodeClaimed((await this.call(FLAT_CLAIM, [query])) as unknown[]);
+  }
+
+  async ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+    return (await this.call(FLAT_INGEST, [encodeIngest(batches)])) as IngestOutcome[];
   }
 
   async recordResults(results: readonly DeliveryResult[]): Promise<void> {
