@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { VERSION } from '../src/version.js';
 import { installCleanupHandlers, interruptCleanup, isInterrupted, Scope } from './lib/cleanup.js';
-import { sqliteSynchronous } from './lib/herald.js';
+import { sqliteSynchronous, sqliteThread } from './lib/herald.js';
 import { machineInfo, sourceInfo } from './lib/machine.js';
 import { formatTable, writeReport } from './lib/report.js';
 import type { ScenarioResult } from './lib/result.js';
@@ -186,7 +186,11 @@ async function main(): Promise<number> {
     machine,
     loadAverageAtEnd: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     source,
-    herald: { version: VERSION, sqliteSynchronous: sqliteSynchronous() },
+    herald: {
+      version: VERSION,
+      sqliteSynchronous: sqliteSynchronous(),
+      sqliteThread: sqliteThread(),
+    },
     scenarios: scenarioResults,
   });
   process.stderr.write(`\nwrote ${paths.join(' and ')}\n`);

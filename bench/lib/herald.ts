@@ -16,6 +16,11 @@ export function sqliteSynchronous(): string {
   return process.env.HERALD_SQLITE_SYNCHRONOUS ?? 'full';
 }
 
+/** `on` (Herald's default: the store on its own thread) unless the caller's environment says. */
+export function sqliteThread(): string {
+  return process.env.HERALD_SQLITE_THREAD ?? 'on';
+}
+
 export interface InProcessHerald extends Closable {
   readonly api: HeraldApi;
   readonly running: RunningHerald;
@@ -34,6 +39,7 @@ export async function startInProcessHerald(
       HERALD_API_KEY: BENCH_API_KEY,
       HERALD_ALLOW_PRIVATE_NETWORK: '1',
       HERALD_SQLITE_SYNCHRONOUS: sqliteSynchronous(),
+      HERALD_SQLITE_THREAD: sqliteThread(),
       HERALD_LOG_LEVEL: 'silent',
       HERALD_SHUTDOWN_TIMEOUT: '2s',
       ...env,

@@ -15,7 +15,11 @@ export interface Report {
   readonly machine: MachineInfo;
   readonly loadAverageAtEnd: number;
   readonly source: SourceInfo;
-  readonly herald: { readonly version: string; readonly sqliteSynchronous: string };
+  readonly herald: {
+    readonly version: string;
+    readonly sqliteSynchronous: string;
+    readonly sqliteThread: string;
+  };
   readonly scenarios: readonly ScenarioResult[];
 }
 
