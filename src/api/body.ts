@@ -9,12 +9,16 @@ import { zodProblems } from './problem.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
+/** The error for a request body over `maxBytes`. */
+export function bodyTooLarge(maxBytes: number): ValidationError {
+  return new ValidationError(
+    'payload_too_large',
+    `The request body must be at most ${Math.round(maxBytes / 1024)} KiB`,
+  );
+}
+
 export async function readBody(c: Context, maxBytes: number): Promise<string> {
-  const tooLarge = () =>
-    new ValidationError(
-      'payload_too_large',
-      `The request body must be at most ${Math.round(maxBytes / 1024)} KiB`,
-    );
+  const tooLarge = () => bodyTooLarge(maxBytes);
   const length = c.req.header('content-length');
   const declared = length === undefined ? undefined : Number(length);
   if (declared !== undefined && declared > maxBytes) throw tooLarge();

@@ -1,6 +1,7 @@
 // Bad input gets a clear 4xx problem+json and loses nothing; never a 5xx, a hang or a leak.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished as after } from 'vitest';
 import {
   startTestHerald,
   TEST_API_KEY,
@@ -98,6 +99,39 @@ describe('bad input', () => {
       400,
       'validation_failed',
     );
+  });
+
+  it('refuses a publish that declares a body over 32 MiB at once, even while others hold the publish budget', async () => {
+    const { port } = new URL(herald.url);
+    const headers = (length: number) =>
+      `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_API_KEY}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    // A slow publisher holds most of the budget: its body never finishes.
+    const slow = connect(Number(port), '127.0.0.1', () => slow.write(headers(900_000) + '[{"na'));
+    after(() => {
+      slow.destroy();
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        // Headers only: the 64 MiB body never comes.
+        socket.write(headers(64 * 1024 * 1024));
+      });
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+        if (text.includes('\r\n\r\n') && text.includes('}')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      setTimeout(() => reject(new Error(`no answer: ${text}`)), 5000).unref();
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(answer).toContain('payload_too_large');
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('refuses events without a name, with an invalid name, without packageId, too large, and too many', async () => {
