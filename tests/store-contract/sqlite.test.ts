@@ -52,6 +52,20 @@ describe('the store thread', () => {
     });
   });
 
+  it("answers with SQLite's own error when the database cannot be opened", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    // A directory where the database file should be.
+    const store = new ThreadedSqliteStore({ path: dir, synchronous: 'normal' });
+    cleanup = async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    await expect(store.migrate()).rejects.toMatchObject({
+      code: 'SQLITE_CANTOPEN',
+      message: 'unable to open database file',
+    });
+  });
+
   it('survives its thread stopping: calls fail as "unavailable", then a new thread serves the same data', async () => {
     const opened = await threaded();
     cleanup = opened.cleanup;
