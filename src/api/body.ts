@@ -17,15 +17,20 @@ export function bodyTooLarge(maxBytes: number): ValidationError {
   );
 }
 
+/** The request's Content-Length, or undefined for a chunked body (or a length that is not one). */
+export function declaredLength(c: Context): number | undefined {
+  const length = Number(c.req.header('content-length') ?? NaN);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
 export async function readBody(c: Context, maxBytes: number): Promise<string> {
   const tooLarge = () => bodyTooLarge(maxBytes);
-  const length = c.req.header('content-length');
-  const declared = length === undefined ? undefined : Number(length);
+  const declared = declaredLength(c);
   if (declared !== undefined && declared > maxBytes) throw tooLarge();
   // With a declared length within the limit (HTTP framing holds the client to it), read the
   // body directly: much cheaper than a web stream per request. Chunked bodies are streamed and
   // counted as they come.
-  if (declared !== undefined && Number.isSafeInteger(declared)) return c.req.raw.text();
+  if (declared !== undefined) return c.req.raw.text();
   const stream = c.req.raw.body;
   if (!stream) return '';
   const reader = stream.getReader();

@@ -196,18 +196,7 @@ export class TokenManager implements TokenSource {
     const lineage = credentialLineage(endpoint);
     const cached = this.cache.get(endpoint.id);
     if (cached && cached.lineage === lineage && this.fresh(cached)) return this.ok(cached);
-    const submission = credentialSubmission(endpoint);
-    const stop = this.shortCircuit(endpoint, submission);
-    if (stop) return stop;
-    const record = await this.o.store.getToken(endpoint.id);
-    const dead = TokenManager.deadIn(record, submission);
-    if (dead) return this.markDead(endpoint, submission, dead);
-    if (record && record.credentialKey === lineage) {
-      const stored = this.fromRecord(record);
-      if (stored && this.fresh(stored)) return this.ok(stored);
-    }
-    const seen = record?.credentialKey === lineage ? record.generation : 0;
-    return (await this.refresh(endpoint, seen)).authorization;
+    return this.storedOrRefreshed(endpoint, lineage, undefined);
   }
 
   async tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> {
@@ -221,18 +210,32 @@ export class TokenManager implements TokenSource {
     ) {
       return this.ok(cached);
     }
+    if (cached?.generation === generation) this.cache.delete(endpoint.id);
+    return this.storedOrRefreshed(endpoint, lineage, generation);
+  }
+
+  /**
+   * Past the in-process cache: a dead credential stops here; a fresh token another process
+   * stored is adopted (newer than `rejected`, when a listener refused that generation); else
+   * one refresh, single flight.
+   */
+  private async storedOrRefreshed(
+    endpoint: Endpoint,
+    lineage: string,
+    rejected: number | undefined,
+  ): Promise<Authorization> {
     const submission = credentialSubmission(endpoint);
     const stop = this.shortCircuit(endpoint, submission);
     if (stop) return stop;
     const record = await this.o.store.getToken(endpoint.id);
     const dead = TokenManager.deadIn(record, submission);
     if (dead) return this.markDead(endpoint, submission, dead);
-    if (record && record.credentialKey === lineage && record.generation > generation) {
-      const stored = this.fromRecord(record);
+    const ours = record?.credentialKey === lineage ? record : undefined;
+    if (ours && (rejected === undefined || ours.generation > rejected)) {
+      const stored = this.fromRecord(ours);
       if (stored && this.fresh(stored)) return this.ok(stored);
     }
-    if (cached?.generation === generation) this.cache.delete(endpoint.id);
-    return (await this.refresh(endpoint, generation)).authorization;
+    return (await this.refresh(endpoint, rejected ?? ours?.generation ?? 0)).authorization;
   }
 
   /** Refreshes now, whatever the cache holds (herald token test/refresh); still single flight. */

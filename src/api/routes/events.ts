@@ -5,7 +5,7 @@ import { NotFoundError } from '../../errors.js';
 import { MAX_BATCH, MAX_EVENT_BYTES } from '../../domain/events.js';
 import { parseId, type AccountId } from '../../domain/ids.js';
 import { ByteBudget } from '../admission.js';
-import { bodyTooLarge, parseJson, readBody } from '../body.js';
+import { bodyTooLarge, declaredLength, parseJson, readBody } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
 import { presentDelivery, presentEvent } from '../present.js';
 import { ValidationError } from '../../errors.js';
@@ -27,14 +27,12 @@ export function eventRoutes({ services }: RouteDeps): Hono<AppEnv> {
 
   app.post('/', async (c) => {
     const accountId = accountOf(c);
-    const declared = Number(c.req.header('content-length'));
+    const declared = declaredLength(c);
     // Refused before queueing for the budget: it would otherwise wait for the budget alone.
-    if (declared > MAX_PUBLISH_BYTES) throw bodyTooLarge(MAX_PUBLISH_BYTES);
-    const release = await budget.acquire(
-      Number.isSafeInteger(declared) && declared >= 0
-        ? Math.min(declared, MAX_PUBLISH_BYTES)
-        : UNDECLARED_BODY_BYTES,
-    );
+    if (declared !== undefined && declared > MAX_PUBLISH_BYTES) {
+      throw bodyTooLarge(MAX_PUBLISH_BYTES);
+    }
+    const release = await budget.acquire(declared ?? UNDECLARED_BODY_BYTES);
     try {
       return await publish(c, accountId);
     } finally {

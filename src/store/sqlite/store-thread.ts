@@ -24,22 +24,30 @@ try {
 } catch (error) {
   openError = error;
 }
-const methods: Record<string, (...args: unknown[]) => Promise<unknown>> = store
-  ? {
-      ...bound(store),
-      [FLAT_CLAIM]: async (query) =>
-        encodeClaimed(await store!.claimDeliveries(query as ClaimQuery)),
-      [FLAT_RESULTS]: (flat) => store!.recordResults(decodeResults(flat as unknown[])),
-      [FLAT_INGEST]: (flat) => store!.ingest(decodeIngest(flat as unknown[])),
-    }
-  : { close: async () => {} };
+type Method = (...args: unknown[]) => Promise<unknown>;
+/** The calls that cross as flat arrays (thread-codec.ts); every other name is the store's own. */
+const flat: Record<string, (store: SqliteStore, arg: unknown) => Promise<unknown>> = {
+  [FLAT_CLAIM]: async (store, query) =>
+    encodeClaimed(await store.claimDeliveries(query as ClaimQuery)),
+  [FLAT_RESULTS]: (store, rows) => store.recordResults(decodeResults(rows as unknown[])),
+  [FLAT_INGEST]: (store, batches) => store.ingest(decodeIngest(batches as unknown[])),
+};
+
+function run(call: StoreCall): Promise<unknown> {
+  if (!store) {
+    return call.method === 'close' ? Promise.resolve() : Promise.reject(openError);
+  }
+  const decoded = flat[call.method];
+  if (decoded) return decoded(store, call.args[0]);
+  const method = (store as unknown as Record<string, Method | undefined>)[call.method];
+  if (!method) throw new Error(`The store has no method ${call.method}`);
+  return method.apply(store, call.args);
+}
 
 port.on('message', (call: StoreCall) => {
   let answer: Promise<unknown>;
   try {
-    const method = methods[call.method];
-    if (!method) throw openError ?? new Error(`The store has no method ${call.method}`);
-    answer = method(...call.args);
+    answer = run(call);
   } catch (error) {
     answer = Promise.reject(error);
   }
@@ -49,18 +57,6 @@ port.on('message', (call: StoreCall) => {
       port.postMessage({ id: call.id, error: report(error) } satisfies StoreReply),
   );
 });
-
-/** The store's methods, bound to it, by name. */
-function bound(target: SqliteStore): Record<string, (...args: unknown[]) => Promise<unknown>> {
-  const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(target))) {
-    const value = (target as unknown as Record<string, unknown>)[name];
-    if (name !== 'constructor' && typeof value === 'function') {
-      out[name] = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
-    }
-  }
-  return out;
-}
 
 /** Errors cross the thread as plain data; the code (SQLITE_BUSY, ...) is what callers read. */
 function report(error: unknown): ThreadErrorReport {
