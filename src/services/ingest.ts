@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import { acceptsAttempts, subscribes, type Endpoint } from '../domain/endpoint.js';
-import { MAX_BATCH, normaliseEvent } from '../domain/events.js';
+import { MAX_BATCH, normaliseEvent, type NormalisedEvent } from '../domain/events.js';
 import { newId, type AccountId } from '../domain/ids.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { IngestBatch, IngestOutcome, NewDelivery, NewEvent, Store } from '../store/port.js';
@@ -18,12 +18,15 @@ export interface PublishResult {
   readonly replayed: boolean;
 }
 
-interface Pending {
-  /** Dropped once handed to the store: the events are not kept alive while they commit. */
-  batch: IngestBatch | null;
+interface BatchCounts {
   readonly events: number;
   readonly created: number;
   readonly held: number;
+}
+
+interface Pending extends BatchCounts {
+  /** Dropped once handed to the store: the events are not kept alive while they commit. */
+  batch: IngestBatch | null;
   readonly resolve: (outcome: IngestOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -84,6 +87,22 @@ export class IngestService {
     }
     const normalised = items.map((item, i) => normaliseEvent(item, now, isBatch ? i : undefined));
     const routes = await this.routesOf(accountId, now);
+    // Returned, not awaited: an async function keeps its locals (here the whole parsed request)
+    // until it resumes, so awaiting the commit here would keep every event of the batch alive
+    // while it commits, long enough to be promoted to the old generation.
+    return this.submit(accountId, normalised, routes, now, isBatch, rawBody, idempotencyKey);
+  }
+
+  /** Builds the batch, commits it, and answers from the outcome. */
+  private submit(
+    accountId: AccountId,
+    normalised: readonly NormalisedEvent[],
+    routes: readonly Route[],
+    now: number,
+    isBatch: boolean,
+    rawBody: string,
+    idempotencyKey: string | undefined,
+  ): Promise<PublishResult> {
     const events: NewEvent[] = normalised.map((e) => {
       const id = newId('event', now);
       const deliveries: NewDelivery[] = [];
@@ -122,18 +141,19 @@ export class IngestService {
       events,
       response,
     };
-    const outcome = await this.commit(batch);
-    switch (outcome.kind) {
-      case 'inserted':
-        return { body: response, replayed: false };
-      case 'replayed':
-        return { body: outcome.response, replayed: true };
-      case 'conflict':
-        throw new ValidationError(
-          'idempotency_conflict',
-          'This Idempotency-Key was already used with a different request body',
-        );
-    }
+    return this.commit(batch).then((outcome) => {
+      switch (outcome.kind) {
+        case 'inserted':
+          return { body: response, replayed: false };
+        case 'replayed':
+          return { body: outcome.response, replayed: true };
+        case 'conflict':
+          throw new ValidationError(
+            'idempotency_conflict',
+            'This Idempotency-Key was already used with a different request body',
+          );
+      }
+    });
   }
 
   private async routesOf(accountId: AccountId, now: number): Promise<Route[]> {
@@ -150,7 +170,34 @@ export class IngestService {
     return routes;
   }
 
+  /**
+   * Commits one batch: handed to the store at once where the store groups commits itself (the
+   * embedded store's thread), otherwise queued for the next group commit here.
+   */
   private commit(batch: IngestBatch): Promise<IngestOutcome> {
+    return this.store.capabilities.groupsIngest ? this.handOver(batch) : this.enqueue(batch);
+  }
+
+  // Two functions, not two branches of one: a closure that captured `batch` would share its
+  // context with the other branch's callback and keep the batch alive until the commit ends.
+
+  private handOver(batch: IngestBatch): Promise<IngestOutcome> {
+    const counts = IngestService.count(batch);
+    return this.store.ingest([batch]).then(([outcome]) => {
+      this.committed([counts], [outcome!]);
+      return outcome!;
+    });
+  }
+
+  private enqueue(batch: IngestBatch): Promise<IngestOutcome> {
+    const counts = IngestService.count(batch);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ batch, ...counts, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private static count(batch: IngestBatch): BatchCounts {
     let created = 0;
     let held = 0;
     for (const e of batch.events) {
@@ -159,10 +206,24 @@ export class IngestService {
         else held++;
       }
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ batch, events: batch.events.length, created, held, resolve, reject });
-      this.schedule();
+    return { events: batch.events.length, created, held };
+  }
+
+  /** Counts what was inserted and wakes the workers for the new pending deliveries. */
+  private committed(counts: readonly BatchCounts[], outcomes: readonly IngestOutcome[]): void {
+    let events = 0;
+    let created = 0;
+    let held = 0;
+    counts.forEach((c, i) => {
+      if (outcomes[i]!.kind !== 'inserted') return;
+      events += c.events;
+      created += c.created;
+      held += c.held;
     });
+    if (events > 0) this.metrics.eventsReceived.inc(events);
+    if (created > 0) this.metrics.deliveriesCreated.inc({ status: 'pending' }, created);
+    if (held > 0) this.metrics.deliveriesCreated.inc({ status: 'held' }, held);
+    if (created > 0) this.signal.notify();
   }
 
   /** The batches to commit, no longer referenced from the queue. */
@@ -190,20 +251,8 @@ export class IngestService {
     this.queue = [];
     try {
       const outcomes = await this.store.ingest(IngestService.take(pending));
-      let created = 0;
-      let held = 0;
-      pending.forEach((p, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.kind === 'inserted') {
-          this.metrics.eventsReceived.inc(p.events);
-          created += p.created;
-          held += p.held;
-        }
-        p.resolve(outcome);
-      });
-      if (created > 0) this.metrics.deliveriesCreated.inc({ status: 'pending' }, created);
-      if (held > 0) this.metrics.deliveriesCreated.inc({ status: 'held' }, held);
-      if (created > 0) this.signal.notify();
+      this.committed(pending, outcomes);
+      pending.forEach((p, i) => p.resolve(outcomes[i]!));
     } catch (error) {
       for (const p of pending) p.reject(error);
     } finally {

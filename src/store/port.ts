@@ -21,6 +21,11 @@ export interface StoreCapabilities {
   readonly crossProcessWakeups: boolean;
   /** Only one process uses the store: leases left by a previous run can be reclaimed at once. */
   readonly singleProcess: boolean;
+  /**
+   * Concurrent `ingest` calls are committed together by the store itself, so callers hand each
+   * batch over as soon as it is ready instead of queueing batches for a shared commit.
+   */
+  readonly groupsIngest: boolean;
 }
 
 export interface AccountRecord {

@@ -150,6 +150,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           concurrentWorkers: expect.any(Boolean),
           crossProcessWakeups: expect.any(Boolean),
           singleProcess: expect.any(Boolean),
+          groupsIngest: expect.any(Boolean),
         });
       });
     });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
 import { isStoreUnavailable } from '../../src/store/unavailable.js';
-import { anAccount } from '../helpers/store.js';
+import { anAccount, anEndpoint, anIngestBatch, T0 } from '../helpers/store.js';
 import { storeContract } from './contract.js';
 
 function onFile<S extends SqliteStore | ThreadedSqliteStore>(
@@ -80,5 +80,39 @@ describe('the store thread', () => {
     expect(isStoreUnavailable(refused), String(refused)).toBe(true);
     await new Promise((r) => setTimeout(r, 1100));
     expect(await store.getSetting('kept')).toBe('yes');
+  });
+
+  it('commits publish calls queued behind each other together, each answered with its own outcomes', async () => {
+    const opened = await threaded();
+    cleanup = opened.cleanup;
+    const { store } = opened;
+    await store.migrate();
+    const account = anAccount();
+    await store.insertAccount(account);
+    const endpoint = anEndpoint(account.id);
+    await store.insertEndpoint(endpoint);
+    const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
+    // Keeps the thread busy (releasing 5,000 held deliveries) so the calls below queue up.
+    await store.ingest([anIngestBatch({ ...spec, count: 5_000, status: 'held' }).batch]);
+    const busy = store.releaseHeldDeliveries(endpoint.id, T0);
+
+    const keyed = (requestHash: string, response: string) =>
+      anIngestBatch({ ...spec, idempotency: { key: 'k1', requestHash }, response }).batch;
+    const first = anIngestBatch(spec);
+    const calls = [
+      store.ingest([first.batch]),
+      store.ingest([keyed('h1', 'first')]),
+      store.ingest([keyed('h1', 'second')]),
+      // Another kind of call ends the group and sees what was sent before it.
+      store.getEvent(account.id, first.events[0]!.id),
+      store.ingest([keyed('h2', 'third'), anIngestBatch(spec).batch]),
+    ];
+    expect(await busy).toBe(5_000);
+    const [one, two, three, event, four] = await Promise.all(calls);
+    expect(one).toEqual([{ kind: 'inserted' }]);
+    expect(two).toEqual([{ kind: 'inserted' }]);
+    expect(three).toEqual([{ kind: 'replayed', response: 'first' }]);
+    expect(event).toMatchObject({ id: first.events[0]!.id });
+    expect(four).toEqual([{ kind: 'conflict' }, { kind: 'inserted' }]);
   });
 });

@@ -42,6 +42,12 @@ export function eventRoutes({ services }: RouteDeps): Hono<AppEnv> {
 
   async function publish(c: Context<AppEnv>, accountId: AccountId): Promise<Response> {
     const raw = await readBody(c, MAX_PUBLISH_BYTES);
+    // Returned, not awaited, like IngestService.publish: the body and its parse stay alive only
+    // until they are turned into a batch, not while the batch commits.
+    return submit(c, accountId, raw);
+  }
+
+  function submit(c: Context<AppEnv>, accountId: AccountId, raw: string): Promise<Response> {
     const input = parseJson(raw);
     if (!Array.isArray(input) && Buffer.byteLength(raw) > MAX_EVENT_BYTES) {
       throw new ValidationError(
@@ -55,19 +61,16 @@ export function eventRoutes({ services }: RouteDeps): Hono<AppEnv> {
         `A batch holds at most ${MAX_BATCH} events; this one has ${input.length}`,
       );
     }
-    const result = await services.ingest.publish(
-      accountId,
-      input,
-      raw,
-      c.req.header('idempotency-key'),
+    return services.ingest.publish(accountId, input, raw, c.req.header('idempotency-key')).then(
+      (result) =>
+        new Response(result.body, {
+          status: 202,
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
+          },
+        }),
     );
-    return new Response(result.body, {
-      status: 202,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
-      },
-    });
   }
 
   app.get('/:id', async (c) => {

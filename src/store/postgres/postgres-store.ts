@@ -93,6 +93,7 @@ export class PostgresStore implements Store {
     concurrentWorkers: true,
     crossProcessWakeups: true,
     singleProcess: false,
+    groupsIngest: false,
   };
 
   private readonly pool: pg.Pool;

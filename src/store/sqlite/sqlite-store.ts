@@ -73,6 +73,7 @@ export const SQLITE_CAPABILITIES: StoreCapabilities = {
   concurrentWorkers: false,
   crossProcessWakeups: false,
   singleProcess: true,
+  groupsIngest: false,
 };
 
 export function sqliteDescription(options: SqliteStoreOptions): string {

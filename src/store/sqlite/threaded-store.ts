@@ -146,7 +146,8 @@ function tsxEsmApi(from: URL): string {
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ThreadedSqliteStore implements Store {
   readonly description: string;
-  readonly capabilities: StoreCapabilities = SQLITE_CAPABILITIES;
+  /** The thread commits the ingest calls that queue up while it is busy as one transaction. */
+  readonly capabilities: StoreCapabilities = { ...SQLITE_CAPABILITIES, groupsIngest: true };
   private worker: Worker | null = null;
   private readonly waiting = new Map<
     number,
@@ -221,16 +222,19 @@ export class ThreadedSqliteStore implements Store {
     });
   }
 
-  async claimDeliveries(query: ClaimQuery): Promise<ClaimedDelivery[]> {
-    return decodeClaimed((await this.call(FLAT_CLAIM, [query])) as unknown[]);
+  // Not async functions: an async function keeps its arguments alive until it resumes, and
+  // these would keep every event of a publish (or every result) alive while the thread works.
+
+  claimDeliveries(query: ClaimQuery): Promise<ClaimedDelivery[]> {
+    return this.call(FLAT_CLAIM, [query]).then((flat) => decodeClaimed(flat as unknown[]));
   }
 
-  async ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
-    return (await this.call(FLAT_INGEST, [encodeIngest(batches)])) as IngestOutcome[];
+  ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+    return this.call(FLAT_INGEST, [encodeIngest(batches)]) as Promise<IngestOutcome[]>;
   }
 
-  async recordResults(results: readonly DeliveryResult[]): Promise<void> {
-    await this.call(FLAT_RESULTS, [encodeResults(results)]);
+  recordResults(results: readonly DeliveryResult[]): Promise<void> {
+    return this.call(FLAT_RESULTS, [encodeResults(results)]).then(() => undefined);
   }
 
   async subscribeWork(_listener: () => void): Promise<() => Promise<void>> {
