@@ -41,19 +41,30 @@ export class ResultWriter {
   private write(): Promise<void> {
     if (this.writing) return this.writing;
     if (this.queue.length === 0) return Promise.resolve();
-    const batch = this.queue.splice(0, MAX_BATCH);
-    this.writing = (async () => {
-      try {
-        await this.store.recordResults(batch);
-        this.onWritten(batch);
-      } catch (error) {
-        await this.writeOneByOne(batch, error);
-      } finally {
-        this.writing = null;
-      }
-      if (this.queue.length > 0) await this.write();
-    })();
+    this.writing = this.drain().finally(() => {
+      this.writing = null;
+    });
     return this.writing;
+  }
+
+  /**
+   * Writes batch after batch until the queue is empty. A loop, not a write that awaits the next
+   * one: such a chain keeps every batch it wrote alive until the queue first runs dry, which
+   * under steady load is never.
+   */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      await this.writeBatch(this.queue.splice(0, MAX_BATCH));
+    }
+  }
+
+  private async writeBatch(batch: DeliveryResult[]): Promise<void> {
+    try {
+      await this.store.recordResults(batch);
+      this.onWritten(batch);
+    } catch (error) {
+      await this.writeOneByOne(batch, error);
+    }
   }
 
   /**
