@@ -34,32 +34,45 @@ type IdOf = {
 };
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ALPHABET_CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
 const POOL_SIZE = 4096;
+const TIME_CHARS = 10;
+const RANDOM_CHARS = 16;
 let pool = new Uint8Array(POOL_SIZE);
 let poolOffset = POOL_SIZE;
 
-function randomChars(count: number): string {
-  if (poolOffset + count > POOL_SIZE) {
-    pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_SIZE));
-    poolOffset = 0;
-  }
-  let out = '';
-  for (let i = 0; i < count; i++) out += ALPHABET[pool[poolOffset++]! & 31];
-  return out;
-}
+/**
+ * Per kind, the character codes of its next id, prefix included. An id is built in place and
+ * made into a string at once: appending character by character would allocate a string per
+ * character, and ids are made for every event, delivery and attempt.
+ */
+const scratch = new Map<string, number[]>();
 
-function timeChars(ms: number): string {
-  let out = '';
-  let rest = ms;
-  for (let i = 0; i < 10; i++) {
-    out = ALPHABET[rest % 32]! + out;
-    rest = Math.floor(rest / 32);
+function codesFor(prefix: string): number[] {
+  let codes = scratch.get(prefix);
+  if (!codes) {
+    codes = [...Array.from(prefix, (c) => c.charCodeAt(0)), ...new Array<number>(26).fill(0)];
+    scratch.set(prefix, codes);
   }
-  return out;
+  return codes;
 }
 
 export function newId<K extends IdKind>(kind: K, now: number = Date.now()): IdOf[K] {
-  return (ID_PREFIX[kind] + timeChars(now) + randomChars(16)) as IdOf[K];
+  const prefix = ID_PREFIX[kind];
+  const codes = codesFor(prefix);
+  let at = prefix.length + TIME_CHARS;
+  let rest = now;
+  for (let i = 0; i < TIME_CHARS; i++) {
+    codes[--at] = ALPHABET_CODES[rest % 32]!;
+    rest = Math.floor(rest / 32);
+  }
+  if (poolOffset + RANDOM_CHARS > POOL_SIZE) {
+    pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolOffset = 0;
+  }
+  at = prefix.length + TIME_CHARS;
+  for (let i = 0; i < RANDOM_CHARS; i++) codes[at++] = ALPHABET_CODES[pool[poolOffset++]! & 31]!;
+  return String.fromCharCode.apply(null, codes) as IdOf[K];
 }
 
 const ID_SHAPE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
