@@ -41,6 +41,7 @@ describe('loadConfig defaults', () => {
       disableAfterMs: 5 * 24 * 3600_000,
       sqliteSynchronous: 'full',
       sqliteThread: 'on',
+      heapGrowthPercent: 50,
       databasePoolSize: 10,
       operationsWebhookUrl: null,
     } satisfies Config);

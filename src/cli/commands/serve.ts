@@ -1,5 +1,6 @@
 // `herald serve`: the server (API, dashboard, workers) with the settings of docs/configuration.md.
 
+import { setFlagsFromString } from 'node:v8';
 import { loadConfig, type Flags } from '../../config/load.js';
 import { SETTINGS } from '../../config/settings.js';
 import { startHerald } from '../../main.js';
@@ -38,6 +39,7 @@ Example:
   async run(args, io) {
     const { values } = parse(args, options);
     const config = loadConfig(io.env, values as Flags);
+    limitHeapGrowth(config.heapGrowthPercent);
     const herald = await startHerald(config, { print: io.out });
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
@@ -51,3 +53,12 @@ Example:
     return 0;
   },
 };
+
+/**
+ * Sets V8's heap growing factor for this process (the store thread included). V8 reads it at
+ * every full collection, so setting it at start-up is enough. Only `serve` sets it: a process
+ * that embeds Herald keeps its own.
+ */
+function limitHeapGrowth(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
