@@ -47,10 +47,15 @@ export const SESSION_NOT_FOR_REST = [
   },
 ];
 
-/** `Authorization: Bearer <token>` (or Salesforce's older `OAuth <token>`). */
-export function bearerToken(c: Context): string | undefined {
-  const match = /^(?:Bearer|OAuth)\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+/** The token of `Authorization: Bearer <token>` (or Salesforce's older `OAuth <token>`). */
+export function bearerOf(authorization: string | undefined): string | undefined {
+  const match = /^(?:Bearer|OAuth)\s+(\S+)\s*$/i.exec(authorization ?? '');
   return match?.[1];
+}
+
+/** The bearer token of a request, if it carries one. */
+export function bearerToken(c: Context): string | undefined {
+  return bearerOf(c.req.header('authorization'));
 }
 
 export function sleep(ms: number): Promise<void> {

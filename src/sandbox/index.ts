@@ -2,9 +2,9 @@
 // demos, development and Herald's own tests. `startSandbox` listens on a socket; `createSandbox`
 // gives the same org without one, for `app.request()` tests.
 
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createSandboxApp } from './app.js';
 import {
   addCallbackUrl,
@@ -12,6 +12,7 @@ import {
   issueRefreshToken,
   revokeGrantOf,
 } from './controls.js';
+import { APEX_REST_PREFIX, serveApexRest } from './listener.js';
 import { SandboxState } from './state.js';
 import type { InProcessSandbox, Sandbox, SandboxOptions } from './types.js';
 
@@ -77,7 +78,12 @@ export async function startSandbox(
   const host = options.host ?? 'localhost';
   const state = new SandboxState(options, 'http://localhost');
   const sandbox = buildSandbox(state);
-  const server = createAdaptorServer({ fetch: sandbox.app.fetch }) as Server;
+  const app = getRequestListener(sandbox.app.fetch);
+  // Callbacks skip the web-standard adapter: see listener.ts.
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith(APEX_REST_PREFIX)) void serveApexRest(state, req, res);
+    else void app(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

@@ -267,6 +267,29 @@ describe('Apex REST listener', () => {
     expect(await res.text()).toBe(SESSION_INVALID);
     expect((await deliver(sb, '00Dxx!bogus')).status).toBe(401);
   });
+  it('answers other methods 405 with Allow: POST, over its socket and in process alike', async () => {
+    const sb = await sandbox();
+    const { body } = await refresh(sb, sb.issueRefreshToken());
+    const headers = { authorization: `Bearer ${String(body.access_token)}` };
+    const path = '/services/apexrest/herald/events?source=test';
+    const answers = [
+      await fetch(`${sb.url}${path}`, { headers }),
+      await sb.app.request(path, { headers }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+      expect(await res.json()).toEqual([
+        {
+          errorCode: 'METHOD_NOT_ALLOWED',
+          message: "HTTP Method 'GET' not allowed. Allowed are POST",
+        },
+      ]);
+    }
+    // A callback is recorded under its path, without the query.
+    await fetch(`${sb.url}${path}`, { method: 'POST', headers, body: '{}' });
+    expect(sb.received.at(-1)?.path).toBe('/services/apexrest/herald/events');
+  });
 });
 
 describe('revoke, introspect, identity', () => {
