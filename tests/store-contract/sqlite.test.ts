@@ -2,6 +2,7 @@
 // calling thread (SqliteStore) and on its own thread (ThreadedSqliteStore, Herald's default).
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import { setImmediate as nextTask } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -9,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
 import { isStoreUnavailable } from '../../src/store/unavailable.js';
+import type { IngestBatch } from '../../src/store/port.js';
+import { collectGarbage } from '../helpers/gc.js';
 import { anAccount, anEndpoint, anIngestBatch, T0 } from '../helpers/store.js';
 import { storeContract } from './contract.js';
 
@@ -82,7 +85,7 @@ describe('the store thread', () => {
     expect(await store.getSetting('kept')).toBe('yes');
   });
 
-  it('commits publish calls queued behind each other together, each answered with its own outcomes', async () => {
+  it('sends publish calls made together as one, each answered with its own outcomes, in call order', async () => {
     const opened = await threaded();
     cleanup = opened.cleanup;
     const { store } = opened;
@@ -92,9 +95,6 @@ describe('the store thread', () => {
     const endpoint = anEndpoint(account.id);
     await store.insertEndpoint(endpoint);
     const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
-    // Keeps the thread busy (releasing 5,000 held deliveries) so the calls below queue up.
-    await store.ingest([anIngestBatch({ ...spec, count: 5_000, status: 'held' }).batch]);
-    const busy = store.releaseHeldDeliveries(endpoint.id, T0);
 
     const keyed = (requestHash: string, response: string) =>
       anIngestBatch({ ...spec, idempotency: { key: 'k1', requestHash }, response }).batch;
@@ -103,16 +103,42 @@ describe('the store thread', () => {
       store.ingest([first.batch]),
       store.ingest([keyed('h1', 'first')]),
       store.ingest([keyed('h1', 'second')]),
-      // Another kind of call ends the group and sees what was sent before it.
+      // A call of another kind runs after the publish calls made before it, and sees them.
       store.getEvent(account.id, first.events[0]!.id),
       store.ingest([keyed('h2', 'third'), anIngestBatch(spec).batch]),
     ];
-    expect(await busy).toBe(5_000);
     const [one, two, three, event, four] = await Promise.all(calls);
     expect(one).toEqual([{ kind: 'inserted' }]);
     expect(two).toEqual([{ kind: 'inserted' }]);
     expect(three).toEqual([{ kind: 'replayed', response: 'first' }]);
     expect(event).toMatchObject({ id: first.events[0]!.id });
     expect(four).toEqual([{ kind: 'conflict' }, { kind: 'inserted' }]);
+  });
+
+  it('keeps nothing of a publish batch while it commits', async () => {
+    const opened = await threaded();
+    cleanup = opened.cleanup;
+    const { store } = opened;
+    await store.migrate();
+    const account = anAccount();
+    await store.insertAccount(account);
+    const endpoint = anEndpoint(account.id);
+    await store.insertEndpoint(endpoint);
+    const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
+    await store.ingest([anIngestBatch({ ...spec, count: 5_000, status: 'held' }).batch]);
+    // Keeps the thread busy, so the publish below waits for its commit.
+    const busy = store.releaseHeldDeliveries(endpoint.id, T0);
+    const { ref, committed } = ((): {
+      ref: WeakRef<IngestBatch>;
+      committed: Promise<unknown>;
+    } => {
+      const { batch } = anIngestBatch({ ...spec, count: 100 });
+      return { ref: new WeakRef(batch), committed: store.ingest([batch]) };
+    })();
+    await nextTask();
+    collectGarbage();
+    expect(ref.deref()).toBeUndefined();
+    expect(await committed).toEqual([{ kind: 'inserted' }]);
+    expect(await busy).toBe(5_000);
   });
 });

@@ -1,10 +1,9 @@
 // The embedded store's thread (see threaded-store.ts): owns the SqliteStore and runs the calls
-// the main thread forwards, one after another, in the order they were sent. Publish batches that
-// queue up while the thread is busy are committed together (one transaction, one fsync).
+// the main thread forwards, one after another, in the order they were sent.
 
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import type { ClaimQuery, IngestBatch } from '../port.js';
+import type { ClaimQuery } from '../port.js';
 import {
   decodeIngest,
   decodeResults,
@@ -26,14 +25,12 @@ try {
   openError = error;
 }
 type Method = (...args: unknown[]) => Promise<unknown>;
-/**
- * The calls that cross as flat arrays (thread-codec.ts; publish batches are decoded by
- * ingestGroup); every other name is the store's own.
- */
+/** The calls that cross as flat arrays (thread-codec.ts); every other name is the store's own. */
 const flat: Record<string, (store: SqliteStore, arg: unknown) => Promise<unknown>> = {
   [FLAT_CLAIM]: async (store, query) =>
     encodeClaimed(await store.claimDeliveries(query as ClaimQuery)),
   [FLAT_RESULTS]: (store, rows) => store.recordResults(decodeResults(rows as unknown[])),
+  [FLAT_INGEST]: (store, batches) => store.ingest(decodeIngest(batches as unknown[])),
 };
 
 function run(call: StoreCall): Promise<unknown> {
@@ -47,14 +44,7 @@ function run(call: StoreCall): Promise<unknown> {
   return method.apply(store, call.args);
 }
 
-/** Publish calls committed in one transaction, at most; the publish budget keeps it lower. */
-const MAX_INGEST_GROUP = 64;
-
-function handle(call: StoreCall): void {
-  if (call.method === FLAT_INGEST && store) {
-    ingestGroup(store, call);
-    return;
-  }
+port.on('message', (call: StoreCall) => {
   let answer: Promise<unknown>;
   try {
     answer = run(call);
@@ -63,60 +53,10 @@ function handle(call: StoreCall): void {
   }
   answer.then(
     (value) => port.postMessage({ id: call.id, value } satisfies StoreReply),
-    (error: unknown) => replyError(call, error),
+    (error: unknown) =>
+      port.postMessage({ id: call.id, error: report(error) } satisfies StoreReply),
   );
-}
-
-/**
- * Commits `first` with the publish calls queued right behind it. A call of another kind ends
- * the group and runs after it, so every call still runs in the order it was sent.
- */
-function ingestGroup(store: SqliteStore, first: StoreCall): void {
-  const group = [first];
-  let next: StoreCall | undefined;
-  while (group.length < MAX_INGEST_GROUP) {
-    const queued = receiveMessageOnPort(port)?.message as StoreCall | undefined;
-    if (!queued) break;
-    if (queued.method !== FLAT_INGEST) {
-      next = queued;
-      break;
-    }
-    group.push(queued);
-  }
-  const sizes: number[] = [];
-  let answer: Promise<unknown[]>;
-  try {
-    const batches: IngestBatch[] = [];
-    for (const call of group) {
-      const decoded = decodeIngest(call.args[0] as unknown[]);
-      sizes.push(decoded.length);
-      batches.push(...decoded);
-    }
-    answer = store.ingest(batches);
-  } catch (error) {
-    answer = Promise.reject(error);
-  }
-  answer.then(
-    (outcomes) => {
-      let at = 0;
-      group.forEach((call, i) => {
-        const value = outcomes.slice(at, at + sizes[i]!);
-        at += sizes[i]!;
-        port.postMessage({ id: call.id, value } satisfies StoreReply);
-      });
-    },
-    (error: unknown) => {
-      for (const call of group) replyError(call, error);
-    },
-  );
-  if (next) handle(next);
-}
-
-function replyError(call: StoreCall, error: unknown): void {
-  port.postMessage({ id: call.id, error: report(error) } satisfies StoreReply);
-}
-
-port.on('message', handle);
+});
 
 /** Errors cross the thread as plain data; the code (SQLITE_BUSY, ...) is what callers read. */
 function report(error: unknown): ThreadErrorReport {

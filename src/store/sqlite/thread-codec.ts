@@ -117,8 +117,8 @@ export function decodeClaimed(flat: Flat): ClaimedDelivery[] {
   return out;
 }
 
-export function encodeIngest(batches: readonly IngestBatch[]): Flat {
-  const out: Flat = [];
+/** Appends `batches` to `out` (the encoding of several calls concatenated is theirs in order). */
+export function encodeIngest(batches: readonly IngestBatch[], out: Flat = []): Flat {
   for (const b of batches) {
     out.push(
       b.accountId,

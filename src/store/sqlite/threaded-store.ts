@@ -84,6 +84,15 @@ type Unforwarded = Exclude<Method, (typeof FORWARDED)[number] | Local>;
 const everyMethodForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
 void everyMethodForwarded;
 
+interface IngestGroup {
+  readonly flat: unknown[];
+  readonly waiters: Array<{
+    readonly count: number;
+    resolve(outcomes: IngestOutcome[]): void;
+    reject(error: Error): void;
+  }>;
+}
+
 export interface StoreCall {
   readonly id: number;
   readonly method: string;
@@ -146,7 +155,7 @@ function tsxEsmApi(from: URL): string {
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ThreadedSqliteStore implements Store {
   readonly description: string;
-  /** The thread commits the ingest calls that queue up while it is busy as one transaction. */
+  /** Publish calls are sent to the thread together (see ingest). */
   readonly capabilities: StoreCapabilities = { ...SQLITE_CAPABILITIES, groupsIngest: true };
   private worker: Worker | null = null;
   private readonly waiting = new Map<
@@ -155,6 +164,10 @@ export class ThreadedSqliteStore implements Store {
   >();
   private nextId = 1;
   private closed = false;
+  /** Publish batches not yet sent to the thread, and who waits for which of their outcomes. */
+  private ingestGroup: IngestGroup | null = null;
+  private ingestsInFlight = 0;
+  private ingestScheduled = false;
   private stoppedAt = 0;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -199,6 +212,8 @@ export class ThreadedSqliteStore implements Store {
   }
 
   private call(method: string, args: unknown[]): Promise<unknown> {
+    // Calls run in the order they were made: publish batches made before this call go first.
+    if (method !== FLAT_INGEST && this.ingestGroup) this.sendIngest();
     if (this.closed) return Promise.reject(new Error('The store is closed'));
     if (!this.worker) {
       if (Date.now() - this.stoppedAt < RESTART_INTERVAL_MS) {
@@ -229,8 +244,52 @@ export class ThreadedSqliteStore implements Store {
     return this.call(FLAT_CLAIM, [query]).then((flat) => decodeClaimed(flat as unknown[]));
   }
 
+  /**
+   * Publish batches are encoded at once (so the caller's objects can be collected) and sent as
+   * one call with whatever else arrives in the same turn or while the previous one commits: one
+   * message and one transaction (one fsync) for many publish requests.
+   */
   ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
-    return this.call(FLAT_INGEST, [encodeIngest(batches)]) as Promise<IngestOutcome[]>;
+    const group = (this.ingestGroup ??= { flat: [], waiters: [] });
+    encodeIngest(batches, group.flat);
+    const count = batches.length;
+    const outcomes = new Promise<IngestOutcome[]>((resolve, reject) => {
+      group.waiters.push({ count, resolve, reject });
+    });
+    if (this.ingestsInFlight === 0 && !this.ingestScheduled) {
+      this.ingestScheduled = true;
+      setImmediate(() => {
+        this.ingestScheduled = false;
+        if (this.ingestsInFlight === 0) this.sendIngest();
+      });
+    }
+    return outcomes;
+  }
+
+  private sendIngest(): void {
+    const group = this.ingestGroup;
+    if (!group) return;
+    this.ingestGroup = null;
+    this.ingestsInFlight++;
+    const { waiters } = group;
+    this.call(FLAT_INGEST, [group.flat])
+      .then(
+        (value) => {
+          const outcomes = value as IngestOutcome[];
+          let at = 0;
+          for (const waiter of waiters) {
+            waiter.resolve(outcomes.slice(at, at + waiter.count));
+            at += waiter.count;
+          }
+        },
+        (error: Error) => {
+          for (const waiter of waiters) waiter.reject(error);
+        },
+      )
+      .finally(() => {
+        this.ingestsInFlight--;
+        if (this.ingestsInFlight === 0) this.sendIngest();
+      });
   }
 
   recordResults(results: readonly DeliveryResult[]): Promise<void> {
