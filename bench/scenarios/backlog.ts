@@ -198,7 +198,8 @@ export const backlog: Scenario = {
         `delivery; peak RSS is VmHWM (publishing included). The drain is timed for at most ` +
         `${drainLimitMs(options.quick) / 1000} s: if the backlog is not empty by then, both are ` +
         `over the part delivered (details: drained, delivered). One run with the store on its own ` +
-        `thread (the default), one with HERALD_SQLITE_THREAD=off.`,
+        `thread (the default), one with HERALD_SQLITE_THREAD=off; both with serve's other defaults ` +
+        `(HERALD_HEAP_GROWTH=50).`,
       metrics: [
         metric('max RSS while draining', 'MiB', [on.maxRssMiB], {
           target: { of: 'value', op: '<=', value: 200 },
