@@ -43,6 +43,9 @@ export class ResultWriter {
     if (this.queue.length === 0) return Promise.resolve();
     this.writing = this.drain().finally(() => {
       this.writing = null;
+      // A result pushed after the loop saw an empty queue, but before this line, found a write
+      // still running and scheduled none: write it now.
+      if (this.queue.length > 0) void this.write();
     });
     return this.writing;
   }
