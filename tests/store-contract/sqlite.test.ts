@@ -141,4 +141,56 @@ describe('the store thread', () => {
     expect(await committed).toEqual([{ kind: 'inserted' }]);
     expect(await busy).toBe(5_000);
   });
+
+  it('refuses a publish it cannot encode without harming the others sent with it', async () => {
+    const opened = await threaded();
+    cleanup = opened.cleanup;
+    const { store } = opened;
+    await store.migrate();
+    const account = anAccount();
+    await store.insertAccount(account);
+    const endpoint = anEndpoint(account.id);
+    await store.insertEndpoint(endpoint);
+    const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
+    const before = anIngestBatch(spec);
+    const after = anIngestBatch(spec);
+    const good = anIngestBatch({ ...spec, count: 2 }).batch;
+    // Its second event is missing: encoding fails half-way through the batch.
+    const broken = { ...good, events: [good.events[0], null] } as unknown as IngestBatch;
+    const calls = [
+      store.ingest([before.batch]),
+      store.ingest([broken]).then(
+        () => 'accepted',
+        () => 'refused',
+      ),
+      store.ingest([after.batch]),
+    ];
+    expect(await Promise.all(calls)).toEqual([
+      [{ kind: 'inserted' }],
+      'refused',
+      [{ kind: 'inserted' }],
+    ]);
+    expect(await store.getEvent(account.id, after.events[0]!.id)).toMatchObject({
+      payload: after.events[0]!.payload,
+    });
+  });
+
+  it('settles every publish made before or while it closes', async () => {
+    const opened = await threaded();
+    const { store } = opened;
+    cleanup = opened.cleanup;
+    await store.migrate();
+    const account = anAccount();
+    await store.insertAccount(account);
+    const spec = { accountId: account.id, endpoints: [], receivedAt: T0 };
+    const first = store.ingest([anIngestBatch(spec).batch]);
+    const closing = store.close();
+    const during = store.ingest([anIngestBatch(spec).batch]).then(
+      () => 'committed',
+      () => 'refused',
+    );
+    expect(await first).toEqual([{ kind: 'inserted' }]);
+    await closing;
+    expect(['committed', 'refused']).toContain(await during);
+  });
 });

@@ -226,14 +226,19 @@ export class ThreadedSqliteStore implements Store {
           }),
         );
       }
-      this.worker = this.start();
+      try {
+        this.worker = this.start();
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
     }
     const worker = this.worker;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // Posted first: arguments that cannot be copied reject the call and leave nothing waiting.
+      worker.postMessage({ id, method, args } satisfies StoreCall);
       if (this.waiting.size === 0) worker.ref();
       this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, method, args } satisfies StoreCall);
     });
   }
 
@@ -251,7 +256,15 @@ export class ThreadedSqliteStore implements Store {
    */
   ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
     const group = (this.ingestGroup ??= { flat: [], waiters: [] });
-    encodeIngest(batches, group.flat);
+    const before = group.flat.length;
+    try {
+      encodeIngest(batches, group.flat);
+    } catch (error) {
+      // Nothing half-encoded may reach the thread with the rest of the group.
+      group.flat.length = before;
+      if (group.waiters.length === 0) this.ingestGroup = null;
+      return Promise.reject(error as Error);
+    }
     const count = batches.length;
     const outcomes = new Promise<IngestOutcome[]>((resolve, reject) => {
       group.waiters.push({ count, resolve, reject });
@@ -311,6 +324,14 @@ export class ThreadedSqliteStore implements Store {
       this.closed = true;
       this.worker = null;
       if (worker) await worker.terminate();
+      // Whatever was sent after `close` (a publish group sent when the one before it ended)
+      // has no thread left to answer it.
+      const closed = new Error('The store is closed');
+      for (const waiter of this.waiting.values()) waiter.reject(closed);
+      this.waiting.clear();
+      const group = this.ingestGroup;
+      this.ingestGroup = null;
+      for (const waiter of group?.waiters ?? []) waiter.reject(closed);
     }
   }
 }
