@@ -12,7 +12,7 @@ import {
   issueRefreshToken,
   revokeGrantOf,
 } from './controls.js';
-import { APEX_REST_PREFIX, serveApexRest } from './listener.js';
+import { answersDirectly, serveApexRest } from './listener.js';
 import { SandboxState } from './state.js';
 import type { InProcessSandbox, Sandbox, SandboxOptions } from './types.js';
 
@@ -81,7 +81,7 @@ export async function startSandbox(
   const app = getRequestListener(sandbox.app.fetch);
   // Callbacks skip the web-standard adapter: see listener.ts.
   const server = createServer((req, res) => {
-    if (req.url?.startsWith(APEX_REST_PREFIX)) void serveApexRest(state, req, res);
+    if (answersDirectly(req)) void serveApexRest(state, req, res);
     else void app(req, res);
   });
   await new Promise<void>((resolve, reject) => {

@@ -100,7 +100,25 @@ export function listenerRoutes(state: SandboxState): Hono {
   return routes;
 }
 
-/** Answers a callback that arrived on the sandbox's socket (a path under APEX_REST_PREFIX). */
+/**
+ * Whether a request on the sandbox's socket is a callback `serveApexRest` answers exactly as the
+ * Hono route would: under the prefix, with a path Hono would not rewrite (percent-escapes are
+ * decoded and dot segments resolved there), and at most one Authorization header (Node keeps
+ * only the first; Hono would see them joined, which is no bearer token).
+ */
+export function answersDirectly(req: IncomingMessage): boolean {
+  const url = req.url ?? '';
+  if (!url.startsWith(APEX_REST_PREFIX)) return false;
+  const query = url.indexOf('?');
+  if (/[%\\]|\/\./.test(query === -1 ? url : url.slice(0, query))) return false;
+  let authorizations = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === 'authorization') authorizations++;
+  }
+  return authorizations <= 1;
+}
+
+/** Answers a callback that arrived on the sandbox's socket (see answersDirectly). */
 export async function serveApexRest(
   state: SandboxState,
   req: IncomingMessage,

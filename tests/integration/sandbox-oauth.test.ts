@@ -3,6 +3,7 @@
 // revocation, approval limits) and the Web Server flow driven with plain HTTP requests.
 
 import { createHash, createHmac, createPublicKey, randomBytes, verify } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSandbox,
@@ -289,6 +290,46 @@ describe('Apex REST listener', () => {
     // A callback is recorded under its path, without the query.
     await fetch(`${sb.url}${path}`, { method: 'POST', headers, body: '{}' });
     expect(sb.received.at(-1)?.path).toBe('/services/apexrest/herald/events');
+  });
+  it('treats encoded paths and repeated Authorization headers as the in-process org does', async () => {
+    const sb = await sandbox();
+    const { body } = await refresh(sb, sb.issueRefreshToken());
+    const bearer = `Bearer ${String(body.access_token)}`;
+    const path = '/services/apexrest/h%C3%A9rald/events';
+    expect(
+      (await sb.app.request(path, { method: 'POST', headers: { authorization: bearer } })).status,
+    ).toBe(200);
+    expect(
+      (await fetch(`${sb.url}${path}`, { method: 'POST', headers: { authorization: bearer } }))
+        .status,
+    ).toBe(200);
+    expect(sb.received.map((r) => r.path)).toEqual([
+      '/services/apexrest/hérald/events',
+      '/services/apexrest/hérald/events',
+    ]);
+
+    // Two Authorization headers are no bearer token: 401, as in process (they arrive joined).
+    const twice = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${sb.url}/services/apexrest/herald/events`,
+        {
+          method: 'POST',
+          // Given as a list, so both are sent; a list also means writing Host ourselves.
+          headers: ['host', new URL(sb.url).host, 'authorization', bearer, 'authorization', bearer],
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    const joined = await sb.app.request('/services/apexrest/herald/events', {
+      method: 'POST',
+      headers: { authorization: `${bearer}, ${bearer}` },
+    });
+    expect([twice, joined.status]).toEqual([401, 401]);
   });
 });
 

@@ -52,18 +52,17 @@ describe('ResultWriter', () => {
     const written: string[] = [];
     for (let depth = 0; depth < 6; depth++) {
       const late = result();
-      let writer: ResultWriter | undefined;
-      // The moment after a write is a few microtasks long: push at each depth of it.
-      const pushLater = (n: number): void => {
-        if (n === 0) writer!.push(late);
-        else void Promise.resolve().then(() => pushLater(n - 1));
-      };
       let once = true;
-      writer = new ResultWriter(slowStore(written), silentLogger(), () => {
+      const writer = new ResultWriter(slowStore(written), silentLogger(), () => {
         if (!once) return;
         once = false;
         pushLater(depth);
       });
+      // The moment after a write is a few microtasks long: push at each depth of it.
+      const pushLater = (n: number): void => {
+        if (n === 0) writer.push(late);
+        else void Promise.resolve().then(() => pushLater(n - 1));
+      };
       writer.push(result());
       for (let i = 0; i < 5 && !written.includes(late.deliveryId); i++) await nextTask();
       expect(written, `pushed ${depth} microtasks after a write`).toContain(late.deliveryId);

@@ -57,8 +57,10 @@ Example:
 /**
  * Sets V8's heap growing factor for this process (the store thread included). V8 reads it at
  * every full collection, so setting it at start-up is enough. Only `serve` sets it: a process
- * that embeds Herald keeps its own.
+ * that embeds Herald keeps its own, and so does one started with `node --heap-growing-percent`.
  */
 function limitHeapGrowth(percent: number): void {
-  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
+  if (percent === 0) return;
+  if (process.execArgv.some((flag) => /^--heap[-_]growing[-_]percent\b/.test(flag))) return;
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
