@@ -44,6 +44,20 @@ describe('the store thread', () => {
     cleanup = undefined;
   });
 
+  /** A migrated store on its own thread with one account and one endpoint. */
+  async function withEndpoint() {
+    const opened = await threaded();
+    cleanup = opened.cleanup;
+    const { store } = opened;
+    await store.migrate();
+    const account = anAccount();
+    await store.insertAccount(account);
+    const endpoint = anEndpoint(account.id);
+    await store.insertEndpoint(endpoint);
+    const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
+    return { store, account, endpoint, spec };
+  }
+
   it('hands SQLite errors back with their codes', async () => {
     const opened = await threaded();
     cleanup = opened.cleanup;
@@ -86,15 +100,7 @@ describe('the store thread', () => {
   });
 
   it('sends publish calls made together as one, each answered with its own outcomes, in call order', async () => {
-    const opened = await threaded();
-    cleanup = opened.cleanup;
-    const { store } = opened;
-    await store.migrate();
-    const account = anAccount();
-    await store.insertAccount(account);
-    const endpoint = anEndpoint(account.id);
-    await store.insertEndpoint(endpoint);
-    const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
+    const { store, account, spec } = await withEndpoint();
 
     const keyed = (requestHash: string, response: string) =>
       anIngestBatch({ ...spec, idempotency: { key: 'k1', requestHash }, response }).batch;
@@ -116,15 +122,7 @@ describe('the store thread', () => {
   });
 
   it('keeps nothing of a publish batch while it commits', async () => {
-    const opened = await threaded();
-    cleanup = opened.cleanup;
-    const { store } = opened;
-    await store.migrate();
-    const account = anAccount();
-    await store.insertAccount(account);
-    const endpoint = anEndpoint(account.id);
-    await store.insertEndpoint(endpoint);
-    const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
+    const { store, endpoint, spec } = await withEndpoint();
     await store.ingest([anIngestBatch({ ...spec, count: 5_000, status: 'held' }).batch]);
     // Keeps the thread busy, so the publish below waits for its commit.
     const busy = store.releaseHeldDeliveries(endpoint.id, T0);
@@ -143,15 +141,7 @@ describe('the store thread', () => {
   });
 
   it('refuses a publish it cannot encode without harming the others sent with it', async () => {
-    const opened = await threaded();
-    cleanup = opened.cleanup;
-    const { store } = opened;
-    await store.migrate();
-    const account = anAccount();
-    await store.insertAccount(account);
-    const endpoint = anEndpoint(account.id);
-    await store.insertEndpoint(endpoint);
-    const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 };
+    const { store, account, spec } = await withEndpoint();
     const before = anIngestBatch(spec);
     const after = anIngestBatch(spec);
     const good = anIngestBatch({ ...spec, count: 2 }).batch;
