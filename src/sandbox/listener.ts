@@ -14,7 +14,7 @@ import { Hono } from 'hono';
 import { bearerOf, SESSION_INVALID, SESSION_NOT_FOR_REST, sleep } from './http.js';
 import type { SandboxState } from './state.js';
 
-export const APEX_REST_PREFIX = '/services/apexrest/';
+const APEX_REST_PREFIX = '/services/apexrest/';
 
 /** One callback as the listener sees it, whichever server received it. */
 interface ApexRequest {
