@@ -60,6 +60,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   private kept = 0;
   private discarded = 0;
   private settled = false;
+  private aborted: Error | null = null;
   timedOut = false;
 
   constructor(
@@ -71,12 +72,19 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   ) {}
 
   abort(reason: Error): void {
-    if (this.abortFn) this.abortFn(reason);
-    else this.onError(reason); // not started yet: fail at once
+    if (this.abortFn) {
+      this.abortFn(reason);
+      return;
+    }
+    // Still waiting for a connection: fail at once, and drop the request when undici gets to
+    // it. Sent then, it would be a second delivery the attempt log never shows, with no timer.
+    this.aborted = reason;
+    this.onError(reason);
   }
 
   onConnect(abort: (reason?: Error) => void): void {
-    this.abortFn = abort;
+    if (this.aborted) abort(this.aborted);
+    else this.abortFn = abort;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {

@@ -182,6 +182,32 @@ describe('outbound', () => {
       expect(result.durationMs).toBeLessThan(3000);
     });
 
+    it('never sends a request that timed out while it waited for a connection', async () => {
+      let release = (): void => undefined;
+      const seen: string[] = [];
+      const slow = await startServer((req, res) => {
+        seen.push(req.url ?? '');
+        req.resume();
+        if (req.url === '/hold') release = () => res.writeHead(200).end('late');
+        else res.writeHead(200).end('OK');
+      });
+      const outbound = createOutbound({ policy: LOOPBACK_LISTED, connectionsPerOrigin: 1 });
+      try {
+        const holding = outbound.send(post(`${slow.base}/hold`, 5000));
+        await until(() => seen.length === 1);
+        const queued = expectFailure(await outbound.send(post(`${slow.base}/queued`, 200)));
+        expect(queued.failure).toBe('timeout');
+        release();
+        expectOk(await holding);
+        // The connection is free again: the next request goes out, the timed-out one never.
+        expectOk(await outbound.send(post(`${slow.base}/next`)));
+        expect(seen).toEqual(['/hold', '/next']);
+      } finally {
+        await outbound.close();
+        await slow.close();
+      }
+    });
+
     it('reports a refused connection', async () => {
       const closed = await startServer(routes);
       const port = closed.port;
