@@ -1,6 +1,9 @@
 // Every outbound HTTP request Herald makes (webhook deliveries and OAuth token requests) goes
-// through one undici Agent whose connections are made by the SSRF guard: names are resolved and
+// through undici Agents whose connections are made by the SSRF guard: names are resolved and
 // checked by the lookup hook on each new connection, IP literals are checked before dispatch.
+// Deliveries and OAuth requests have separate Agents: a Salesforce org often serves its token
+// endpoint and its Apex REST listener from one host (My Domain), and a token refresh must not
+// wait in line behind the deliveries queued for that host, which are waiting for the refresh.
 // Redirects are never followed (SPEC §5: a 3xx is a failure, and following one would bypass the
 // registration-time check of the URL).
 
@@ -62,10 +65,16 @@ export type SendResult =
 export interface Outbound {
   /** One delivery attempt. Never throws for network problems: they come back as `ok: false`. */
   send(request: SendRequest): Promise<SendResult>;
-  /** A guarded, never-redirecting `fetch` for the OAuth client's customFetch. */
+  /** A guarded, never-redirecting `fetch` for the OAuth client (its own connection pool). */
   readonly fetch: typeof globalThis.fetch;
   close(): Promise<void>;
 }
+
+/**
+ * Token requests are single flight per credential, so this bounds how many credentials on one
+ * token host refresh at once; the rest wait for a connection.
+ */
+const OAUTH_CONNECTIONS_PER_ORIGIN = 16;
 
 export function createOutbound(options: OutboundOptions): Outbound {
   const { policy } = options;
@@ -86,16 +95,22 @@ export function createOutbound(options: OutboundOptions): Outbound {
     timeout: connectTimeout,
     ...(guarded ? { lookup: createGuardedLookup(policy, { plainHttp: true }) } : {}),
   });
-  const agent = new Agent({
-    factory: createPoolFactory(),
-    connect: (connectOptions, callback) =>
-      (connectOptions.protocol === 'https:' ? httpsConnect : httpConnect)(connectOptions, callback),
-    connections: options.connectionsPerOrigin ?? 128,
-    pipelining: 1,
-    ...(options.keepAliveTimeoutMs === undefined
-      ? {}
-      : { keepAliveTimeout: options.keepAliveTimeoutMs }),
-  });
+  const pooled = (connections: number): Agent =>
+    new Agent({
+      factory: createPoolFactory(),
+      connect: (connectOptions, callback) =>
+        (connectOptions.protocol === 'https:' ? httpsConnect : httpConnect)(
+          connectOptions,
+          callback,
+        ),
+      connections,
+      pipelining: 1,
+      ...(options.keepAliveTimeoutMs === undefined
+        ? {}
+        : { keepAliveTimeout: options.keepAliveTimeoutMs }),
+    });
+  const agent = pooled(options.connectionsPerOrigin ?? 128);
+  const oauthAgent = pooled(OAUTH_CONNECTIONS_PER_ORIGIN);
   const targets = createTargetCache(policy);
 
   const limits = { keepBytes: maxResponseBytes, drainBytes: maxDrainBytes };
@@ -140,7 +155,7 @@ export function createOutbound(options: OutboundOptions): Outbound {
     const response = await undiciFetch(url, {
       ...(requestInit as UndiciRequestInit | undefined),
       signal,
-      dispatcher: agent,
+      dispatcher: oauthAgent,
       redirect: 'manual',
     });
     // undici's Response implements the same interface as the global one.
@@ -170,7 +185,7 @@ export function createOutbound(options: OutboundOptions): Outbound {
     fetch: guardedFetch as typeof globalThis.fetch,
     async close() {
       targets.clear();
-      await agent.close();
+      await Promise.all([agent.close(), oauthAgent.close()]);
     },
   };
 }

@@ -353,6 +353,26 @@ describe('outbound', () => {
       }
     });
 
+    it('does not queue behind deliveries to the same host', async () => {
+      // A Salesforce org answers tokens and Apex REST callbacks on one host: with every
+      // delivery connection taken and more deliveries waiting, a token request still goes out.
+      const outbound = createOutbound({ policy: LOOPBACK_LISTED, connectionsPerOrigin: 2 });
+      try {
+        const held = Array.from({ length: 4 }, () =>
+          outbound.send(post(`${target.base}/silent`, 1500)),
+        );
+        await until(() => target.connections >= 2);
+        const started = Date.now();
+        const response = await outbound.fetch(`${target.base}/ok`);
+        expect(await response.text()).toBe('OK');
+        expect(Date.now() - started).toBeLessThan(1000);
+        const results = await Promise.all(held);
+        expect(results.every((r) => !r.ok && r.failure === 'timeout')).toBe(true);
+      } finally {
+        await outbound.close();
+      }
+    });
+
     it('honours the caller’s signal', async () => {
       const err: unknown = await listed
         .fetch(`${target.base}/silent`, { signal: AbortSignal.timeout(200) })
