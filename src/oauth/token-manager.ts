@@ -117,6 +117,10 @@ export function credentialSubmission(endpoint: Endpoint): string {
   return key;
 }
 
+/** What waiting deliveries share one refresh or recovery by: the endpoint's credential submission. */
+const recoveryKey = (endpoint: Endpoint): string =>
+  `${endpoint.id}|${credentialSubmission(endpoint)}`;
+
 /** Refresh ahead of expiry by the smaller of 10 % of the lifetime and 60 s. */
 export function refreshAheadAt(issuedAt: number, expiresInSeconds: number): number {
   const lifetime = expiresInSeconds * 1000;
@@ -126,6 +130,15 @@ export function refreshAheadAt(issuedAt: number, expiresInSeconds: number): numb
 export class TokenManager implements TokenSource {
   private readonly cache = new Map<EndpointId, Cached>();
   private readonly flights = new Map<string, Promise<RefreshReport>>();
+  /**
+   * Per credential submission, the recovery from a listener's 401 under way: every delivery in
+   * flight with the refused token comes back 401 at about the same time, and they all wait for
+   * the first one's look at the store and refresh rather than each reading the store again.
+   */
+  private readonly recoveries = new Map<
+    string,
+    { readonly generation: number; readonly answer: Promise<Authorization> }
+  >();
   private readonly backoff = new Map<
     EndpointId,
     { submission: string; failures: number; until: number }
@@ -196,6 +209,9 @@ export class TokenManager implements TokenSource {
     const lineage = credentialLineage(endpoint);
     const cached = this.cache.get(endpoint.id);
     if (cached && cached.lineage === lineage && this.fresh(cached)) return this.ok(cached);
+    // A listener refused the token the store still holds: what the recovery brings is newer.
+    const recovery = this.recoveries.get(recoveryKey(endpoint));
+    if (recovery) return recovery.answer;
     return this.storedOrRefreshed(endpoint, lineage, undefined);
   }
 
@@ -211,7 +227,17 @@ export class TokenManager implements TokenSource {
       return this.ok(cached);
     }
     if (cached?.generation === generation) this.cache.delete(endpoint.id);
-    return this.storedOrRefreshed(endpoint, lineage, generation);
+    const key = recoveryKey(endpoint);
+    const running = this.recoveries.get(key);
+    if (running && running.generation >= generation) return running.answer;
+    const recovery = {
+      generation,
+      answer: this.storedOrRefreshed(endpoint, lineage, generation).finally(() => {
+        if (this.recoveries.get(key) === recovery) this.recoveries.delete(key);
+      }),
+    };
+    this.recoveries.set(key, recovery);
+    return recovery.answer;
   }
 
   /**
@@ -290,7 +316,7 @@ export class TokenManager implements TokenSource {
 
   private refresh(endpoint: Endpoint, seenGeneration: number): Promise<RefreshReport> {
     // Per credential submission: a delivery with new credentials never joins the old ones' flight.
-    const key = `${endpoint.id}|${credentialSubmission(endpoint)}`;
+    const key = recoveryKey(endpoint);
     let flight = this.flights.get(key);
     if (!flight) {
       flight = this.refreshUnderLock(endpoint, seenGeneration).finally(() =>

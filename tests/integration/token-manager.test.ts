@@ -229,6 +229,33 @@ describe('TokenManager', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('answers a burst of 401s for one token with one look at the store and one refresh', async () => {
+    const ep = endpoint();
+    const tokens = manager(rotating);
+    const first = await tokens.accessToken(ep);
+    const gen = first.ok ? first.generation : -1;
+    const read = store.getToken.bind(store);
+    let reads = 0;
+    store.getToken = (id) => {
+      reads++;
+      return read(id);
+    };
+    // Every delivery in flight with the expired token comes back 401 at about the same time, and
+    // deliveries starting meanwhile find no cached token: all of them wait for the one recovery.
+    const rejected = Array.from({ length: 50 }, () => tokens.tokenRejected(ep, gen));
+    const starting = Array.from({ length: 50 }, () => tokens.accessToken(ep));
+    const answers = await Promise.all([...rejected, ...starting]);
+    expect(answers.every((a) => a.ok && a.header === 'Bearer at-2')).toBe(true);
+    expect(calls).toHaveLength(2);
+    // The first 401's look before the lock, and the re-read under it.
+    expect(reads).toBe(2);
+
+    // A 401 for the newer token while nothing is under way starts a new recovery.
+    const again = await tokens.tokenRejected(ep, gen + 1);
+    expect(again.ok && again.header).toBe('Bearer at-3');
+    expect(calls).toHaveLength(3);
+  });
+
   it('backs off and retries when the server says a refresh is already being processed', async () => {
     const ep = endpoint();
     const tokens = manager((body, n) =>
