@@ -1,6 +1,6 @@
 // Event ingest: validate, fan out to the account's subscribed endpoints, and commit durably
-// before answering. Concurrent publish requests are group-committed: everything that arrives
-// while one commit runs goes into the next single transaction (one fsync for many requests).
+// before answering. Each publish is handed to the store at once; the store group-commits
+// concurrent ones (one transaction, one fsync, for many requests).
 
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
@@ -24,22 +24,12 @@ interface BatchCounts {
   readonly held: number;
 }
 
-interface Pending extends BatchCounts {
-  /** Dropped once handed to the store: the events are not kept alive while they commit. */
-  batch: IngestBatch | null;
-  readonly resolve: (outcome: IngestOutcome) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 type Route = Pick<Endpoint, 'id' | 'events' | 'state' | 'authStatus' | 'options'>;
 
 const ROUTES_TTL_MS = 1000;
 const MAX_IDEMPOTENCY_KEY = 255;
 
 export class IngestService {
-  private queue: Pending[] = [];
-  private flushing = false;
-  private scheduled = false;
   private readonly routes = new Map<AccountId, { routes: Route[]; until: number }>();
 
   constructor(
@@ -170,30 +160,12 @@ export class IngestService {
     return routes;
   }
 
-  /**
-   * Commits one batch: handed to the store at once where the store groups commits itself (the
-   * embedded store's thread), otherwise queued for the next group commit here.
-   */
+  /** Hands the batch to the store (which groups concurrent commits) and counts what it inserted. */
   private commit(batch: IngestBatch): Promise<IngestOutcome> {
-    return this.store.capabilities.groupsIngest ? this.handOver(batch) : this.enqueue(batch);
-  }
-
-  // Two functions, not two branches of one: a closure that captured `batch` would share its
-  // context with the other branch's callback and keep the batch alive until the commit ends.
-
-  private handOver(batch: IngestBatch): Promise<IngestOutcome> {
     const counts = IngestService.count(batch);
     return this.store.ingest([batch]).then(([outcome]) => {
-      this.committed([counts], [outcome!]);
+      this.committed(counts, outcome!);
       return outcome!;
-    });
-  }
-
-  private enqueue(batch: IngestBatch): Promise<IngestOutcome> {
-    const counts = IngestService.count(batch);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ batch, ...counts, resolve, reject });
-      this.schedule();
     });
   }
 
@@ -210,54 +182,12 @@ export class IngestService {
   }
 
   /** Counts what was inserted and wakes the workers for the new pending deliveries. */
-  private committed(counts: readonly BatchCounts[], outcomes: readonly IngestOutcome[]): void {
-    let events = 0;
-    let created = 0;
-    let held = 0;
-    counts.forEach((c, i) => {
-      if (outcomes[i]!.kind !== 'inserted') return;
-      events += c.events;
-      created += c.created;
-      held += c.held;
-    });
-    if (events > 0) this.metrics.eventsReceived.inc(events);
-    if (created > 0) this.metrics.deliveriesCreated.inc({ status: 'pending' }, created);
-    if (held > 0) this.metrics.deliveriesCreated.inc({ status: 'held' }, held);
-    if (created > 0) this.signal.notify();
-  }
-
-  /** The batches to commit, no longer referenced from the queue. */
-  private static take(pending: Pending[]): IngestBatch[] {
-    return pending.map((p) => {
-      const batch = p.batch!;
-      p.batch = null;
-      return batch;
-    });
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = true;
-    const pending = this.queue;
-    this.queue = [];
-    try {
-      const outcomes = await this.store.ingest(IngestService.take(pending));
-      this.committed(pending, outcomes);
-      pending.forEach((p, i) => p.resolve(outcomes[i]!));
-    } catch (error) {
-      for (const p of pending) p.reject(error);
-    } finally {
-      this.flushing = false;
-      if (this.queue.length > 0) this.schedule();
-    }
+  private committed(counts: BatchCounts, outcome: IngestOutcome): void {
+    if (outcome.kind !== 'inserted') return;
+    if (counts.events > 0) this.metrics.eventsReceived.inc(counts.events);
+    if (counts.created > 0)
+      this.metrics.deliveriesCreated.inc({ status: 'pending' }, counts.created);
+    if (counts.held > 0) this.metrics.deliveriesCreated.inc({ status: 'held' }, counts.held);
+    if (counts.created > 0) this.signal.notify();
   }
 }

@@ -21,11 +21,6 @@ export interface StoreCapabilities {
   readonly crossProcessWakeups: boolean;
   /** Only one process uses the store: leases left by a previous run can be reclaimed at once. */
   readonly singleProcess: boolean;
-  /**
-   * Concurrent `ingest` calls are committed together by the store itself, so callers hand each
-   * batch over as soon as it is ready instead of queueing batches for a shared commit.
-   */
-  readonly groupsIngest: boolean;
 }
 
 export interface AccountRecord {
@@ -246,7 +241,11 @@ export interface Store {
   >;
 
   // Events and deliveries.
-  /** Commits each batch atomically (all its events and deliveries, or nothing). */
+  /**
+   * Commits each batch atomically (all its events and deliveries, or nothing). Calls made while
+   * a commit runs are committed together next (group commit, see group-commit.ts), so callers
+   * hand each publish over at once.
+   */
   ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]>;
   getEvent(accountId: AccountId, id: EventId): Promise<EventRecord | undefined>;
 

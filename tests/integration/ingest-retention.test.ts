@@ -11,17 +11,13 @@ import { EndpointRepository } from '../../src/services/endpoint-repo.js';
 import { IngestService } from '../../src/services/ingest.js';
 import { generateMasterKey, SecretBox } from '../../src/services/secret-box.js';
 import { WorkSignal } from '../../src/services/work-signal.js';
-import type { IngestBatch, IngestOutcome, StoreCapabilities } from '../../src/store/port.js';
-import { SQLITE_CAPABILITIES, SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { IngestBatch, IngestOutcome } from '../../src/store/port.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { collectGarbage } from '../helpers/gc.js';
 import { anAccount, anEndpoint, T0 } from '../helpers/store.js';
 
-/** A store that groups commits itself, copies what it is handed, and commits when told to. */
+/** A store that copies what it is handed, as the store thread's postMessage does, and commits when told to. */
 class GatedStore extends SqliteStore {
-  override readonly capabilities: StoreCapabilities = {
-    ...SQLITE_CAPABILITIES,
-    groupsIngest: true,
-  };
   readonly handedOver: WeakRef<IngestBatch>[] = [];
   readonly gates: Array<() => void> = [];
 
@@ -35,7 +31,7 @@ class GatedStore extends SqliteStore {
   }
 }
 
-describe('IngestService with a store that groups commits itself', () => {
+describe('IngestService', () => {
   let store: GatedStore;
   let service: IngestService;
   let accountId: ReturnType<typeof anAccount>['id'];

@@ -150,7 +150,6 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           concurrentWorkers: expect.any(Boolean),
           crossProcessWakeups: expect.any(Boolean),
           singleProcess: expect.any(Boolean),
-          groupsIngest: expect.any(Boolean),
         });
       });
     });
@@ -432,6 +431,20 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       // ---- ingest and events ---------------------------------------------------------------
 
       describe('ingest', () => {
+        it('commits publishes made just before it closes, each with its own outcome', async () => {
+          const { account, endpoint } = await anAccountWithEndpoint();
+          const spec = { accountId: account.id, endpoints: [endpoint.id], receivedAt: T0 + 1 };
+          const waiting = [1, 2, 3].map((count) =>
+            store.ingest([anIngestBatch({ ...spec, count }).batch]),
+          );
+          await store.close();
+          expect(await Promise.all(waiting)).toEqual([
+            [{ kind: 'inserted' }],
+            [{ kind: 'inserted' }],
+            [{ kind: 'inserted' }],
+          ]);
+        });
+
         it('creates the events and their deliveries, pending and due at once', async () => {
           const { account, endpoint: e1 } = await anAccountWithEndpoint();
           const e2 = await addEndpoint(account.id);

@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
+import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import {
   ACCEPTING_ENDPOINTS,
@@ -93,8 +94,14 @@ export class PostgresStore implements Store {
     concurrentWorkers: true,
     crossProcessWakeups: true,
     singleProcess: false,
-    groupsIngest: false,
   };
+  private readonly ingests = new GroupCommit<IngestBatch[]>({
+    create: () => [],
+    add: (group, batches) => {
+      for (const batch of batches) group.push(batch);
+    },
+    commit: (group) => this.commitIngest(group),
+  });
 
   private readonly pool: pg.Pool;
   private readonly connectionString: string;
@@ -167,6 +174,8 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Publishes made before closing are committed first.
+    await this.ingests.drain();
     await this.pool.end().catch(() => undefined);
   }
 
@@ -296,7 +305,12 @@ export class PostgresStore implements Store {
     }));
   }
 
-  async ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+  ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+    return this.ingests.submit(batches);
+  }
+
+  /** Commits a group of publish batches in one transaction, each batch a savepoint inside it. */
+  private commitIngest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
     return this.transaction(async (client) => {
       const outcomes: IngestOutcome[] = [];
       let due = false;

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
+import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import {
   ACCEPTING_ENDPOINTS,
@@ -73,7 +74,6 @@ export const SQLITE_CAPABILITIES: StoreCapabilities = {
   concurrentWorkers: false,
   crossProcessWakeups: false,
   singleProcess: true,
-  groupsIngest: false,
 };
 
 export function sqliteDescription(options: SqliteStoreOptions): string {
@@ -87,6 +87,13 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private readonly fullSync: boolean;
+  private readonly ingests = new GroupCommit<IngestBatch[]>({
+    create: () => [],
+    add: (group, batches) => {
+      for (const batch of batches) group.push(batch);
+    },
+    commit: (group) => Promise.resolve(this.commitIngest(group)),
+  });
 
   constructor(options: SqliteStoreOptions) {
     this.description = sqliteDescription(options);
@@ -154,6 +161,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Publishes made before closing are committed first (here, at once).
+    this.ingests.flush();
     if (this.db.open) this.db.close();
   }
 
@@ -283,7 +292,15 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+  ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+    return this.ingests.submit(batches);
+  }
+
+  /**
+   * Commits a group of publish batches now, in one transaction: what `ingest` groups, and what
+   * the store thread runs for the groups its main side formed.
+   */
+  commitIngest(batches: readonly IngestBatch[]): IngestOutcome[] {
     const findKey = this.sql(
       'SELECT request_hash, response FROM idempotency_keys WHERE account_id = ? AND key = ?',
     );

@@ -30,7 +30,8 @@ const flat: Record<string, (store: SqliteStore, arg: unknown) => Promise<unknown
   [FLAT_CLAIM]: async (store, query) =>
     encodeClaimed(await store.claimDeliveries(query as ClaimQuery)),
   [FLAT_RESULTS]: (store, rows) => store.recordResults(decodeResults(rows as unknown[])),
-  [FLAT_INGEST]: (store, batches) => store.ingest(decodeIngest(batches as unknown[])),
+  // Grouped already by the main side: committed as it comes.
+  [FLAT_INGEST]: async (store, batches) => store.commitIngest(decodeIngest(batches as unknown[])),
 };
 
 function run(call: StoreCall): Promise<unknown> {

@@ -17,6 +17,7 @@ import type {
   Store,
   StoreCapabilities,
 } from '../port.js';
+import { GroupCommit } from '../group-commit.js';
 import { STORE_THREAD_EXITED } from '../unavailable.js';
 import {
   decodeClaimed,
@@ -84,15 +85,6 @@ type Unforwarded = Exclude<Method, (typeof FORWARDED)[number] | Local>;
 const everyMethodForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
 void everyMethodForwarded;
 
-interface IngestGroup {
-  readonly flat: unknown[];
-  readonly waiters: Array<{
-    readonly count: number;
-    resolve(outcomes: IngestOutcome[]): void;
-    reject(error: Error): void;
-  }>;
-}
-
 export interface StoreCall {
   readonly id: number;
   readonly method: string;
@@ -155,8 +147,7 @@ function tsxEsmApi(from: URL): string {
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ThreadedSqliteStore implements Store {
   readonly description: string;
-  /** Publish calls are sent to the thread together (see ingest). */
-  readonly capabilities: StoreCapabilities = { ...SQLITE_CAPABILITIES, groupsIngest: true };
+  readonly capabilities: StoreCapabilities = SQLITE_CAPABILITIES;
   private worker: Worker | null = null;
   private readonly waiting = new Map<
     number,
@@ -164,10 +155,24 @@ export class ThreadedSqliteStore implements Store {
   >();
   private nextId = 1;
   private closed = false;
-  /** Publish batches not yet sent to the thread, and who waits for which of their outcomes. */
-  private ingestGroup: IngestGroup | null = null;
-  private ingestsInFlight = 0;
-  private ingestScheduled = false;
+  /**
+   * Publish batches are encoded as they arrive (so the caller's objects can be collected) and
+   * sent to the thread as one call: one message and one transaction for many publish requests.
+   */
+  private readonly ingests = new GroupCommit<unknown[]>({
+    create: () => [],
+    add: (flat, batches) => {
+      const before = flat.length;
+      try {
+        encodeIngest(batches, flat);
+      } catch (error) {
+        // Nothing half-encoded may reach the thread with the rest of the group.
+        flat.length = before;
+        throw error;
+      }
+    },
+    commit: (flat) => this.call(FLAT_INGEST, [flat]) as Promise<IngestOutcome[]>,
+  });
   private stoppedAt = 0;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -213,7 +218,7 @@ export class ThreadedSqliteStore implements Store {
 
   private call(method: string, args: unknown[]): Promise<unknown> {
     // Calls run in the order they were made: publish batches made before this call go first.
-    if (method !== FLAT_INGEST && this.ingestGroup) this.sendIngest();
+    if (method !== FLAT_INGEST) this.ingests.flush();
     if (this.closed) return Promise.reject(new Error('The store is closed'));
     if (!this.worker) {
       if (Date.now() - this.stoppedAt < RESTART_INTERVAL_MS) {
@@ -249,60 +254,8 @@ export class ThreadedSqliteStore implements Store {
     return this.call(FLAT_CLAIM, [query]).then((flat) => decodeClaimed(flat as unknown[]));
   }
 
-  /**
-   * Publish batches are encoded at once (so the caller's objects can be collected) and sent as
-   * one call with whatever else arrives in the same turn or while the previous one commits: one
-   * message and one transaction (one fsync) for many publish requests.
-   */
   ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
-    const group = (this.ingestGroup ??= { flat: [], waiters: [] });
-    const before = group.flat.length;
-    try {
-      encodeIngest(batches, group.flat);
-    } catch (error) {
-      // Nothing half-encoded may reach the thread with the rest of the group.
-      group.flat.length = before;
-      if (group.waiters.length === 0) this.ingestGroup = null;
-      return Promise.reject(error as Error);
-    }
-    const count = batches.length;
-    const outcomes = new Promise<IngestOutcome[]>((resolve, reject) => {
-      group.waiters.push({ count, resolve, reject });
-    });
-    if (this.ingestsInFlight === 0 && !this.ingestScheduled) {
-      this.ingestScheduled = true;
-      setImmediate(() => {
-        this.ingestScheduled = false;
-        if (this.ingestsInFlight === 0) this.sendIngest();
-      });
-    }
-    return outcomes;
-  }
-
-  private sendIngest(): void {
-    const group = this.ingestGroup;
-    if (!group) return;
-    this.ingestGroup = null;
-    this.ingestsInFlight++;
-    const { waiters } = group;
-    this.call(FLAT_INGEST, [group.flat])
-      .then(
-        (value) => {
-          const outcomes = value as IngestOutcome[];
-          let at = 0;
-          for (const waiter of waiters) {
-            waiter.resolve(outcomes.slice(at, at + waiter.count));
-            at += waiter.count;
-          }
-        },
-        (error: Error) => {
-          for (const waiter of waiters) waiter.reject(error);
-        },
-      )
-      .finally(() => {
-        this.ingestsInFlight--;
-        if (this.ingestsInFlight === 0) this.sendIngest();
-      });
+    return this.ingests.submit(batches);
   }
 
   recordResults(results: readonly DeliveryResult[]): Promise<void> {
@@ -329,9 +282,7 @@ export class ThreadedSqliteStore implements Store {
       const closed = new Error('The store is closed');
       for (const waiter of this.waiting.values()) waiter.reject(closed);
       this.waiting.clear();
-      const group = this.ingestGroup;
-      this.ingestGroup = null;
-      for (const waiter of group?.waiters ?? []) waiter.reject(closed);
+      this.ingests.abandon(closed);
     }
   }
 }
