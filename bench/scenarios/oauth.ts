@@ -78,8 +78,9 @@ export const oauth: Scenario = {
       method:
         `As basic, with the endpoint registered through OneSpan's salesforceOauth2 connector ` +
         `(refresh-token grant, rotation on) and maxConcurrency ${MAX_CONCURRENCY}, delivering to ` +
-        `the sandbox's Apex-like listener in a separate process (a Hono app: heavier per request ` +
-        `than raw's bare node:http server). Each run: a fresh sandbox and store, ${warmup} ` +
+        `the sandbox's Apex-like listener in a separate process (answered from node:http like ` +
+        `raw's listener, but it checks each bearer token and keeps each callback). Each run: a ` +
+        `fresh sandbox and store, ${warmup} ` +
         `warm-up deliveries (the first token), then ${total} held events released at once; every ` +
         `access token is expired after ${EXPIRE_AT.map((f) => `${f * 100} %`).join(', ')} of them. ` +
         `Deliveries/s from the sandbox's first to last distinct webhook-id (ms clock).`,
