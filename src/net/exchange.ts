@@ -83,8 +83,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   }
 
   onConnect(abort: (reason?: Error) => void): void {
-    if (this.aborted) abort(this.aborted);
-    else this.abortFn = abort;
+    // Thrown rather than passed to `abort`: undici then drops the request before writing it and
+    // keeps the connection, where `abort` would close a healthy socket.
+    if (this.aborted) throw this.aborted;
+    this.abortFn = abort;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {

@@ -202,6 +202,8 @@ describe('outbound', () => {
         // The connection is free again: the next request goes out, the timed-out one never.
         expectOk(await outbound.send(post(`${slow.base}/next`)));
         expect(seen).toEqual(['/hold', '/next']);
+        // Dropping it cost no connection: /next went out on the one /hold used.
+        expect(slow.connections).toBe(1);
       } finally {
         await outbound.close();
         await slow.close();
@@ -358,10 +360,11 @@ describe('outbound', () => {
       // delivery connection taken and more deliveries waiting, a token request still goes out.
       const outbound = createOutbound({ policy: LOOPBACK_LISTED, connectionsPerOrigin: 2 });
       try {
+        const before = target.connections;
         const held = Array.from({ length: 4 }, () =>
           outbound.send(post(`${target.base}/silent`, 1500)),
         );
-        await until(() => target.connections >= 2);
+        await until(() => target.connections >= before + 2);
         const started = Date.now();
         const response = await outbound.fetch(`${target.base}/ok`);
         expect(await response.text()).toBe('OK');
