@@ -29,14 +29,16 @@ interface Waiter {
 export class GroupCommit<G> {
   private waiting: { readonly group: G; readonly waiters: Waiter[] } | null = null;
   private committing = 0;
-  /** Resolves the callers of `drain` once no group waits or commits. */
+  /** Resolves the callers of `close` once no group waits or commits. */
   private idle: Array<() => void> = [];
+  private closed = false;
   private scheduled = false;
 
   constructor(private readonly ops: GroupCommitOps<G>) {}
 
   /** Commits the batches with whatever else arrives meanwhile; one outcome per batch. */
   submit(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
+    if (this.closed) return Promise.reject(new Error('The store is closed'));
     const waiting = (this.waiting ??= { group: this.ops.create(), waiters: [] });
     try {
       this.ops.add(waiting.group, batches);
@@ -97,9 +99,13 @@ export class GroupCommit<G> {
       });
   }
 
-  /** Commits the waiting group now and resolves once every group has finished committing. */
-  drain(): Promise<void> {
-    this.flush();
+  /**
+   * Takes no more batches, commits the waiting group (after the one committing, if any), and
+   * resolves once every group has finished committing.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    if (this.committing === 0) this.flush();
     if (this.committing === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }

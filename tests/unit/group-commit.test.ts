@@ -122,23 +122,26 @@ describe('GroupCommit', () => {
     expect(names(await first)).toEqual(['1']);
   });
 
-  it('drains: resolves once the waiting group and those committing have finished', async () => {
-    const { group, commits, release } = harness();
-    await group.drain(); // nothing to wait for
+  it('closes: commits what waits, after the group committing, and takes no more', async () => {
+    const { group, commits, release, names } = harness();
     const first = group.submit([batch('1')]);
     await nextTask();
     const second = group.submit([batch('2')]);
-    let drained = false;
-    const draining = group.drain().then(() => (drained = true));
-    expect(commits).toEqual([['1'], ['2']]);
+    let closed = false;
+    const closing = group.close().then(() => (closed = true));
+    // One group commits at a time, closing or not.
+    expect(commits).toEqual([['1']]);
+    await expect(group.submit([batch('late')])).rejects.toThrow('The store is closed');
     release[0]!();
-    await first;
+    expect(names(await first)).toEqual(['1']);
     await nextTask();
-    expect(drained).toBe(false);
+    expect(commits).toEqual([['1'], ['2']]);
+    expect(closed).toBe(false);
     release[1]!();
-    await second;
-    await draining;
-    expect(drained).toBe(true);
+    expect(names(await second)).toEqual(['2']);
+    await closing;
+    expect(closed).toBe(true);
+    await group.close(); // again: nothing to wait for
   });
 
   it('rejects the group not yet committed when abandoned', async () => {

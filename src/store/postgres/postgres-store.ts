@@ -175,7 +175,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     // Publishes made before closing are committed first.
-    await this.ingests.drain();
+    await this.ingests.close();
     await this.pool.end().catch(() => undefined);
   }
 

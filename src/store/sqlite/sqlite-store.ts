@@ -161,8 +161,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    // Publishes made before closing are committed first (here, at once).
-    this.ingests.flush();
+    // Publishes made before closing are committed first.
+    await this.ingests.close();
     if (this.db.open) this.db.close();
   }
 
