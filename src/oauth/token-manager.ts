@@ -129,7 +129,11 @@ export function refreshAheadAt(issuedAt: number, expiresInSeconds: number): numb
 
 export class TokenManager implements TokenSource {
   private readonly cache = new Map<EndpointId, Cached>();
-  private readonly flights = new Map<string, Promise<RefreshReport>>();
+  /** Refreshes under way, per credential submission, with the generation each started from. */
+  private readonly flights = new Map<
+    string,
+    { readonly seen: number; readonly report: Promise<RefreshReport> }
+  >();
   /**
    * Per credential submission, the recovery from a listener's 401 under way: every delivery in
    * flight with the refused token comes back 401 at about the same time, and they all wait for
@@ -317,14 +321,17 @@ export class TokenManager implements TokenSource {
   private refresh(endpoint: Endpoint, seenGeneration: number): Promise<RefreshReport> {
     // Per credential submission: a delivery with new credentials never joins the old ones' flight.
     const key = recoveryKey(endpoint);
-    let flight = this.flights.get(key);
-    if (!flight) {
-      flight = this.refreshUnderLock(endpoint, seenGeneration).finally(() =>
-        this.flights.delete(key),
-      );
-      this.flights.set(key, flight);
-    }
-    return flight;
+    const running = this.flights.get(key);
+    if (running && running.seen >= seenGeneration) return running.report;
+    // A flight that began before this generation existed may adopt it, the very token a
+    // listener refused: refresh again once it ends (under the lock, adopting what it stored).
+    const start = (): Promise<RefreshReport> => this.refreshUnderLock(endpoint, seenGeneration);
+    const report = (running ? running.report.then(start, start) : start()).finally(() => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+    });
+    const flight = { seen: seenGeneration, report };
+    this.flights.set(key, flight);
+    return report;
   }
 
   private markDead(endpoint: Endpoint, submission: string, reason: string): Authorization {

@@ -9,7 +9,7 @@ import { DEFAULT_ENDPOINT_OPTIONS, type Endpoint } from '../../src/domain/endpoi
 import { newId } from '../../src/domain/ids.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { TokenManager, refreshAheadAt } from '../../src/oauth/token-manager.js';
+import { TokenManager, credentialLineage, refreshAheadAt } from '../../src/oauth/token-manager.js';
 import { SecretBox, generateMasterKey } from '../../src/services/secret-box.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
@@ -254,6 +254,40 @@ describe('TokenManager', () => {
     const again = await tokens.tokenRejected(ep, gen + 1);
     expect(again.ok && again.header).toBe('Bearer at-3');
     expect(calls).toHaveLength(3);
+  });
+
+  it('does not answer a 401 with a refresh that began before that token existed', async () => {
+    const ep = endpoint();
+    const tokens = manager(rotating);
+    const now = Date.now();
+    // Another process holds the refresh lock, so this process's refresh waits for it.
+    expect(await store.acquireTokenLock(ep.id, 'other-process', now, now + 60_000)).toBe(true);
+    const first = tokens.accessToken(ep);
+    await new Promise((r) => setTimeout(r, 20));
+    // The other process stores generation 1; a delivery here uses it, and the listener refuses it.
+    expect(
+      await store.saveToken({
+        endpointId: ep.id,
+        credentialKey: credentialLineage(ep),
+        generation: 1,
+        accessTokenCiphertext: box.seal('at-other'),
+        refreshTokenCiphertext: box.seal('rt-other'),
+        expiresAt: null,
+        refreshAt: null,
+        instanceUrl: null,
+        deadReason: null,
+        deadKey: null,
+        updatedAt: now,
+      }),
+    ).toBe(true);
+    const rejected = tokens.tokenRejected(ep, 1);
+    // The waiting refresh adopts generation 1: right for its caller, who had none.
+    expect(await first).toMatchObject({ ok: true, generation: 1, header: 'Bearer at-other' });
+    await store.releaseTokenLock(ep.id, 'other-process');
+    // The 401 for generation 1 gets a newer token, not generation 1 back.
+    expect(await rejected).toMatchObject({ ok: true, generation: 2, header: 'Bearer at-1' });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.get('refresh_token')).toBe('rt-other');
   });
 
   it('backs off and retries when the server says a refresh is already being processed', async () => {
