@@ -43,8 +43,9 @@ export const latency: Scenario = {
     const events = Math.round((rate * totalMs) / 1000);
 
     // Run 0 is not counted: the first Herald in this process, and the listener and load
-    // generator just started, run cold code (in paired runs its p99 was 0.2 to 0.8 s, against
-    // 9 to 60 ms for the runs after it), which is not the steady state the target is about.
+    // generator just started, run cold code (in six latency-only invocations its p99 was 0.2 to
+    // 0.8 s, against 9 to 62 ms in 11 of the 12 runs that followed), which is not the steady
+    // state the target is about.
     for (let run = 0; run <= options.runs; run++) {
       const counted = run > 0;
       const runScope = new Scope(counted ? `latency run ${run}` : 'latency warm-up run');
