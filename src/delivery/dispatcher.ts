@@ -65,6 +65,34 @@ interface Sent {
   readonly outcome: Outcome;
 }
 
+/**
+ * A delivery's state after an attempt, as one literal with the same fields in the same order as
+ * every other result: an object spread here took about 2 % of the main thread's time.
+ */
+function afterAttempt(
+  c: ClaimedDelivery,
+  owner: string,
+  attempt: AttemptRecord,
+  cycleAttempts: number,
+  now: number,
+  status: DeliveryResult['status'],
+  nextAttemptAt: number | null,
+  lastError: string | null,
+): DeliveryResult {
+  return {
+    deliveryId: c.id,
+    owner,
+    status,
+    nextAttemptAt,
+    attempts: attempt.number,
+    cycleAttempts,
+    lastStatusCode: attempt.statusCode,
+    lastError,
+    updatedAt: now,
+    attempt,
+  };
+}
+
 export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -310,15 +338,12 @@ export class Dispatcher {
       responseBody: response.ok ? response.body || null : null,
     };
     this.o.metrics.countAttempt(attempt.outcome);
-    const base = {
-      deliveryId: c.id,
-      owner,
-      attempts,
-      cycleAttempts,
-      lastStatusCode: statusCode,
-      updatedAt: now,
-      attempt,
-    };
+    const settle = (
+      status: DeliveryResult['status'],
+      nextAttemptAt: number | null,
+      lastError: string | null,
+    ): DeliveryResult =>
+      afterAttempt(c, owner, attempt, cycleAttempts, now, status, nextAttemptAt, lastError);
 
     switch (outcome.kind) {
       case 'success':
@@ -328,7 +353,7 @@ export class Dispatcher {
             .succeeded(endpoint)
             .catch((e: unknown) => this.logHookError(e, endpoint));
         }
-        return { ...base, status: 'succeeded', nextAttemptAt: null, lastError: null };
+        return settle('succeeded', null, null);
       case 'gone':
         if (
           !(await this.o.health.disable(
@@ -339,15 +364,10 @@ export class Dispatcher {
         ) {
           // The endpoint moved to another URL since this attempt: deliver there now.
           this.o.metrics.countFinished('retrying');
-          return { ...base, status: 'pending', nextAttemptAt: now, lastError: 'HTTP 410 Gone' };
+          return settle('pending', now, 'HTTP 410 Gone');
         }
         this.o.metrics.countFinished('held');
-        return {
-          ...base,
-          status: 'held',
-          nextAttemptAt: null,
-          lastError: 'HTTP 410 Gone: endpoint disabled',
-        };
+        return settle('held', null, 'HTTP 410 Gone: endpoint disabled');
       case 'token_rejected':
       case 'retry': {
         const failure =
@@ -373,10 +393,10 @@ export class Dispatcher {
           void this.o.health
             .exhausted(c.accountId, c.endpointId, c.id, { attempts, lastError })
             .catch((e: unknown) => this.logHookError(e, endpoint));
-          return { ...base, status: 'failed', nextAttemptAt: null, lastError };
+          return settle('failed', null, lastError);
         }
         this.o.metrics.countFinished('retrying');
-        return { ...base, status: 'pending', nextAttemptAt: next, lastError };
+        return settle('pending', next, lastError);
       }
     }
   }
