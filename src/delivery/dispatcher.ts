@@ -66,27 +66,27 @@ interface Sent {
 }
 
 /**
- * A delivery's state after an attempt, as one literal with the same fields in the same order as
- * every other result: an object spread here took about 2 % of the main thread's time.
+ * Every result the dispatcher returns, with or without an attempt, as one literal: the same
+ * fields in the same order give V8 one shape for all of them. Results built by spreading a shared
+ * base had a shape of their own, and the code that read them cost about a fifth more.
  */
-function afterAttempt(
+function deliveryResult(
   c: ClaimedDelivery,
   owner: string,
-  attempt: AttemptRecord,
-  cycleAttempts: number,
-  now: number,
   status: DeliveryResult['status'],
   nextAttemptAt: number | null,
   lastError: string | null,
+  now: number,
+  attempt: AttemptRecord | null,
 ): DeliveryResult {
   return {
     deliveryId: c.id,
     owner,
     status,
     nextAttemptAt,
-    attempts: attempt.number,
-    cycleAttempts,
-    lastStatusCode: attempt.statusCode,
+    attempts: attempt ? attempt.number : c.attempts,
+    cycleAttempts: attempt ? c.cycleAttempts + 1 : c.cycleAttempts,
+    lastStatusCode: attempt ? attempt.statusCode : null,
     lastError,
     updatedAt: now,
     attempt,
@@ -175,18 +175,7 @@ export class Dispatcher {
     lastError: string,
   ): DeliveryResult {
     this.o.metrics.countFinished(status === 'held' ? 'held' : 'deferred');
-    return {
-      deliveryId: c.id,
-      owner,
-      status,
-      nextAttemptAt: next,
-      attempts: c.attempts,
-      cycleAttempts: c.cycleAttempts,
-      lastStatusCode: null,
-      lastError,
-      updatedAt: this.o.clock(),
-      attempt: null,
-    };
+    return deliveryResult(c, owner, status, next, lastError, this.o.clock(), null);
   }
 
   private async attempt(
@@ -342,8 +331,7 @@ export class Dispatcher {
       status: DeliveryResult['status'],
       nextAttemptAt: number | null,
       lastError: string | null,
-    ): DeliveryResult =>
-      afterAttempt(c, owner, attempt, cycleAttempts, now, status, nextAttemptAt, lastError);
+    ): DeliveryResult => deliveryResult(c, owner, status, nextAttemptAt, lastError, now, attempt);
 
     switch (outcome.kind) {
       case 'success':
