@@ -36,6 +36,19 @@ export class GroupCommit<G> {
 
   constructor(private readonly ops: GroupCommitOps<G>) {}
 
+  /** For a store that commits the batches as they are: the group keeps them until it commits. */
+  static ofBatches(
+    commit: (batches: IngestBatch[]) => Promise<IngestOutcome[]>,
+  ): GroupCommit<IngestBatch[]> {
+    return new GroupCommit<IngestBatch[]>({
+      create: () => [],
+      add: (group, batches) => {
+        for (const batch of batches) group.push(batch);
+      },
+      commit,
+    });
+  }
+
   /** Commits the batches with whatever else arrives meanwhile; one outcome per batch. */
   submit(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
     if (this.closed) return Promise.reject(new Error('The store is closed'));

@@ -95,13 +95,7 @@ export class PostgresStore implements Store {
     crossProcessWakeups: true,
     singleProcess: false,
   };
-  private readonly ingests = new GroupCommit<IngestBatch[]>({
-    create: () => [],
-    add: (group, batches) => {
-      for (const batch of batches) group.push(batch);
-    },
-    commit: (group) => this.commitIngest(group),
-  });
+  private readonly ingests = GroupCommit.ofBatches((group) => this.commitIngest(group));
 
   private readonly pool: pg.Pool;
   private readonly connectionString: string;

@@ -87,13 +87,9 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private readonly fullSync: boolean;
-  private readonly ingests = new GroupCommit<IngestBatch[]>({
-    create: () => [],
-    add: (group, batches) => {
-      for (const batch of batches) group.push(batch);
-    },
-    commit: (group) => Promise.resolve(this.commitIngest(group)),
-  });
+  private readonly ingests = GroupCommit.ofBatches((group) =>
+    Promise.resolve(this.commitIngest(group)),
+  );
 
   constructor(options: SqliteStoreOptions) {
     this.description = sqliteDescription(options);
