@@ -42,6 +42,15 @@ function harness(options: { refuse?: string } = {}) {
   return { group, commits, release, names };
 }
 
+/** Group '1' committing (not yet released) and group '2' waiting behind it. */
+async function oneCommittingOneWaiting() {
+  const h = harness();
+  const first = h.group.submit([batch('1')]);
+  await nextTask();
+  const second = h.group.submit([batch('2')]);
+  return { ...h, first, second };
+}
+
 describe('GroupCommit', () => {
   it('commits the batches of one turn together and answers each call with its own outcomes', async () => {
     const { group, commits, release, names } = harness();
@@ -56,10 +65,7 @@ describe('GroupCommit', () => {
   });
 
   it('collects what arrives during a commit into the next one, one commit at a time', async () => {
-    const { group, commits, release, names } = harness();
-    const first = group.submit([batch('1')]);
-    await nextTask();
-    const second = group.submit([batch('2')]);
+    const { group, commits, release, names, first, second } = await oneCommittingOneWaiting();
     const third = group.submit([batch('3')]);
     await nextTask();
     expect(commits).toEqual([['1']]);
@@ -110,10 +116,7 @@ describe('GroupCommit', () => {
   });
 
   it('commits the waiting group at once on flush, even while another commits', async () => {
-    const { group, commits, release, names } = harness();
-    const first = group.submit([batch('1')]);
-    await nextTask();
-    const second = group.submit([batch('2')]);
+    const { group, commits, release, names, first, second } = await oneCommittingOneWaiting();
     group.flush();
     expect(commits).toEqual([['1'], ['2']]);
     release[1]!();
@@ -123,10 +126,7 @@ describe('GroupCommit', () => {
   });
 
   it('closes: commits what waits, after the group committing, and takes no more', async () => {
-    const { group, commits, release, names } = harness();
-    const first = group.submit([batch('1')]);
-    await nextTask();
-    const second = group.submit([batch('2')]);
+    const { group, commits, release, names, first, second } = await oneCommittingOneWaiting();
     let closed = false;
     const closing = group.close().then(() => (closed = true));
     // One group commits at a time, closing or not.
