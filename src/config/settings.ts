@@ -266,7 +266,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'sqliteThread',
     env: 'HERALD_SQLITE_THREAD',
     default: 'on',
-    doc: 'Run the embedded store on its own thread (`on`), so SQLite statements and fsyncs never pause the HTTP work of the event loop: deliveries drain faster (7 to 40 % in paired runs) and sends in flight, `/healthz` and `/metrics` carry on during long statements (releasing a million held deliveries takes seconds), for about 30 MiB more resident memory. `off` runs it on the main thread.',
+    doc: 'Run the embedded store on its own thread (`on`), so SQLite statements and fsyncs never pause the HTTP work of the event loop: deliveries drain faster (7 to 40 % in paired runs) and sends in flight, `/healthz` and `/metrics` carry on during long statements (releasing a million held deliveries takes seconds), for 10 to 35 MiB more resident memory. `off` runs it on the main thread.',
     parse: oneOf<'on' | 'off'>('on', 'off'),
   },
   {
