@@ -3,9 +3,9 @@ import {
   decodeClaimed,
   decodeIngest,
   decodeResults,
-  encodeClaimed,
   encodeIngest,
   encodeResults,
+  flattenClaimedRows,
 } from '../../src/store/sqlite/thread-codec.js';
 import type { ClaimedDelivery, DeliveryResult } from '../../src/store/port.js';
 import type { AccountId, DeliveryId, EndpointId, EventId } from '../../src/domain/ids.js';
@@ -33,7 +33,7 @@ describe('the store thread codec', () => {
     expect(decodeResults(encodeResults([]))).toEqual([]);
   });
 
-  it('round-trips claimed deliveries', () => {
+  it("reads claimed rows in its column order, with SQLite's 0/1 manual, extra columns left out", () => {
     const claimed: ClaimedDelivery[] = [1, 2].map((i) => ({
       id: `dlv_${i}` as DeliveryId,
       eventId: `evt_${i}` as EventId,
@@ -45,7 +45,22 @@ describe('the store thread codec', () => {
       endpointVersion: 7,
       manual: i === 2,
     }));
-    expect(decodeClaimed(encodeClaimed(claimed))).toEqual(claimed);
+    // As the claim reads them: the layout's columns, then its own (seq, due time).
+    const rows = claimed.map((c, i) => [
+      c.id,
+      c.eventId,
+      c.endpointId,
+      c.accountId,
+      c.payload,
+      c.attempts,
+      c.cycleAttempts,
+      c.endpointVersion,
+      c.manual ? 1 : 0,
+      100 + i,
+      T0,
+    ]);
+    expect(decodeClaimed(flattenClaimedRows(rows))).toEqual(claimed);
+    expect(decodeClaimed(flattenClaimedRows([]))).toEqual([]);
   });
 
   it('round-trips publish batches: idempotency or none, several endpoints, ordering keys', () => {

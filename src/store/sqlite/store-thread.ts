@@ -7,7 +7,6 @@ import type { ClaimQuery } from '../port.js';
 import {
   decodeIngest,
   decodeResults,
-  encodeClaimed,
   FLAT_CLAIM,
   FLAT_INGEST,
   FLAT_RESULTS,
@@ -27,8 +26,7 @@ try {
 type Method = (...args: unknown[]) => Promise<unknown>;
 /** The calls that cross as flat arrays (thread-codec.ts); every other name is the store's own. */
 const flat: Record<string, (store: SqliteStore, arg: unknown) => Promise<unknown>> = {
-  [FLAT_CLAIM]: async (store, query) =>
-    encodeClaimed(await store.claimDeliveries(query as ClaimQuery)),
+  [FLAT_CLAIM]: async (store, query) => store.claimFlat(query as ClaimQuery),
   [FLAT_RESULTS]: (store, rows) => store.recordResults(decodeResults(rows as unknown[])),
   // Grouped already by the main side: committed as it comes.
   [FLAT_INGEST]: async (store, batches) => store.commitIngest(decodeIngest(batches as unknown[])),

@@ -80,21 +80,22 @@ export function decodeResults(flat: Flat): DeliveryResult[] {
   return out;
 }
 
-const CLAIMED_WIDTH = 9;
+/**
+ * Values per claimed delivery, in this order: id, event id, endpoint id, account id, payload,
+ * attempts, cycle attempts, endpoint version, manual.
+ */
+export const CLAIMED_WIDTH = 9;
 
-export function encodeClaimed(rows: readonly ClaimedDelivery[]): Flat {
+/**
+ * The flat layout of claimed rows read as arrays whose first CLAIMED_WIDTH columns are in the
+ * order above (manual as SQLite's 0 or 1); columns after them are left out.
+ */
+export function flattenClaimedRows(rows: readonly (readonly unknown[])[]): Flat {
   const out: Flat = new Array(rows.length * CLAIMED_WIDTH);
   let i = 0;
-  for (const c of rows) {
-    out[i++] = c.id;
-    out[i++] = c.eventId;
-    out[i++] = c.endpointId;
-    out[i++] = c.accountId;
-    out[i++] = c.payload;
-    out[i++] = c.attempts;
-    out[i++] = c.cycleAttempts;
-    out[i++] = c.endpointVersion;
-    out[i++] = c.manual;
+  for (const r of rows) {
+    for (let c = 0; c < CLAIMED_WIDTH - 1; c++) out[i++] = r[c];
+    out[i++] = r[CLAIMED_WIDTH - 1] === 1;
   }
   return out;
 }
