@@ -283,13 +283,15 @@ export class Worker {
       this.buffered--;
       lane.inflight++;
       this.inflight++;
-      void this.run(lane, endpoint, c);
+      this.run(lane, endpoint, c);
     }
   }
 
-  private async run(lane: Lane, endpoint: Endpoint, c: ClaimedDelivery): Promise<void> {
-    const result = await this.o.dispatcher.run(c, endpoint, this.o.owner);
-    this.finish(lane, result);
+  private run(lane: Lane, endpoint: Endpoint, c: ClaimedDelivery): void {
+    // The dispatcher never rejects.
+    void this.o.dispatcher
+      .run(c, endpoint, this.o.owner)
+      .then((result) => this.finish(lane, result));
   }
 
   private finish(lane: Lane, result: DeliveryResult): void {
