@@ -29,6 +29,8 @@ export interface TokenSource {
   accessToken(endpoint: Endpoint): Promise<Authorization>;
   /** The listener refused the token of `generation`: a newer one (adopted or refreshed once). */
   tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization>;
+  /** Whether a listener has refused the token of `generation` (or of a newer one). */
+  refused(endpoint: Endpoint, generation: number): boolean;
 }
 
 export class Credentials {
@@ -53,5 +55,9 @@ export class Credentials {
 
   tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> {
     return this.tokens.tokenRejected(endpoint, generation);
+  }
+
+  refused(endpoint: Endpoint, generation: number): boolean {
+    return this.tokens.refused(endpoint, generation);
   }
 }

@@ -19,6 +19,8 @@ export interface OutboundRequest {
   readonly headers: Record<string, string>;
   readonly body: string;
   readonly timeoutMs: number;
+  /** Asked right before the request is written; false drops it unsent (`withdrawn`). */
+  readonly stillWanted?: (() => boolean) | undefined;
 }
 
 export type Send = (request: OutboundRequest) => Promise<SendResult>;
@@ -64,6 +66,9 @@ interface Sent {
   readonly response: SendResult;
   readonly outcome: Outcome;
 }
+
+/** A request dropped unsent because its token was refused meanwhile: recovered as a 401 is. */
+const TOKEN_REFUSED_UNSENT: Outcome = { kind: 'token_rejected' };
 
 type Exchange =
   | { readonly ok: true; readonly sent: Sent; readonly refreshed: boolean }
@@ -142,11 +147,18 @@ export class Dispatcher {
         headers: this.headers(endpoint, eventId, payload, auth.header),
         body: payload,
         timeoutMs: endpoint.options.timeoutMs,
+        // A bearer token a listener refused while this request waited for a connection would
+        // only be refused again: it is dropped unsent, and resent with the newer token.
+        stillWanted: auth.bearer
+          ? () => !this.o.credentials.refused(endpoint, auth.generation)
+          : undefined,
       })
       .then((response) => {
         const outcome = response.ok
           ? classifyResponse(response, auth.bearer)
-          : classifyError(response.failure);
+          : response.failure === 'withdrawn'
+            ? TOKEN_REFUSED_UNSENT
+            : classifyError(response.failure);
         this.o.metrics.attemptDuration.observe(response.durationMs / 1000);
         return { response, outcome };
       });

@@ -14,6 +14,11 @@ export interface ExchangeRequest {
   readonly headers: Record<string, string>;
   readonly body: string;
   readonly timeoutMs: number;
+  /**
+   * Asked when a connection is ready to write the request. False drops it unsent, with the
+   * failure `withdrawn`: a bearer token that a listener refused meanwhile is not sent again.
+   */
+  readonly stillWanted?: (() => boolean) | undefined;
 }
 
 export interface ExchangeLimits {
@@ -28,6 +33,9 @@ class TimeoutAbort extends Error {
 }
 class BodyTooLarge extends Error {
   override name = 'BodyTooLarge';
+}
+class Withdrawn extends Error {
+  override name = 'Withdrawn';
 }
 
 const LOWER_RETRY_AFTER = 'retry-after';
@@ -69,6 +77,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
     private readonly resolve: (result: SendResult) => void,
     private readonly timer: { handle: NodeJS.Timeout | undefined },
+    private readonly stillWanted: (() => boolean) | undefined,
   ) {}
 
   abort(reason: Error): void {
@@ -86,6 +95,9 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     // Thrown rather than passed to `abort`: undici then drops the request before writing it and
     // keeps the connection, where `abort` would close a healthy socket.
     if (this.aborted) throw this.aborted;
+    if (this.stillWanted !== undefined && !this.stillWanted()) {
+      throw new Withdrawn('not sent: a listener refused its token meanwhile');
+    }
     this.abortFn = abort;
   }
 
@@ -142,7 +154,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer.handle);
-    const { failure, message } = classifyFailure(err, this.timedOut, this.timeoutMs);
+    const { failure, message } =
+      err instanceof Withdrawn
+        ? { failure: 'withdrawn' as const, message: err.message }
+        : classifyFailure(err, this.timedOut, this.timeoutMs);
     this.resolve({
       ok: false,
       failure,
@@ -177,7 +192,14 @@ export function exchange(
   const start = performance.now();
   return new Promise((resolve) => {
     const timer: { handle: NodeJS.Timeout | undefined } = { handle: undefined };
-    const handler = new ExchangeHandler(limits, start, request.timeoutMs, resolve, timer);
+    const handler = new ExchangeHandler(
+      limits,
+      start,
+      request.timeoutMs,
+      resolve,
+      timer,
+      request.stillWanted,
+    );
     // One timer for the whole exchange: undici's own timeouts are per phase.
     timer.handle = setTimeout(() => {
       handler.timedOut = true;

@@ -4,7 +4,8 @@
 
 import { findDestinationBlocked } from './guard.js';
 
-export type SendFailure = 'timeout' | 'connect_error' | 'destination_blocked';
+/** `withdrawn`: never sent, because the caller no longer wanted it (ExchangeRequest.stillWanted). */
+export type SendFailure = 'timeout' | 'connect_error' | 'destination_blocked' | 'withdrawn';
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',

@@ -42,6 +42,8 @@ export interface SendRequest {
   readonly body: string;
   /** Total budget: connect, send, response headers and body. */
   readonly timeoutMs: number;
+  /** Asked right before the request is written; false drops it unsent (`withdrawn`). */
+  readonly stillWanted?: (() => boolean) | undefined;
 }
 
 export type SendResult =
@@ -136,6 +138,7 @@ export function createOutbound(options: OutboundOptions): Outbound {
         headers: request.headers,
         body: request.body,
         timeoutMs: request.timeoutMs,
+        stillWanted: request.stillWanted,
       },
       limits,
     );

@@ -143,6 +143,14 @@ export class TokenManager implements TokenSource {
     string,
     { readonly generation: number; readonly answer: Promise<Authorization> }
   >();
+  /**
+   * Per endpoint, the newest generation of its current credentials that a listener refused:
+   * deliveries still waiting for a connection with that token are dropped before they are sent.
+   */
+  private readonly refusedTokens = new Map<
+    EndpointId,
+    { readonly submission: string; readonly generation: number }
+  >();
   private readonly backoff = new Map<
     EndpointId,
     { submission: string; failures: number; until: number }
@@ -219,7 +227,22 @@ export class TokenManager implements TokenSource {
     return this.storedOrRefreshed(endpoint, lineage, undefined);
   }
 
+  refused(endpoint: Endpoint, generation: number): boolean {
+    const refused = this.refusedTokens.get(endpoint.id);
+    return (
+      refused !== undefined &&
+      refused.generation >= generation &&
+      refused.submission === credentialSubmission(endpoint)
+    );
+  }
+
   async tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> {
+    if (!this.refused(endpoint, generation)) {
+      this.refusedTokens.set(endpoint.id, {
+        submission: credentialSubmission(endpoint),
+        generation,
+      });
+    }
     const lineage = credentialLineage(endpoint);
     const cached = this.cache.get(endpoint.id);
     if (

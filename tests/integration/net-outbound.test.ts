@@ -182,7 +182,13 @@ describe('outbound', () => {
       expect(result.durationMs).toBeLessThan(3000);
     });
 
-    it('never sends a request that timed out while it waited for a connection', async () => {
+    /**
+     * One connection, taken by `/hold` until `release`; `queue` sends one request to wait for
+     * it. Checks that only `/hold` and a later `/next` ever arrive, on that one connection.
+     */
+    async function withOneHeldConnection(
+      queue: (outbound: Outbound, base: string, release: () => void) => Promise<void>,
+    ): Promise<void> {
       let release = (): void => undefined;
       const seen: string[] = [];
       const slow = await startServer((req, res) => {
@@ -195,11 +201,9 @@ describe('outbound', () => {
       try {
         const holding = outbound.send(post(`${slow.base}/hold`, 5000));
         await until(() => seen.length === 1);
-        const queued = expectFailure(await outbound.send(post(`${slow.base}/queued`, 200)));
-        expect(queued.failure).toBe('timeout');
-        release();
+        await queue(outbound, slow.base, () => release());
         expectOk(await holding);
-        // The connection is free again: the next request goes out, the timed-out one never.
+        // The connection is free again: the next request goes out, the queued one never.
         expectOk(await outbound.send(post(`${slow.base}/next`)));
         expect(seen).toEqual(['/hold', '/next']);
         // Dropping it cost no connection: /next went out on the one /hold used.
@@ -208,6 +212,34 @@ describe('outbound', () => {
         await outbound.close();
         await slow.close();
       }
+    }
+
+    it('never sends a request that timed out while it waited for a connection', async () => {
+      await withOneHeldConnection(async (outbound, base, release) => {
+        const queued = expectFailure(await outbound.send(post(`${base}/queued`, 200)));
+        expect(queued.failure).toBe('timeout');
+        release();
+      });
+    });
+
+    it('drops unsent a queued request its sender no longer wants', async () => {
+      await withOneHeldConnection(async (outbound, base, release) => {
+        // Wanted when queued; no longer by the time the connection is free (its token refused).
+        let wanted = true;
+        const asked: boolean[] = [];
+        const queued = outbound.send({
+          ...post(`${base}/queued`, 5000),
+          stillWanted: () => {
+            asked.push(wanted);
+            return wanted;
+          },
+        });
+        wanted = false;
+        release();
+        const dropped = expectFailure(await queued);
+        expect(dropped.failure).toBe('withdrawn');
+        expect(asked).toEqual([false]);
+      });
     });
 
     it('reports a refused connection', async () => {

@@ -256,6 +256,25 @@ describe('TokenManager', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('knows which tokens a listener refused, for these credentials only', async () => {
+    const ep = endpoint();
+    const tokens = manager(rotating);
+    const first = await tokens.accessToken(ep);
+    const gen = first.ok ? first.generation : -1;
+    expect(tokens.refused(ep, gen)).toBe(false);
+    const recovered = tokens.tokenRejected(ep, gen);
+    // Refused as soon as the 401 is reported, before the recovery ends: deliveries still
+    // waiting for a connection with that token are dropped from then on.
+    expect(tokens.refused(ep, gen)).toBe(true);
+    expect(tokens.refused(ep, gen - 1)).toBe(true);
+    const newer = await recovered;
+    expect(newer.ok && newer.generation).toBe(gen + 1);
+    expect(tokens.refused(ep, gen + 1)).toBe(false);
+    // Credentials submitted again start a new lineage: nothing of it was refused.
+    const resubmitted = { ...ep, secrets: { refreshToken: 'rt-new' } };
+    expect(tokens.refused(resubmitted, gen)).toBe(false);
+  });
+
   it('does not answer a 401 with a refresh that began before that token existed', async () => {
     const ep = endpoint();
     const tokens = manager(rotating);

@@ -4,7 +4,11 @@
 // settle without waiting (Basic, success) and the ones that must still end in a result.
 
 import { describe, expect, it } from 'vitest';
-import { Credentials, type TokenSource } from '../../src/delivery/credentials.js';
+import {
+  Credentials,
+  type Authorization,
+  type TokenSource,
+} from '../../src/delivery/credentials.js';
 import {
   Dispatcher,
   type HealthHooks,
@@ -73,7 +77,9 @@ function aDispatcher(options: {
       sent.push(request);
       return options.send(request);
     },
-    credentials: new Credentials(options.tokens ?? { accessToken: unused, tokenRejected: unused }),
+    credentials: new Credentials(
+      options.tokens ?? { accessToken: unused, tokenRejected: unused, refused: () => false },
+    ),
     health,
     metrics: new Metrics(),
     logger: silentLogger(),
@@ -114,6 +120,7 @@ describe('the dispatcher', () => {
       tokens: {
         accessToken: () => Promise.reject(new Error('a bug in the token source')),
         tokenRejected: () => Promise.reject(new Error('not expected')),
+        refused: () => false,
       },
     });
     const result = await dispatcher.run(aClaimed(endpoint.id), endpoint, 'w1');
@@ -138,6 +145,45 @@ describe('the dispatcher', () => {
     expect(result).toMatchObject({
       status: 'pending',
       lastError: 'internal error; will try again',
+    });
+  });
+
+  it('drops unsent a request whose token a listener refused meanwhile, and resends it', async () => {
+    const endpoint = anOpenEndpoint({ authType: 'OAUTH2', secrets: {} });
+    const bearer = (generation: number): Authorization => ({
+      ok: true,
+      header: `Bearer token-${generation}`,
+      bearer: true,
+      generation,
+    });
+    let refusedUpTo = 0;
+    const rejections: number[] = [];
+    const { dispatcher, sent } = aDispatcher({
+      // As the exchange does: asks right before writing, and drops the request if unwanted.
+      send: async (request) =>
+        request.stillWanted?.() === false
+          ? { ok: false, failure: 'withdrawn', message: 'not sent', durationMs: 0 }
+          : answered(200),
+      tokens: {
+        accessToken: async () => {
+          // Another delivery's 401 arrives while this one waits for a connection.
+          refusedUpTo = 1;
+          return bearer(1);
+        },
+        tokenRejected: async (_endpoint, generation) => {
+          rejections.push(generation);
+          return bearer(2);
+        },
+        refused: (_endpoint, generation) => generation <= refusedUpTo,
+      },
+    });
+    const result = await dispatcher.run(aClaimed(endpoint.id), endpoint, 'w1');
+    expect(sent.map((r) => r.headers.authorization)).toEqual(['Bearer token-1', 'Bearer token-2']);
+    expect(rejections).toEqual([1]);
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      attempt: { number: 1, trigger: 'token_refresh', statusCode: 200, outcome: 'success' },
     });
   });
 
