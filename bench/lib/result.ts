@@ -1,6 +1,6 @@
 // The shape of what scenarios report, as written to bench/results/*.json.
 
-import { summarise, type Summary } from './stats.js';
+import { median, summarise, type Summary } from './stats.js';
 
 export interface Target {
   /** The figure compared: the metric's median itself, or its ratio to the baseline. */
@@ -12,7 +12,11 @@ export interface Target {
 export interface Metric extends Summary {
   readonly name: string;
   readonly unit: string;
-  /** Median divided by the baseline metric's median, measured in the same run. */
+  /**
+   * Against the baseline measured in the same run: with paired baseline runs (one right before
+   * each of this metric's runs), the median of the per-run ratios; otherwise this median divided
+   * by the baseline scenario's.
+   */
   readonly ratio?: { readonly to: string; readonly value: number };
   readonly target?: Target;
   /** Whether the target is met; absent without a target. */
@@ -39,19 +43,40 @@ function meets(value: number, target: Target): boolean {
   return value === target.value;
 }
 
+/** The baseline's figure measured right before each run of a metric, in the same order. */
+export interface PairedBaseline {
+  readonly scenario: string;
+  readonly name: string;
+  readonly runs: readonly number[];
+}
+
 export function metric(
   name: string,
   unit: string,
   runs: readonly number[],
-  options: { baseline?: Metric & { scenario: string }; target?: Target } = {},
+  options: {
+    baseline?: Metric & { scenario: string };
+    paired?: PairedBaseline;
+    target?: Target;
+  } = {},
 ): Metric {
   const summary = summarise(runs);
-  const ratio = options.baseline
-    ? {
-        to: `${options.baseline.scenario} ${options.baseline.name}`,
-        value: summary.median / options.baseline.median,
-      }
-    : undefined;
+  const { baseline, paired } = options;
+  let ratio: Metric['ratio'];
+  if (paired) {
+    if (paired.runs.length !== runs.length) {
+      throw new Error(`${name}: ${runs.length} runs but ${paired.runs.length} paired baselines`);
+    }
+    ratio = {
+      to: `${paired.scenario} ${paired.name}, paired runs`,
+      value: median(runs.map((r, i) => r / paired.runs[i]!)),
+    };
+  } else if (baseline) {
+    ratio = {
+      to: `${baseline.scenario} ${baseline.name}`,
+      value: summary.median / baseline.median,
+    };
+  }
   const target = options.target;
   let met: boolean | undefined;
   if (target) {
