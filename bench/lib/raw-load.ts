@@ -1,15 +1,16 @@
 // The raw limit's measurement: the runner's own process POSTs Herald's exact body and headers
 // through an undici Pool to a listener process, as fast as the pool allows. The raw scenario
 // repeats it on its own; basic and oauth also run one right before each of their runs, so each
-// of their runs has a raw figure taken in the same minute (see `pairedRatios` in result.ts).
+// of their runs has a raw figure taken in the same minute (see `PairedBaseline` in result.ts).
 
 import { Pool } from 'undici';
 import type { Scope } from './cleanup.js';
 import { sleep } from './clock.js';
 import { startListener, type Listener } from './listener.js';
 import { deliveredBody, deliveryHeaders, syntheticWebhookId } from './payload.js';
-import type { BenchOptions } from './scenario.js';
-import { ratePerSecond } from './stats.js';
+import type { PairedBaseline } from './result.js';
+import { baselineMetric, type BenchOptions, type ScenarioContext } from './scenario.js';
+import { median, ratePerSecond } from './stats.js';
 
 /** Herald's outbound pool uses the same: 128 keep-alive connections per origin, pipelining 1. */
 export const RAW_CONNECTIONS = 128;
@@ -78,10 +79,15 @@ export async function measureRaw(
 export interface PairedRaw {
   /** The listener the raw runs send to (basic delivers to it too). */
   readonly listener: Listener;
-  /** requests/s of each raw run so far, in order. */
-  readonly rates: readonly number[];
+  /** The raw runs so far, as the baseline of a metric whose runs they preceded one for one. */
+  readonly baseline: PairedBaseline;
   /** One raw run, as long as the raw scenario's; returns its requests/s. */
   measure(tag: string): Promise<number>;
+  /** For the JSON: the raw runs, and `rates` against the raw scenario's median (if it ran). */
+  details(
+    context: ScenarioContext,
+    rates: readonly number[],
+  ): { pairedRawRequestsPerSecond: readonly number[]; ratioToRawScenario: number | null };
 }
 
 /** A listener process and pool for raw runs paired with a scenario's own; closed with `scope`. */
@@ -93,7 +99,7 @@ export async function startPairedRaw(scope: Scope, options: BenchOptions): Promi
   const rates: number[] = [];
   return {
     listener,
-    rates,
+    baseline: { scenario: 'raw', name: 'requests/s', runs: rates },
     async measure(tag) {
       const { rate } = await measureRaw(pool, listener, {
         warmupMs: options.warmupMs,
@@ -102,6 +108,13 @@ export async function startPairedRaw(scope: Scope, options: BenchOptions): Promi
       });
       rates.push(rate);
       return rate;
+    },
+    details(context, herald) {
+      const raw = baselineMetric(context, 'raw', 'requests/s');
+      return {
+        pairedRawRequestsPerSecond: rates,
+        ratioToRawScenario: raw ? median(herald) / raw.median : null,
+      };
     },
   };
 }

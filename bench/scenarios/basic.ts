@@ -11,8 +11,8 @@ import { Scope } from '../lib/cleanup.js';
 import { startInProcessHerald, sqliteSynchronous } from '../lib/herald.js';
 import { startPairedRaw } from '../lib/raw-load.js';
 import { metric } from '../lib/result.js';
-import { baselineMetric, deliveryTimeoutMs, type Scenario } from '../lib/scenario.js';
-import { median, ratePerSecond } from '../lib/stats.js';
+import { deliveryTimeoutMs, type Scenario } from '../lib/scenario.js';
+import { ratePerSecond } from '../lib/stats.js';
 
 const MAX_CONCURRENCY = 256;
 
@@ -69,7 +69,6 @@ export const basic: Scenario = {
       }
     }
 
-    const rawScenario = baselineMetric(context, 'raw', 'requests/s');
     const rawHeaders = context.results.get('raw')?.details.headerNames;
     const sameHeaders = Array.isArray(rawHeaders)
       ? rawHeaders.join(',') === details.headerNames.join(',')
@@ -92,7 +91,7 @@ export const basic: Scenario = {
         `per-run ratios to the raw figure measured right before each run.`,
       metrics: [
         metric('deliveries/s', 'deliveries/s', rates, {
-          paired: { scenario: 'raw', name: 'requests/s', runs: paired.rates },
+          paired: paired.baseline,
           target: { of: 'ratio', op: '>=', value: 0.5 },
         }),
       ],
@@ -100,8 +99,7 @@ export const basic: Scenario = {
         ...details,
         deliveriesPerRun: total,
         sameHeadersAsRaw: sameHeaders,
-        pairedRawRequestsPerSecond: paired.rates,
-        ratioToRawScenario: rawScenario ? median(rates) / rawScenario.median : null,
+        ...paired.details(context, rates),
       },
     };
   },

@@ -10,8 +10,8 @@ import { startInProcessHerald } from '../lib/herald.js';
 import { startPairedRaw } from '../lib/raw-load.js';
 import { metric } from '../lib/result.js';
 import { startSandboxProcess } from '../lib/sandbox.js';
-import { baselineMetric, deliveryTimeoutMs, type Scenario } from '../lib/scenario.js';
-import { median, ratePerSecond } from '../lib/stats.js';
+import { deliveryTimeoutMs, type Scenario } from '../lib/scenario.js';
+import { ratePerSecond } from '../lib/stats.js';
 
 const MAX_CONCURRENCY = 256;
 const EXPIRE_AT = [0.25, 0.5, 0.75];
@@ -79,7 +79,6 @@ export const oauth: Scenario = {
       }
     }
 
-    const rawScenario = baselineMetric(context, 'raw', 'requests/s');
     return {
       method:
         `As basic, with the endpoint registered through OneSpan's salesforceOauth2 connector ` +
@@ -95,7 +94,7 @@ export const oauth: Scenario = {
         `ratio is the median of the per-run ratios to it.`,
       metrics: [
         metric('deliveries/s', 'deliveries/s', rates, {
-          paired: { scenario: 'raw', name: 'requests/s', runs: paired.rates },
+          paired: paired.baseline,
           target: { of: 'ratio', op: '>=', value: 0.45 },
         }),
         metric(
@@ -108,8 +107,7 @@ export const oauth: Scenario = {
       details: {
         ...details,
         deliveriesPerRun: total,
-        pairedRawRequestsPerSecond: paired.rates,
-        ratioToRawScenario: rawScenario ? median(rates) / rawScenario.median : null,
+        ...paired.details(context, rates),
       },
     };
   },

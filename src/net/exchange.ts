@@ -16,7 +16,7 @@ export interface ExchangeRequest {
   readonly timeoutMs: number;
   /**
    * Asked when a connection is ready to write the request. False drops it unsent, with the
-   * failure `withdrawn`: a bearer token that a listener refused meanwhile is not sent again.
+   * failure `withdrawn` (the dispatcher withdraws a bearer token a listener refused meanwhile).
    */
   readonly stillWanted?: (() => boolean) | undefined;
 }
@@ -96,7 +96,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     // keeps the connection, where `abort` would close a healthy socket.
     if (this.aborted) throw this.aborted;
     if (this.stillWanted !== undefined && !this.stillWanted()) {
-      throw new Withdrawn('not sent: a listener refused its token meanwhile');
+      throw new Withdrawn('not sent: withdrawn while it waited for a connection');
     }
     this.abortFn = abort;
   }

@@ -86,7 +86,6 @@ export class SqliteStore implements Store {
 
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
-  private readonly rawStatements = new Map<string, Statement>();
   private readonly fullSync: boolean;
   private readonly ingests = GroupCommit.ofBatches((group) =>
     Promise.resolve(this.commitIngest(group)),
@@ -119,22 +118,16 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Prepares a statement once and reuses it. */
-  private sql(text: string): Statement {
+  /**
+   * Prepares a statement once and reuses it. `rowsAsArrays`: its rows are read as arrays of
+   * column values (in SELECT order), not objects; a query text is always read the same way.
+   */
+  private sql(text: string, rowsAsArrays = false): Statement {
     let statement = this.statements.get(text);
     if (!statement) {
       statement = this.db.prepare(text);
+      if (rowsAsArrays) statement.raw(true);
       this.statements.set(text, statement);
-    }
-    return statement;
-  }
-
-  /** `sql`, for a query whose rows are read as arrays of column values (in SELECT order). */
-  private rows(text: string): Statement {
-    let statement = this.rawStatements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text).raw(true);
-      this.rawStatements.set(text, statement);
     }
     return statement;
   }
@@ -405,7 +398,7 @@ export class SqliteStore implements Store {
     // The head of the due queue, bounded: a skipped endpoint's backlog is never walked whole.
     // The filter runs right after each delivery row is read, so payloads are read only for the
     // rows taken.
-    const head = this.rows(
+    const head = this.sql(
       `SELECT ${columns}
          FROM (SELECT seq FROM deliveries
                 WHERE status = 'pending' AND next_attempt_at <= ?
@@ -415,6 +408,7 @@ export class SqliteStore implements Store {
          JOIN endpoints ep ON ep.id = d.endpoint_id
         WHERE ${claimable}
         LIMIT ?`,
+      true,
     );
     // Endpoints with pending work, by a loose index scan: one seek per endpoint.
     const endpointsWithWork = this.sql(
@@ -426,7 +420,7 @@ export class SqliteStore implements Store {
        )
        SELECT id FROM eps WHERE id IS NOT NULL AND id NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
     );
-    const ofEndpoint = this.rows(
+    const ofEndpoint = this.sql(
       `SELECT ${columns}
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
@@ -434,6 +428,7 @@ export class SqliteStore implements Store {
         WHERE d.status = 'pending' AND d.endpoint_id = ? AND d.next_attempt_at <= ? AND ${claimable}
         ORDER BY d.next_attempt_at
         LIMIT ?`,
+      true,
     );
     const lease = this.sql(
       `UPDATE deliveries SET status = 'delivering', lease_owner = ?, lease_expires_at = ?, updated_at = ?
