@@ -69,6 +69,13 @@ interface Sent {
 
 /** A request dropped unsent because its token was refused meanwhile: recovered as a 401 is. */
 const TOKEN_REFUSED_UNSENT: Outcome = { kind: 'token_rejected' };
+/** A resend whose newer token was refused too while it waited for a connection. */
+const RESEND_WITHDRAWN: Authorization & { ok: false } = {
+  ok: false,
+  kind: 'transient',
+  message: 'the bearer token was refused again before the resend was written; sending again',
+  retryInMs: 0,
+};
 
 type Exchange =
   | { readonly ok: true; readonly sent: Sent; readonly refreshed: boolean }
@@ -248,6 +255,11 @@ export class Dispatcher {
     const auth = await this.o.credentials.tokenRejected(endpoint, first.generation);
     if (!auth.ok) return { ok: false, auth };
     let sent = await this.sendOnce(endpoint, eventId, payload, auth);
+    if (sent.outcome === TOKEN_REFUSED_UNSENT) {
+      // Refused again before it was written: nothing reached the listener, so no attempt is
+      // spent. Given back to be sent at once with the token that replaced this one.
+      return { ok: false, auth: RESEND_WITHDRAWN };
+    }
     if (sent.outcome.kind === 'token_rejected') {
       sent = {
         response: sent.response,

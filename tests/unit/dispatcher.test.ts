@@ -187,6 +187,51 @@ describe('the dispatcher', () => {
     });
   });
 
+  it('gives back, without spending an attempt, a resend whose newer token was refused too before it was sent', async () => {
+    const endpoint = anOpenEndpoint({ authType: 'OAUTH2', secrets: {} });
+    const bearer = (generation: number): Authorization => ({
+      ok: true,
+      header: `Bearer token-${generation}`,
+      bearer: true,
+      generation,
+    });
+    let refusedUpTo = 0;
+    let written = 0;
+    const { dispatcher, sent } = aDispatcher({
+      send: async (request) => {
+        if (request.stillWanted?.() === false)
+          return { ok: false, failure: 'withdrawn', message: 'not sent', durationMs: 0 };
+        written++;
+        return answered(200);
+      },
+      tokens: {
+        accessToken: async () => {
+          refusedUpTo = 1;
+          return bearer(1);
+        },
+        // Other deliveries' 401s keep arriving: the newer token is refused before this resend
+        // reaches a connection.
+        tokenRejected: async () => {
+          refusedUpTo = 2;
+          return bearer(2);
+        },
+        refused: (_endpoint, generation) => generation <= refusedUpTo,
+      },
+    });
+    const result = await dispatcher.run(aClaimed(endpoint.id), endpoint, 'w1');
+    expect(sent).toHaveLength(2);
+    expect(written).toBe(0);
+    expect(result).toMatchObject({
+      status: 'pending',
+      nextAttemptAt: T0,
+      attempts: 0,
+      cycleAttempts: 0,
+      lastStatusCode: null,
+      attempt: null,
+    });
+    expect(result.lastError).toMatch(/refused/);
+  });
+
   it('holds the delivery after a 410 once the endpoint is disabled, retries it if it moved', async () => {
     const endpoint = anOpenEndpoint();
     for (const [disabled, status, next] of [
