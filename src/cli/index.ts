@@ -10,6 +10,7 @@ import { demo } from './commands/demo.js';
 import { deliveriesList, deliveriesRetry, deliveriesShow, recover } from './commands/deliveries.js';
 import { endpointsList, endpointsShow } from './commands/endpoints.js';
 import { eventsPublish } from './commands/events.js';
+import { listen } from './commands/listen.js';
 import { migrate } from './commands/migrate.js';
 import { sandbox } from './commands/sandbox.js';
 import { serve } from './commands/serve.js';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   tokenRefresh,
   tokenRevoke,
   tokenIntrospect,
+  listen,
   sandbox,
   demo,
 ];

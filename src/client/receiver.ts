@@ -52,6 +52,18 @@ export function verifyCallback(
   request: { headers: Headers; body: string },
   options: VerifyOptions,
 ): CallbackEvent {
+  checkCallbackCredentials(request, options);
+  return parseCallbackEvent(request.body);
+}
+
+/**
+ * The first half of verifyCallback: the callback key and the signature, not the body's shape.
+ * Throws CallbackVerificationError when they do not match.
+ */
+export function checkCallbackCredentials(
+  request: { headers: Headers; body: string },
+  options: VerifyOptions,
+): void {
   if (options.callbackKey === undefined && (options.signingSecrets ?? []).length === 0) {
     throw new CallbackVerificationError('Give a callbackKey or signingSecrets to verify against');
   }
@@ -91,7 +103,6 @@ export function verifyCallback(
       throw new CallbackVerificationError('No valid webhook-signature');
     }
   }
-  return parseCallbackEvent(request.body);
 }
 
 /** Parses a callback body into an event; throws on bodies that are not a OneSpan event. */

@@ -55,8 +55,22 @@ export function startServer(
   env: Record<string, string>,
   timeoutMs = 20_000,
 ): Promise<ServerProcess> {
+  return startListening(['serve', ...args], env, /listening on (http:\/\/\S+)/, timeoutMs);
+}
+
+/**
+ * Starts a long-running `herald` command and resolves once its output matches `ready`, whose
+ * first group is the URL it serves.
+ */
+export function startListening(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 20_000,
+): Promise<ServerProcess> {
+  const what = `herald ${args[0]}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERALD_BIN, 'serve', ...args], {
+    const child = spawn(process.execPath, [HERALD_BIN, ...args], {
       env: { ...process.env, ...env },
       stdio: 'pipe',
     });
@@ -64,11 +78,11 @@ export function startServer(
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`herald serve did not start in ${timeoutMs} ms:\n${out}`));
+      reject(new Error(`${what} did not start in ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      const match = ready.exec(out);
       if (match) {
         clearTimeout(timer);
         resolve({
@@ -90,7 +104,7 @@ export function startServer(
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`herald serve exited (${code}) before listening:\n${out}`));
+      reject(new Error(`${what} exited (${code}) before listening:\n${out}`));
     });
   });
 }
