@@ -165,6 +165,10 @@ export async function startHerald(
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const store = openStore(config);
   let unlock = () => {};
+  // What a failed start has begun is stopped again before the store closes, so the process can
+  // exit with the reason (a port in use, say) instead of living on with a worker and no store.
+  let startedOutbound: Outbound | null = null;
+  let worker: Worker | null = null;
   try {
     unlock = lockDataDir(config, store);
     const migration = await store.migrate();
@@ -177,6 +181,7 @@ export async function startHerald(
       allowedNetworks: config.allowedNetworks,
     };
     const outbound = createOutbound({ policy });
+    startedOutbound = outbound;
     const signal = new WorkSignal();
     const ops = new OperationalEvents(
       store,
@@ -259,7 +264,6 @@ export async function startHerald(
       health: () => ({ ready, role: config.role, store: store.description }),
     };
 
-    let worker: Worker | null = null;
     if (config.role !== 'api') {
       const recovered = await store.recoverLeases(clock(), store.capabilities.singleProcess);
       if (recovered > 0)
@@ -286,7 +290,15 @@ export async function startHerald(
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
         resolveServer(s),
       );
-      s.once('error', reject);
+      s.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new ConfigError(
+                `Port ${config.port} on ${config.host} is in use (EADDRINUSE); choose another with --port or HERALD_PORT`,
+              )
+            : error,
+        ),
+      );
     });
     const port = (server.address() as AddressInfo).port;
     ready = true;
@@ -327,6 +339,8 @@ export async function startHerald(
     };
     return { url, port, store, services, generatedApiKey: generatedKey, stop };
   } catch (error) {
+    await worker?.stop(0);
+    await startedOutbound?.close();
     unlock();
     await store.close();
     throw error;

@@ -114,4 +114,21 @@ describe('herald CLI', () => {
       startServer(['--port', '0', '--data-dir', dataDir], { HERALD_API_KEY: '' }),
     ).rejects.toThrow(/Another Herald/);
   });
+
+  it('exits with the reason when its port is taken, leaving nothing running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-port-'));
+    try {
+      const port = new URL(server.url).port;
+      const result = await runCli(
+        ['serve', '--port', port, '--data-dir', dir],
+        { HERALD_API_KEY: '', HERALD_LOG_LEVEL: 'warn' },
+        15_000,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/Port \d+ on 127\.0\.0\.1 is in use .*--port or HERALD_PORT/);
+      expect(result.stdout + result.stderr).not.toMatch(/claiming deliveries failed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
