@@ -95,7 +95,7 @@ export const SETTINGS: readonly Setting[] = [
     env: 'HERALD_PORT',
     flag: 'port',
     default: 8080,
-    doc: 'TCP port of the HTTP API, dashboard, /metrics and /healthz.',
+    doc: 'TCP port of the HTTP API, /metrics and /healthz.',
     parse: int(0, 65535),
   },
   {
@@ -138,7 +138,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'public-url',
     default: null,
     defaultText: 'http://<host>:<port>',
-    doc: 'URL under which users reach this server (dashboard links, OAuth redirect).',
+    doc: 'URL under which clients reach this server (behind a proxy, the proxy URL); printed at start.',
     parse: url,
   },
   {

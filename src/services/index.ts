@@ -1,4 +1,4 @@
-// The surface that the API, the CLI and the dashboard call.
+// The surface that the API and the CLI call.
 
 import type { Metrics, QueueSampler } from '../observability/metrics.js';
 import type { AccountService } from './accounts.js';

@@ -1,6 +1,6 @@
 // Operational events: what an account must hear about out of band (a delivery exhausted its
 // retries, an endpoint was disabled, credentials need re-authorization). Each one is stored
-// (dashboard, API), logged, counted, and optionally POSTed to the operations webhook.
+// (listed by the API), logged, counted, and optionally POSTed to the operations webhook.
 
 import { newId, type AccountId, type DeliveryId, type EndpointId } from '../domain/ids.js';
 import type { Logger } from '../observability/logger.js';

@@ -1,4 +1,4 @@
-// `herald serve`: the server (API, dashboard, workers) with the settings of docs/configuration.md.
+// `herald serve`: the server (API, workers) with the settings of docs/configuration.md.
 
 import { setFlagsFromString } from 'node:v8';
 import { loadConfig, type Flags } from '../../config/load.js';
