@@ -49,7 +49,12 @@ const Duration = z.union([
 export const EndpointOptionsSchema = z.object({
   timeoutMs: z.number().int().min(1000).max(60_000).optional(),
   maxConcurrency: z.number().int().min(1).max(1000).optional(),
-  rateLimit: z.number().positive().max(100_000).nullable().optional(),
+  rateLimit: z
+    .number()
+    .min(0.001, 'must be at least 0.001 (one request per 1,000 s), or null for no limit')
+    .max(100_000)
+    .nullable()
+    .optional(),
   ordering: z.enum(['none', 'package']).optional(),
   retrySchedule: z.array(Duration).min(0).max(30).nullable().optional(),
 });

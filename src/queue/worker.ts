@@ -42,6 +42,8 @@ interface Lane {
 const DEFAULT_LANE_MAX = 1;
 /** How often a claim looks past the head of the due queue (bounds how long a slow lane delays others). */
 const THOROUGH_CLAIM_INTERVAL_MS = 250;
+/** A paced lane waiting for its next slot looks at its endpoint again at least this often. */
+const PACE_RECHECK_MS = 1000;
 
 export class Worker {
   private readonly lanes = new Map<EndpointId, Lane>();
@@ -267,17 +269,30 @@ export class Worker {
       if (rate !== null) {
         // Kept per endpoint, not per lane: a lane that empties and comes back is still paced.
         const now = this.o.clock();
-        const slot = this.rateSlots.get(lane.id) ?? 0;
+        const interval = 1000 / rate;
+        // Never more than one interval ahead at the current rate: a rate raised while the lane
+        // waits applies at once.
+        let slot = this.rateSlots.get(lane.id) ?? 0;
+        if (slot > now + interval) this.rateSlots.set(lane.id, (slot = now + interval));
         if (slot > now) {
           if (!lane.timer) {
-            lane.timer = setTimeout(() => {
-              lane.timer = null;
-              this.pump(lane);
-            }, slot - now);
+            const wait = slot - now;
+            lane.timer =
+              wait <= PACE_RECHECK_MS
+                ? setTimeout(() => {
+                    lane.timer = null;
+                    this.pump(lane);
+                  }, wait)
+                : // A long wait: the endpoint may change meanwhile (its rate, its state, deleted),
+                  // so it is read again now and then, and the lane pumped with what it says.
+                  setTimeout(() => {
+                    lane.timer = null;
+                    void this.refresh(lane, endpoint.version);
+                  }, PACE_RECHECK_MS);
           }
           return;
         }
-        this.rateSlots.set(lane.id, Math.max(slot, now) + 1000 / rate);
+        this.rateSlots.set(lane.id, Math.max(slot, now) + interval);
       }
       const c = lane.queue.shift()!;
       this.buffered--;

@@ -218,3 +218,54 @@ describe('stranded holds (HERALD_LEASE=2s: the worker sweeps every second)', () 
     }
   });
 });
+
+describe('pacing (options.rateLimit)', () => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald();
+  });
+  afterAll(() => herald.close());
+
+  it('refuses a rate too small to ever pace by', async () => {
+    for (const rateLimit of [1e-300, 0.0001]) {
+      const res = await herald.api('POST', '/v1/endpoints', {
+        url: 'http://127.0.0.1:9/never',
+        events: ['PACKAGE_COMPLETE'],
+        options: { rateLimit },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0]).toMatchObject({ path: 'options/rateLimit' });
+    }
+  });
+
+  it('paces at the slowest rate, and a faster rate set meanwhile applies at once', async () => {
+    const listener = await startListener();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const created = await herald.api('POST', '/v1/endpoints', {
+        url: listener.url,
+        events: ['PACKAGE_COMPLETE'],
+        options: { rateLimit: 0.001 },
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'p1' });
+      await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'p2' });
+      await listener.waitFor(1, 5000);
+      // One request per 1,000 s: the second waits.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(listener.received).toHaveLength(1);
+      const patched = await herald.api('PATCH', `/v1/endpoints/${id}`, {
+        options: { rateLimit: 50 },
+      });
+      expect(patched.status).toBe(200);
+      await listener.waitFor(2, 5000);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await listener.close();
+    }
+  });
+});
