@@ -310,4 +310,26 @@ describe('SSRF guard (without --allow-private-network)', () => {
     });
     expectProblem(res, 422, 'destination_not_allowed');
   });
+  it('refuses masked secrets sent to replace credentials, and keeps the stored ones', async () => {
+    const created = await herald.api('POST', '/v1/endpoints', {
+      url: 'https://93.184.216.34/cb',
+      events: ['PACKAGE_COMPLETE'],
+      auth: { type: 'BASIC', key: 'the-real-key-3456' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id as string;
+    for (const body of [
+      { key: '****zzzz' },
+      { key: '****3456' },
+      { refreshToken: '****alue' },
+      { clientSecret: '****cret' },
+      { salesforceKey: '****abcd' },
+    ]) {
+      const res = await herald.api('PUT', `/v1/endpoints/${id}/credentials`, body);
+      expectProblem(res, 422, 'invalid_credentials');
+      expect(res.body.detail).toMatch(/masked/);
+    }
+    const after = await herald.api('GET', `/v1/endpoints/${id}`);
+    expect(after.body.auth.key).toBe('****3456');
+  });
 });

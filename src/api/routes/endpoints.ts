@@ -3,6 +3,7 @@
 
 import { Hono, type Context } from 'hono';
 import { NotFoundError, ValidationError } from '../../errors.js';
+import { isMasked } from '../../domain/endpoint.js';
 import { parseId, type EndpointId } from '../../domain/ids.js';
 import { jsonBody, parseTime } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
@@ -20,6 +21,23 @@ function endpointId(c: Context<AppEnv>): EndpointId {
   const id = parseId('endpoint', c.req.param('id') ?? '');
   if (!id) throw new NotFoundError('Endpoint', c.req.param('id') ?? '');
   return id;
+}
+
+/**
+ * New credentials replace the stored ones, so a masked value (as GET shows them) can only be a
+ * mistake: stored as sent it would destroy the real secret.
+ */
+function refuseMasked(body: Partial<Record<string, unknown>>): void {
+  for (const name of ['key', 'refreshToken', 'clientSecret', 'salesforceKey']) {
+    const value = body[name];
+    if (typeof value === 'string' && isMasked(value)) {
+      const message =
+        'is masked (it starts with ****); send the full value to replace the stored one';
+      throw new ValidationError('invalid_credentials', `${name} ${message}`, {
+        problems: [{ path: name, message }],
+      });
+    }
+  }
 }
 
 export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
@@ -78,6 +96,7 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
     const accountId = accountOf(c);
     const id = endpointId(c);
     const body = await jsonBody(c, CredentialsSchema);
+    refuseMasked(body);
     let oauth;
     let refreshToken = body.refreshToken;
     let clientSecret = body.clientSecret;
