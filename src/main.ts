@@ -285,7 +285,13 @@ export async function startHerald(
       await worker.start();
     }
 
-    const app = createApp({ services, logger, version: VERSION, api: config.role !== 'worker' });
+    const app = createApp({
+      services,
+      logger,
+      version: VERSION,
+      api: config.role !== 'worker',
+      bodyTimeoutMs: config.bodyTimeoutMs,
+    });
     const server = await new Promise<ServerType>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
         resolveServer(s),

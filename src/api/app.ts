@@ -20,9 +20,17 @@ export interface AppOptions {
   readonly version: string;
   /** Serve the API routes (role all/api); workers serve only health and metrics. */
   readonly api: boolean;
+  /** How long a publish body may take to arrive once admitted (plus an allowance per MiB). */
+  readonly bodyTimeoutMs: number;
 }
 
-export function createApp({ services, logger, version, api }: AppOptions): Hono<AppEnv> {
+export function createApp({
+  services,
+  logger,
+  version,
+  api,
+  bodyTimeoutMs,
+}: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((error, c) => errorResponse(error, c, logger));
   app.notFound((c) => problem('not_found', `No route for ${c.req.method} ${c.req.path}`));
@@ -62,7 +70,7 @@ export function createApp({ services, logger, version, api }: AppOptions): Hono<
   app.use('/api/*', authenticated);
   app.use('/v1/*', authenticated);
 
-  const deps = { services };
+  const deps = { services, bodyTimeoutMs };
   app.route('/api/callback', callbackRoutes(deps));
   app.route('/v1/events', eventRoutes(deps));
   app.route('/v1/endpoints', endpointRoutes(deps));

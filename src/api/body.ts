@@ -23,7 +23,23 @@ export function declaredLength(c: Context): number | undefined {
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
-export async function readBody(c: Context, maxBytes: number): Promise<string> {
+/** The client went away (or broke the framing) before its body was whole. */
+function cutOff(): ValidationError {
+  return new ValidationError(
+    'invalid_request',
+    'The request body ended before it was complete (the connection was closed)',
+  );
+}
+
+export function readBody(c: Context, maxBytes: number): Promise<string> {
+  // A socket error here is the client's (ECONNRESET, aborted), not the store's: it must not be
+  // reported as a store outage.
+  return readWholeBody(c, maxBytes).catch((error: unknown) => {
+    throw error instanceof ValidationError ? error : cutOff();
+  });
+}
+
+async function readWholeBody(c: Context, maxBytes: number): Promise<string> {
   const tooLarge = () => bodyTooLarge(maxBytes);
   const declared = declaredLength(c);
   if (declared !== undefined && declared > maxBytes) throw tooLarge();

@@ -14,6 +14,8 @@ export interface AppEnv {
 
 export interface RouteDeps {
   readonly services: Services;
+  /** How long a publish body may take to arrive once admitted (plus an allowance per MiB). */
+  readonly bodyTimeoutMs: number;
 }
 
 /** The account of the caller; the admin key does not act as an account. */

@@ -54,10 +54,20 @@ export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
   }));
 }
 
+/**
+ * Answers given before the request body was read to its end: the rest of it is still on the
+ * connection, so the connection ends with the answer rather than mistake it for a next request.
+ */
+const UNREAD_BODY: ReadonlySet<ErrorCode> = new Set(['payload_too_large', 'request_timeout']);
+
 export function errorResponse(error: unknown, c: Context, logger: Logger): Response {
   if (error instanceof HeraldError) {
     const headers: Record<string, string> =
-      error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer realm="herald"' } : {};
+      error.code === 'unauthorized'
+        ? { 'www-authenticate': 'Bearer realm="herald"' }
+        : UNREAD_BODY.has(error.code)
+          ? { connection: 'close' }
+          : {};
     return problem(error.code, error.message, error.problems, headers);
   }
   if (error instanceof ZodError) {

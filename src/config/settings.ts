@@ -31,6 +31,7 @@ export interface Config {
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   readonly shutdownTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
   readonly disableAfterMs: number;
   readonly sqliteSynchronous: 'full' | 'normal';
   readonly sqliteThread: 'on' | 'off';
@@ -245,6 +246,14 @@ export const SETTINGS: readonly Setting[] = [
     default: 10_000,
     defaultText: '10s',
     doc: 'On SIGTERM, how long to let in-flight deliveries finish before giving the rest back.',
+    parse: duration,
+  },
+  {
+    key: 'bodyTimeoutMs',
+    env: 'HERALD_BODY_TIMEOUT',
+    default: 10_000,
+    defaultText: '10s',
+    doc: 'How long a publish body may take to arrive once Herald starts reading it, plus 2 s per MiB it declares. A slower one is answered 408, so it cannot hold back other publishers.',
     parse: duration,
   },
   {

@@ -332,4 +332,58 @@ describe('SSRF guard (without --allow-private-network)', () => {
     const after = await herald.api('GET', `/v1/endpoints/${id}`);
     expect(after.body.auth.key).toBe('****3456');
   });
+  it('ends the connection after refusing a chunked body as too large', async () => {
+    const { port } = new URL(herald.url);
+    const outcome = await new Promise<{ text: string; closed: boolean }>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        const chunk = 'x'.repeat(200 * 1024);
+        socket.write(
+          `POST /v1/endpoints HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_API_KEY}\r\n` +
+            `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
+            `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`,
+        );
+      });
+      let text = '';
+      socket.on('data', (data) => (text += data.toString()));
+      socket.on('close', () => resolve({ text, closed: true }));
+      socket.on('error', reject);
+      setTimeout(() => resolve({ text, closed: false }), 5000).unref();
+    });
+    expect(outcome.text).toMatch(/^HTTP\/1\.1 413/);
+    expect(outcome.text.toLowerCase()).toContain('connection: close');
+    expect(outcome.closed).toBe(true);
+  });
+
+  it('answers a publish body that trickles in with 408 at its deadline, and other publishers go on', async () => {
+    const slowHerald = await startTestHerald({ HERALD_BODY_TIMEOUT: '500ms' });
+    after(() => slowHerald.close());
+    const { port } = new URL(slowHerald.url);
+    // Declares 1 MiB (the whole publish budget), sends a few bytes, and pauses.
+    const slow = new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write(
+          `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_API_KEY}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${1024 * 1024}\r\n\r\n{"name":`,
+        ),
+      );
+      let text = '';
+      socket.on('data', (data) => (text += data.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      setTimeout(() => reject(new Error(`no answer: ${text}`)), 10_000).unref();
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    const other = await slowHerald.api('POST', '/v1/events', {
+      name: 'PACKAGE_COMPLETE',
+      packageId: 'not-held-back',
+    });
+    expect(other.status, other.text).toBe(202);
+    // 500 ms plus 2 s for the MiB declared, not the 5 minutes of Node's own request timeout.
+    expect(Date.now() - started).toBeLessThan(5000);
+    const answer = await slow;
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer).toContain('request_timeout');
+    expect(answer.toLowerCase()).toContain('connection: close');
+  });
 });

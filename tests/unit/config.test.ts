@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
       leaseMs: 60_000,
       pollIntervalMs: 1000,
       shutdownTimeoutMs: 10_000,
+      bodyTimeoutMs: 10_000,
       disableAfterMs: 5 * 24 * 3600_000,
       sqliteSynchronous: 'full',
       sqliteThread: 'on',

@@ -20,8 +20,11 @@ export const MAX_PUBLISH_BYTES = 32 * 1024 * 1024;
 export const PUBLISH_BUDGET_BYTES = 1024 * 1024;
 /** What a chunked body (no Content-Length) is assumed to weigh until it has been read. */
 const UNDECLARED_BODY_BYTES = 64 * 1024;
+const MIB = 1024 * 1024;
+/** Time a publish body gets per MiB it declares, beyond HERALD_BODY_TIMEOUT (512 KiB/s). */
+const BODY_MS_PER_MIB = 2000;
 
-export function eventRoutes({ services }: RouteDeps): Hono<AppEnv> {
+export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const budget = new ByteBudget(PUBLISH_BUDGET_BYTES);
 
@@ -41,10 +44,36 @@ export function eventRoutes({ services }: RouteDeps): Hono<AppEnv> {
   });
 
   async function publish(c: Context<AppEnv>, accountId: AccountId): Promise<Response> {
-    const raw = await readBody(c, MAX_PUBLISH_BYTES);
+    const raw = await readInTime(c);
     // Returned, not awaited, like IngestService.publish: the body and its parse stay alive only
     // until they are turned into a batch, not while the batch commits.
     return submit(c, accountId, raw);
+  }
+
+  /**
+   * Reads the body within its deadline: an admitted body holds a share of the budget, and one
+   * that trickles in must not hold back every other publisher while it does.
+   */
+  function readInTime(c: Context<AppEnv>): Promise<string> {
+    const bytes = declaredLength(c) ?? UNDECLARED_BODY_BYTES;
+    const limitMs = bodyTimeoutMs + Math.ceil((bytes / MIB) * BODY_MS_PER_MIB);
+    const reading = readBody(c, MAX_PUBLISH_BYTES);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ValidationError(
+              'request_timeout',
+              `The request body did not arrive within ${limitMs} ms; send it without pauses`,
+            ),
+          ),
+        limitMs,
+      );
+    });
+    // A body abandoned at its deadline fails later, when its connection closes: not an error.
+    reading.catch(() => {});
+    return Promise.race([reading, late]).finally(() => clearTimeout(timer));
   }
 
   function submit(c: Context<AppEnv>, accountId: AccountId, raw: string): Promise<Response> {
