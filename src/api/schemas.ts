@@ -5,6 +5,15 @@
 import { z } from 'zod';
 import { MAX_RETRY_WAIT, parseDuration } from '../domain/retry.js';
 
+/** A callback key: Herald sends it in the Authorization header, so it must fit there. */
+const CallbackKey = z
+  .string()
+  .max(1024, 'must be at most 1,024 characters')
+  .regex(
+    /^[^\u0000-\u001f\u007f]*$/,
+    'must not contain line breaks or control characters (it is sent in the Authorization header)',
+  );
+
 export const KeyValueSchema = z.object({
   key: z.string(),
   value: z.string(),
@@ -26,7 +35,7 @@ export const OAuthSettingSchema = z.object({
 export const CallbackSchema = z.object({
   url: z.string({ error: 'url is required (an absolute http or https URL)' }),
   events: z.array(z.string()).nullish(),
-  key: z.string().nullish(),
+  key: CallbackKey.nullish(),
   authType: z.enum(['NONE', 'BASIC', 'OAUTH2']).nullish(),
   oauthSetting: OAuthSettingSchema.nullish(),
   customHeaders: z.array(KeyValueSchema).nullish(),
@@ -61,7 +70,7 @@ export const EndpointOptionsSchema = z.object({
 
 export const AuthSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('NONE') }),
-  z.object({ type: z.literal('BASIC'), key: z.string().min(1, 'key must not be empty') }),
+  z.object({ type: z.literal('BASIC'), key: CallbackKey.min(1, 'key must not be empty') }),
   z.object({
     type: z.literal('OAUTH2'),
     /** A `salesforceOauth2` key (base64 JSON), instead of the fields below. */
@@ -100,7 +109,7 @@ export const EndpointPatchSchema = z.object({
 });
 
 export const CredentialsSchema = z.object({
-  key: z.string().min(1).optional(),
+  key: CallbackKey.min(1).optional(),
   clientSecret: z.string().min(1).optional(),
   refreshToken: z.string().min(1).optional(),
   salesforceKey: z.string().min(1).optional(),

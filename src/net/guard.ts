@@ -87,6 +87,9 @@ export function refuseAddresses(
   return undefined;
 }
 
+/** Longer URLs than this are refused by many servers and proxies along the way. */
+const MAX_URL_LENGTH = 2048;
+
 /**
  * Registration-time check of a callback (or token endpoint) URL. Throws ValidationError:
  * `invalid_url` for a malformed URL, a scheme other than http/https, credentials in the URL or a
@@ -97,11 +100,28 @@ export async function checkDestination(
   policy: NetworkPolicy,
   resolve: Resolver = defaultResolver,
 ): Promise<void> {
+  if (url.length > MAX_URL_LENGTH) {
+    throw new ValidationError(
+      'invalid_url',
+      `The URL must be at most ${MAX_URL_LENGTH} characters`,
+    );
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new ValidationError('invalid_url', 'The URL is not a valid absolute URL');
+  }
+  // The URL parser would drop line breaks and tabs silently: the URL stored would not be the one
+  // called. Spaces belong percent-encoded.
+  if (/[\u0000-\u0020\u007f]/.test(url)) {
+    throw new ValidationError(
+      'invalid_url',
+      'The URL must not contain spaces, line breaks or control characters (percent-encode them)',
+    );
+  }
+  if (parsed.port === '0') {
+    throw new ValidationError('invalid_url', 'Port 0 cannot be connected to; give the real port');
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new ValidationError(

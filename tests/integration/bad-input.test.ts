@@ -268,48 +268,6 @@ describe('bad input', () => {
     });
     expectProblem(res, 401, 'unauthorized');
   });
-});
-
-describe('SSRF guard (without --allow-private-network)', () => {
-  let herald: TestHerald;
-  beforeAll(async () => {
-    herald = await startTestHerald({ HERALD_ALLOW_PRIVATE_NETWORK: '0' });
-  });
-  afterAll(() => herald.close());
-
-  it.each([
-    'http://127.0.0.1:8080/cb',
-    'https://127.0.0.1/cb',
-    'https://localhost/cb',
-    'https://10.1.2.3/cb',
-    'https://192.168.1.10/cb',
-    'https://172.16.0.1/cb',
-    'https://169.254.169.254/latest/meta-data',
-    'https://[::1]/cb',
-    'https://[::ffff:127.0.0.1]/cb',
-    'https://[::ffff:a9fe:a9fe]/cb',
-    'https://100.64.0.1/cb',
-    'https://0.0.0.0/cb',
-    'https://[fe80::1]/cb',
-    'https://[fc00::1]/cb',
-  ])('refuses %s', async (url) => {
-    const res = await herald.api('POST', '/api/callback', {
-      url,
-      key: 'k-1234567',
-      events: ['PACKAGE_COMPLETE'],
-    });
-    expectProblem(res, 422, 'destination_not_allowed');
-    const v1 = await herald.api('POST', '/v1/endpoints', { url, events: ['PACKAGE_COMPLETE'] });
-    expectProblem(v1, 422, 'destination_not_allowed');
-  });
-
-  it('refuses plain http to a public address', async () => {
-    const res = await herald.api('POST', '/api/callback', {
-      url: 'http://93.184.216.34/cb',
-      events: [],
-    });
-    expectProblem(res, 422, 'destination_not_allowed');
-  });
   it('refuses masked secrets sent to replace credentials, and keeps the stored ones', async () => {
     const created = await herald.api('POST', '/v1/endpoints', {
       url: 'https://93.184.216.34/cb',
@@ -385,5 +343,75 @@ describe('SSRF guard (without --allow-private-network)', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
     expect(answer).toContain('request_timeout');
     expect(answer.toLowerCase()).toContain('connection: close');
+  });
+  it('refuses keys and URLs that could never be sent', async () => {
+    const url = 'https://93.184.216.34/cb';
+    for (const key of ['line\nbreak', 'tab\there', 'k'.repeat(1025)]) {
+      expectProblem(
+        await herald.api('POST', '/v1/endpoints', {
+          url,
+          events: ['PACKAGE_COMPLETE'],
+          auth: { type: 'BASIC', key },
+        }),
+        400,
+        'validation_failed',
+      );
+      expectProblem(await cb({ url, key, events: ['PACKAGE_COMPLETE'] }), 400, 'validation_failed');
+    }
+    for (const bad of [
+      'https://93.184.216.34/c\nb',
+      'https://93.184.216.34/a b',
+      `https://93.184.216.34/${'p'.repeat(2100)}`,
+      'https://93.184.216.34:0/cb',
+    ]) {
+      expectProblem(await cb({ url: bad, events: ['PACKAGE_COMPLETE'] }), 400, 'invalid_url');
+      expectProblem(
+        await herald.api('POST', '/v1/endpoints', { url: bad, events: ['PACKAGE_COMPLETE'] }),
+        400,
+        'invalid_url',
+      );
+    }
+  });
+});
+
+describe('SSRF guard (without --allow-private-network)', () => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald({ HERALD_ALLOW_PRIVATE_NETWORK: '0' });
+  });
+  afterAll(() => herald.close());
+
+  it.each([
+    'http://127.0.0.1:8080/cb',
+    'https://127.0.0.1/cb',
+    'https://localhost/cb',
+    'https://10.1.2.3/cb',
+    'https://192.168.1.10/cb',
+    'https://172.16.0.1/cb',
+    'https://169.254.169.254/latest/meta-data',
+    'https://[::1]/cb',
+    'https://[::ffff:127.0.0.1]/cb',
+    'https://[::ffff:a9fe:a9fe]/cb',
+    'https://100.64.0.1/cb',
+    'https://0.0.0.0/cb',
+    'https://[fe80::1]/cb',
+    'https://[fc00::1]/cb',
+  ])('refuses %s', async (url) => {
+    const res = await herald.api('POST', '/api/callback', {
+      url,
+      key: 'k-1234567',
+      events: ['PACKAGE_COMPLETE'],
+    });
+    expectProblem(res, 422, 'destination_not_allowed');
+    const v1 = await herald.api('POST', '/v1/endpoints', { url, events: ['PACKAGE_COMPLETE'] });
+    expectProblem(v1, 422, 'destination_not_allowed');
+  });
+
+  it('refuses plain http to a public address', async () => {
+    const res = await herald.api('POST', '/api/callback', {
+      url: 'http://93.184.216.34/cb',
+      events: [],
+    });
+    expectProblem(res, 422, 'destination_not_allowed');
   });
 });
