@@ -114,11 +114,28 @@ export function parseTime(value: string, name: string): number {
   return ms;
 }
 
+/**
+ * A `since`/`until` pair, either one optional (`untilDefault` stands in for a missing `until`);
+ * a clear 400 when `until` is not after `since`.
+ */
+export function timeRange(
+  since: string | undefined,
+  until: string | undefined,
+  untilDefault?: number,
+): { since: number | undefined; until: number | undefined } {
+  const from = since !== undefined ? parseTime(since, 'since') : undefined;
+  const to = until !== undefined ? parseTime(until, 'until') : untilDefault;
+  if (from !== undefined && to !== undefined && to <= from) {
+    throw new ValidationError('invalid_request', 'until must be after since');
+  }
+  return { since: from, until: to };
+}
+
 /** A `limit` query parameter: 50 when absent, otherwise an integer from 1 to 500. */
 export function pageLimit(value: string | undefined): number {
   if (value === undefined) return 50;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > 500) {
+  if (!/^\d+$/.test(value) || n < 1 || n > 500) {
     throw new ValidationError('invalid_request', 'limit must be an integer from 1 to 500');
   }
   return n;

@@ -372,6 +372,17 @@ describe('bad input', () => {
       );
     }
   });
+
+  it('refuses a reversed time range and page sizes not written as plain integers', async () => {
+    const list = (query: string) => herald.api('GET', `/v1/deliveries?${query}`);
+    const reversed = await list('since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z');
+    expectProblem(reversed, 400, 'invalid_request');
+    expect(reversed.body.detail).toMatch(/until must be after since/);
+    for (const limit of ['1e2', '0x10', '+5', ' 7']) {
+      expectProblem(await list(`limit=${encodeURIComponent(limit)}`), 400, 'invalid_request');
+    }
+    expect((await list('limit=10&since=2020-01-01T00:00:00Z')).status).toBe(200);
+  });
 });
 
 describe('SSRF guard (without --allow-private-network)', () => {

@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { isDeliveryStatus, DELIVERY_STATUSES } from '../../domain/delivery.js';
 import { normaliseEventName } from '../../domain/events.js';
 import { parseId } from '../../domain/ids.js';
-import { pageLimit, parseTime } from '../body.js';
+import { pageLimit, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
 import { presentAttempt, presentDelivery } from '../present.js';
 
@@ -55,8 +55,7 @@ export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
         eventId,
         eventName,
         status: q.status && isDeliveryStatus(q.status) ? q.status : undefined,
-        since: q.since ? parseTime(q.since, 'since') : undefined,
-        until: q.until ? parseTime(q.until, 'until') : undefined,
+        ...timeRange(q.since, q.until),
       },
       cursor,
       pageLimit(q.limit),

@@ -5,7 +5,7 @@ import { Hono, type Context } from 'hono';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { isMasked } from '../../domain/endpoint.js';
 import { parseId, type EndpointId } from '../../domain/ids.js';
-import { jsonBody, parseTime } from '../body.js';
+import { jsonBody, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
 import { authFromBody, optionsFromBody, salesforceAuth } from '../drafts.js';
 import { presentEndpoint } from '../present.js';
@@ -137,10 +137,8 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
     const accountId = accountOf(c);
     const id = endpointId(c);
     const body = await jsonBody(c, RecoverSchema);
-    const since = parseTime(body.since, 'since');
-    const until = body.until ? parseTime(body.until, 'until') : Date.now() + 1;
-    if (until <= since) throw new ValidationError('invalid_request', 'until must be after since');
-    const recovered = await endpoints.recover(accountId, id, since, until);
+    const { since, until } = timeRange(body.since, body.until, Date.now() + 1);
+    const recovered = await endpoints.recover(accountId, id, since!, until!);
     return json({ recovered }, 202);
   });
 
