@@ -18,7 +18,7 @@ import {
   type EndpointDraft,
   type SecretInput,
 } from '../services/endpoints.js';
-import type { AuthBody, CallbackBody } from './schemas.js';
+import { BASIC_KEY_RULES, type AuthBody, type CallbackBody } from './schemas.js';
 import type { z } from 'zod';
 import type { EndpointOptionsSchema } from './schemas.js';
 
@@ -79,6 +79,8 @@ export function draftFromCallback(
       break;
     case 'BASIC':
       if (key === '') throw invalid('key', 'is required when authType is BASIC');
+      if (key.length > BASIC_KEY_RULES.maxLength) throw invalid('key', BASIC_KEY_RULES.tooLong);
+      if (!BASIC_KEY_RULES.pattern.test(key)) throw invalid('key', BASIC_KEY_RULES.badCharacters);
       auth = { type: 'BASIC', key: secretInput(key) };
       break;
     case 'OAUTH2': {

@@ -5,14 +5,18 @@
 import { z } from 'zod';
 import { MAX_RETRY_WAIT, parseDuration } from '../domain/retry.js';
 
-/** A callback key: Herald sends it in the Authorization header, so it must fit there. */
+/** A Basic callback key: Herald sends it in the Authorization header, so it must fit there. */
+export const BASIC_KEY_RULES = {
+  maxLength: 1024,
+  tooLong: 'must be at most 1,024 characters',
+  pattern: /^[^\u0000-\u001f\u007f]*$/,
+  badCharacters:
+    'must not contain line breaks or control characters (it is sent in the Authorization header)',
+} as const;
 const CallbackKey = z
   .string()
-  .max(1024, 'must be at most 1,024 characters')
-  .regex(
-    /^[^\u0000-\u001f\u007f]*$/,
-    'must not contain line breaks or control characters (it is sent in the Authorization header)',
-  );
+  .max(BASIC_KEY_RULES.maxLength, BASIC_KEY_RULES.tooLong)
+  .regex(BASIC_KEY_RULES.pattern, BASIC_KEY_RULES.badCharacters);
 
 export const KeyValueSchema = z.object({
   key: z.string(),
@@ -35,7 +39,8 @@ export const OAuthSettingSchema = z.object({
 export const CallbackSchema = z.object({
   url: z.string({ error: 'url is required (an absolute http or https URL)' }),
   events: z.array(z.string()).nullish(),
-  key: CallbackKey.nullish(),
+  // A Basic key, or a salesforceOauth2 key (base64, line breaks allowed): checked by auth type.
+  key: z.string().nullish(),
   authType: z.enum(['NONE', 'BASIC', 'OAUTH2']).nullish(),
   oauthSetting: OAuthSettingSchema.nullish(),
   customHeaders: z.array(KeyValueSchema).nullish(),
