@@ -19,11 +19,27 @@ function invalid(message: string): ValidationError {
   });
 }
 
-/** Makes loosely written JSON strict: unquoted keys quoted, trailing commas dropped. */
+/**
+ * Makes loosely written JSON strict: unquoted keys quoted, trailing commas dropped. Only the text
+ * between string literals is touched: a secret may hold commas, colons and braces.
+ */
 function relaxJson(text: string): string {
-  return text
-    .replace(/([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:/g, '$1"$2":')
-    .replace(/,\s*([}\]])/g, '$1');
+  let out = '';
+  let code = '';
+  const relax = (part: string): string =>
+    part.replace(/([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:/g, '$1"$2":').replace(/,(\s*[}\]])/g, '$1');
+  for (let i = 0; i < text.length;) {
+    if (text[i] !== '"') {
+      code += text[i++];
+      continue;
+    }
+    let end = i + 1;
+    while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+    out += relax(code) + text.slice(i, end + 1);
+    code = '';
+    i = end + 1;
+  }
+  return out + relax(code);
 }
 
 export function parseSalesforceKey(key: string): SalesforceKey {
@@ -46,7 +62,11 @@ export function parseSalesforceKey(key: string): SalesforceKey {
     const v = o[name];
     if (v === undefined || v === null || v === '') return null;
     if (typeof v !== 'string') throw invalid(`field ${name} must be a string`);
-    return v.trim();
+    const value = v.trim();
+    if (/[\u0000-\u001f\u007f]/.test(value)) {
+      throw invalid(`field ${name} must not contain control characters`);
+    }
+    return value;
   };
   const hostText = field('host');
   const clientId = field('client_id');

@@ -249,6 +249,32 @@ describe('parseSalesforceKey', () => {
     expect(refused(key).message).toBe(message);
   });
 
+  it('keeps string values exactly, commas, colons and braces included, strict or loose', () => {
+    for (const secret of ['abc,def:ghi', 'abcdefgh,}', 'x, y: z, ]', 'quote\\"inside']) {
+      const strict = JSON.stringify({
+        host: 'login.salesforce.com',
+        client_id: CLIENT_ID,
+        client_secret: secret,
+      });
+      expect(parseSalesforceKey(b64(strict)).clientSecret).toBe(JSON.parse(strict).client_secret);
+      const loose = `{ host: "login.salesforce.com", client_id: "${CLIENT_ID}", client_secret: ${JSON.stringify(secret)}, }`;
+      expect(parseSalesforceKey(b64(loose)).clientSecret).toBe(JSON.parse(strict).client_secret);
+    }
+  });
+
+  it('refuses control characters in a field', () => {
+    const key = b64(
+      JSON.stringify({
+        host: 'login.salesforce.com',
+        client_id: 'a\u0000b',
+        refresh_token: REFRESH,
+      }),
+    );
+    expect(refused(key).message).toBe(
+      'The salesforceOauth2 key field client_id must not contain control characters',
+    );
+  });
+
   it('never repeats a secret in its error message', () => {
     const key = b64(
       JSON.stringify({ host: 'not a host', client_id: CLIENT_ID, refresh_token: REFRESH }),
