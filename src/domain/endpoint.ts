@@ -158,7 +158,7 @@ export function customHeaderProblem(header: KeyValue): string | undefined {
     return `value must be at most ${MAX_HEADER_VALUE} characters`;
   }
   if (!VISIBLE.test(header.value)) {
-    return 'value must not contain line breaks or control characters';
+    return 'value must be printable ASCII or Latin-1, without line breaks or control characters';
   }
   return undefined;
 }

@@ -162,6 +162,7 @@ export class AccountService {
   }
 
   async listApiKeys(accountId: AccountId): Promise<PublicApiKey[]> {
+    await this.getAccount(accountId);
     return (await this.store.listApiKeys(accountId)).map(publicKey);
   }
 

@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
+import { newId } from '../../src/domain/ids.js';
 import { startListener } from '../helpers/listener.js';
 import { eventually, startTestHerald, TEST_ADMIN_KEY, type TestHerald } from '../helpers/herald.js';
 
@@ -112,6 +113,11 @@ describe('/v1', () => {
       { key: TEST_ADMIN_KEY },
     );
     expect(account.status).toBe(201);
+    // An account that does not exist has no keys to list, as it has none to create.
+    const unknown = `/v1/accounts/${newId('account', Date.now())}/api-keys`;
+    const admin = { key: TEST_ADMIN_KEY };
+    expect((await herald.api('GET', unknown, undefined, admin)).status).toBe(404);
+    expect((await herald.api('POST', unknown, { name: 'x' }, admin)).status).toBe(404);
     const otherKey = account.body.apiKey.key as string;
     const mine = await herald.api('POST', '/v1/endpoints', {
       url: 'http://127.0.0.1:9/mine',
