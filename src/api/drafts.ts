@@ -131,6 +131,16 @@ type OAuthFields = {
   customParameters?: ReadonlyArray<{ key: string; value: string }> | undefined;
 };
 
+/** Token request parameters the grant itself sends: a custom parameter may not replace them. */
+const GRANT_PARAMETERS: ReadonlySet<string> = new Set([
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'client_assertion',
+  'client_assertion_type',
+]);
+
 function genericOAuth(f: OAuthFields, at: string, existing: Endpoint | undefined): AuthDraft {
   const grantType = f.grantType ?? (f.refreshToken ? 'REFRESH_TOKEN' : 'CLIENT_CREDENTIALS');
   if (!f.clientId) throw invalid(`${at}clientId`, 'is required');
@@ -144,6 +154,13 @@ function genericOAuth(f: OAuthFields, at: string, existing: Endpoint | undefined
   if (grantType === 'CLIENT_CREDENTIALS' && clientSecret === null) {
     throw invalid(`${at}clientSecret`, 'is required with grantType CLIENT_CREDENTIALS');
   }
+  (f.customParameters ?? []).forEach((p, i) => {
+    const path = `${at}customParameters/${i}/key`;
+    if (p.key === '') throw invalid(path, 'must not be empty');
+    if (GRANT_PARAMETERS.has(p.key)) {
+      throw invalid(path, `${p.key} is set by Herald for the grant and cannot be overridden`);
+    }
+  });
   const oauth: OAuthSettings = {
     flavor:
       existing?.oauth?.flavor === 'salesforce' && existing.oauth.tokenUrl === f.tokenUrl

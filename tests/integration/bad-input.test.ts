@@ -383,6 +383,28 @@ describe('bad input', () => {
     }
     expect((await list('limit=10&since=2020-01-01T00:00:00Z')).status).toBe(200);
   });
+
+  it('refuses OAuth custom parameters without a name or that would replace the grant’s own', async () => {
+    for (const customParameters of [
+      [{ key: '', value: 'x' }],
+      [{ key: 'grant_type', value: 'password' }],
+      [{ key: 'client_id', value: 'someone-else' }],
+    ]) {
+      const res = await herald.api('POST', '/v1/endpoints', {
+        url: 'https://93.184.216.34/cb',
+        events: ['PACKAGE_COMPLETE'],
+        auth: {
+          type: 'OAUTH2',
+          tokenUrl: 'https://93.184.216.34/token',
+          clientId: 'c',
+          clientSecret: 's',
+          customParameters,
+        },
+      });
+      expectProblem(res, 400, 'validation_failed');
+      expect(res.body.errors[0].path).toMatch(/customParameters\/0\/key$/);
+    }
+  });
 });
 
 describe('SSRF guard (without --allow-private-network)', () => {
