@@ -1,6 +1,7 @@
 // Limits on the shape of JSON that Herald accepts and stores, whatever the field: how deep it
 // nests (deeper documents would exhaust the stack of whoever walks them later, Herald included)
-// and no NUL characters (PostgreSQL text cannot hold them, and few listeners expect them).
+// no NUL characters (PostgreSQL text cannot hold them, and few listeners expect them), and no
+// lone surrogates (not Unicode; UTF-8 has no form for them).
 // Text that arrives from remote parties is made storable instead of refused.
 
 export const MAX_JSON_DEPTH = 32;
@@ -26,6 +27,7 @@ export function jsonShapeProblem(
       if (v.includes('\0')) {
         return { path: item.path || '/', message: 'must not contain NUL characters (U+0000)' };
       }
+      if (!wellFormed(v)) return { path: item.path || '/', message: NOT_UNICODE };
       continue;
     }
     if (typeof v !== 'object' || v === null) continue;
@@ -45,10 +47,22 @@ export function jsonShapeProblem(
       const at = below(item.path, key);
       if (key.includes('\0'))
         return { path: at, message: 'has a NUL character (U+0000) in its name' };
+      if (!wellFormed(key)) return { path: at, message: `has a name that ${NOT_UNICODE}` };
       stack.push({ value: (v as Record<string, unknown>)[key], path: at, depth: item.depth + 1 });
     }
   }
   return undefined;
+}
+
+/**
+ * A lone surrogate (\ud800-\udfff without its pair) is not a character: UTF-8 cannot encode it,
+ * so the stored text and what listeners receive would differ.
+ */
+const NOT_UNICODE = 'must be valid Unicode text (it holds a lone surrogate, \\ud800-\\udfff)';
+
+function wellFormed(text: string): boolean {
+  // String.prototype.isWellFormed: Node 20 has it; the ES2023 library types do not.
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 function below(path: string, key: string): string {

@@ -405,6 +405,24 @@ describe('bad input', () => {
       expect(res.body.errors[0].path).toMatch(/customParameters\/0\/key$/);
     }
   });
+
+  it('refuses text that is not valid Unicode (a lone surrogate), and keeps paired ones', async () => {
+    for (const body of [
+      '{"name":"PACKAGE_COMPLETE","packageId":"\\ud800"}',
+      '{"name":"PACKAGE_COMPLETE","packageId":"p","data":{"note":"a\\udc00b"}}',
+      '{"name":"PACKAGE_COMPLETE","packageId":"p","data":{"\\ud83d":1}}',
+    ]) {
+      expectProblem(await herald.api('POST', '/v1/events', body), 400, 'invalid_event');
+    }
+    const paired = await herald.api(
+      'POST',
+      '/v1/events',
+      '{"name":"PACKAGE_COMPLETE","packageId":"p\\ud83d\\ude00"}',
+    );
+    expect(paired.status, paired.text).toBe(202);
+    const stored = await herald.api('GET', `/v1/events/${paired.body.id}`);
+    expect(stored.body.packageId).toBe('p\u{1F600}');
+  });
 });
 
 describe('SSRF guard (without --allow-private-network)', () => {
