@@ -15,12 +15,13 @@ export const ErrorCodes = {
   // 401 / 403 — who is asking
   unauthorized: 401,
   forbidden: 403,
-  // 404 / 408 / 409 / 413 / 422
+  // 404 / 408 / 409 / 413 / 422 / 431
   not_found: 404,
   conflict: 409,
   idempotency_conflict: 409,
   payload_too_large: 413,
   request_timeout: 408,
+  headers_too_large: 431,
   destination_not_allowed: 422,
   invalid_credentials: 422,
   // 5xx — our fault or a dependency's; never carries internals

@@ -4,10 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.js';
+import { clientErrorAnswer } from './api/problem.js';
 import { publicUrlOf } from './config/load.js';
 import type { Config } from './config/settings.js';
 import { Credentials } from './delivery/credentials.js';
@@ -305,6 +307,12 @@ export async function startHerald(
             : error,
         ),
       );
+    });
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      // A client gone (or half-gone) gets nothing; one that sent what HTTP cannot parse gets a
+      // problem document, like every other error.
+      if (error.code === 'ECONNRESET' || !socket.writable) socket.destroy();
+      else socket.end(clientErrorAnswer(error));
     });
     const port = (server.address() as AddressInfo).port;
     ready = true;

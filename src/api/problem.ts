@@ -1,5 +1,6 @@
 // RFC 9457 problem details: the one place where errors become HTTP responses.
 
+import { STATUS_CODES } from 'node:http';
 import type { Context } from 'hono';
 import { ZodError } from 'zod';
 import { ErrorCodes, HeraldError, type ErrorCode, type FieldProblem } from '../errors.js';
@@ -98,5 +99,29 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
   return problem(
     'internal_error',
     'Something went wrong on our side; the request was not completed',
+  );
+}
+
+/**
+ * The whole HTTP answer to a request Node's parser refused before Herald saw it (broken framing,
+ * headers over the size limit, too slow to arrive): the same problem document as every other
+ * error, and the connection ends with it.
+ */
+export function clientErrorAnswer(error: { code?: string; reason?: unknown }): string {
+  const [code, detail]: [ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['headers_too_large', 'The request headers are larger than this server accepts']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['request_timeout', 'The request did not arrive in time']
+        : [
+            'invalid_request',
+            `The request is not valid HTTP/1.1${typeof error.reason === 'string' ? `: ${error.reason}` : ''}`,
+          ];
+  const status = ErrorCodes[code];
+  const body = problemBody(code, detail);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `connection: close\r\n\r\n${body}`
   );
 }

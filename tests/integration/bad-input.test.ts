@@ -423,6 +423,31 @@ describe('bad input', () => {
     const stored = await herald.api('GET', `/v1/events/${paired.body.id}`);
     expect(stored.body.packageId).toBe('p\u{1F600}');
   });
+
+  it('answers requests that HTTP itself cannot parse with a problem too', async () => {
+    const { port } = new URL(herald.url);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
+        let text = '';
+        socket.on('data', (data) => (text += data.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+        setTimeout(() => reject(new Error(`no answer: ${text}`)), 5000).unref();
+      });
+    const cases: Array<[string, number]> = [
+      ['POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
+      ['GARBAGE\r\n\r\n', 400],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`, 431],
+    ];
+    for (const [request, status] of cases) {
+      const answer = await raw(request);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer.toLowerCase()).toContain('content-type: application/problem+json');
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { status: number };
+      expect(body.status).toBe(status);
+    }
+  });
 });
 
 describe('SSRF guard (without --allow-private-network)', () => {
