@@ -3,13 +3,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.js';
-import { clientErrorAnswer } from './api/problem.js';
+import { listen } from './api/server.js';
 import { publicUrlOf } from './config/load.js';
 import type { Config } from './config/settings.js';
 import { Credentials } from './delivery/credentials.js';
@@ -294,27 +291,7 @@ export async function startHerald(
       api: config.role !== 'worker',
       bodyTimeoutMs: config.bodyTimeoutMs,
     });
-    const server = await new Promise<ServerType>((resolveServer, reject) => {
-      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-        resolveServer(s),
-      );
-      s.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === 'EADDRINUSE'
-            ? new ConfigError(
-                `Port ${config.port} on ${config.host} is in use (EADDRINUSE); choose another with --port or HERALD_PORT`,
-              )
-            : error,
-        ),
-      );
-    });
-    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-      // A client gone (or half-gone) gets nothing; one that sent what HTTP cannot parse gets a
-      // problem document, like every other error.
-      if (error.code === 'ECONNRESET' || !socket.writable) socket.destroy();
-      else socket.end(clientErrorAnswer(error));
-    });
-    const port = (server.address() as AddressInfo).port;
+    const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
     ready = true;
     const url = publicUrlOf({ ...config, port });
     print(
@@ -338,11 +315,11 @@ export async function startHerald(
       stopping ??= (async () => {
         ready = false;
         const closed = new Promise<void>((r) => server.close(() => r()));
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        server.closeIdleConnections();
         const left = worker ? await worker.stop(config.shutdownTimeoutMs) : 0;
         if (left > 0)
           logger.warn({ left }, 'stopped with deliveries still in flight; they will be retried');
-        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.closeAllConnections();
         await closed;
         await outbound.close();
         await store.close();
