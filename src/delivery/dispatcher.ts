@@ -73,7 +73,8 @@ const TOKEN_REFUSED_UNSENT: Outcome = { kind: 'token_rejected' };
 const RESEND_WITHDRAWN: Authorization & { ok: false } = {
   ok: false,
   kind: 'transient',
-  message: 'the bearer token was refused again before the resend was written; sending again',
+  message:
+    'the bearer token was replaced twice before the request could be written; nothing was sent',
   retryInMs: 0,
 };
 
@@ -241,7 +242,7 @@ export class Dispatcher {
   ): Promise<Exchange> {
     return this.sendOnce(endpoint, eventId, payload, first).then((sent) =>
       sent.outcome.kind === 'token_rejected'
-        ? this.resendWithNewerToken(endpoint, eventId, payload, first)
+        ? this.resendWithNewerToken(endpoint, eventId, payload, first, sent)
         : this.exchanged(endpoint, first, sent, false),
     );
   }
@@ -251,14 +252,17 @@ export class Dispatcher {
     eventId: string,
     payload: string,
     first: Authorization & { ok: true },
+    firstSent: Sent,
   ): Promise<Exchange> {
     const auth = await this.o.credentials.tokenRejected(endpoint, first.generation);
     if (!auth.ok) return { ok: false, auth };
     let sent = await this.sendOnce(endpoint, eventId, payload, auth);
     if (sent.outcome === TOKEN_REFUSED_UNSENT) {
-      // Refused again before it was written: nothing reached the listener, so no attempt is
-      // spent. Given back to be sent at once with the token that replaced this one.
-      return { ok: false, auth: RESEND_WITHDRAWN };
+      // The newer token was refused too before this request was written. If neither request
+      // reached the listener, no attempt is spent: given back, to go with the newest token.
+      // If the first did (a 401), that answer is the attempt.
+      if (firstSent.outcome === TOKEN_REFUSED_UNSENT) return { ok: false, auth: RESEND_WITHDRAWN };
+      sent = firstSent;
     }
     if (sent.outcome.kind === 'token_rejected') {
       sent = {

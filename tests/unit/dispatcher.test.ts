@@ -229,7 +229,42 @@ describe('the dispatcher', () => {
       lastStatusCode: null,
       attempt: null,
     });
-    expect(result.lastError).toMatch(/refused/);
+    expect(result.lastError).toMatch(/replaced twice/);
+  });
+
+  it('counts the 401 a listener did answer when the resend is withdrawn before it is written', async () => {
+    const endpoint = anOpenEndpoint({ authType: 'OAUTH2', secrets: {} });
+    const bearer = (generation: number): Authorization => ({
+      ok: true,
+      header: `Bearer token-${generation}`,
+      bearer: true,
+      generation,
+    });
+    let refusedUpTo = 0;
+    const { dispatcher, sent } = aDispatcher({
+      send: async (request) =>
+        request.stillWanted?.() === false
+          ? { ok: false, failure: 'withdrawn', message: 'not sent', durationMs: 0 }
+          : { ...answered(401), wwwAuthenticate: 'Bearer error="invalid_token"' },
+      tokens: {
+        accessToken: async () => bearer(1),
+        tokenRejected: async () => {
+          // Another delivery's 401 refuses the newer token before this resend is written.
+          refusedUpTo = 2;
+          return bearer(2);
+        },
+        refused: (_endpoint, generation) => generation <= refusedUpTo,
+      },
+    });
+    const result = await dispatcher.run(aClaimed(endpoint.id), endpoint, 'w1');
+    expect(sent).toHaveLength(2);
+    expect(result).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastStatusCode: 401,
+      attempt: { number: 1, statusCode: 401, outcome: 'http_error' },
+    });
+    expect(result.nextAttemptAt).toBeGreaterThan(T0);
   });
 
   it('holds the delivery after a 410 once the endpoint is disabled, retries it if it moved', async () => {
