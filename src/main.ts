@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createApp } from './api/app.js';
 import { listen } from './api/server.js';
@@ -167,6 +168,7 @@ export async function startHerald(
   // What a failed start has begun is stopped again before the store closes, so the process can
   // exit with the reason (a port in use, say) instead of living on with a worker and no store.
   let startedOutbound: Outbound | null = null;
+  let startedServer: Server | null = null;
   let worker: Worker | null = null;
   try {
     unlock = lockDataDir(config, store);
@@ -263,6 +265,17 @@ export async function startHerald(
       health: () => ({ ready, role: config.role, store: store.description }),
     };
 
+    const app = createApp({
+      services,
+      logger,
+      version: VERSION,
+      api: config.role !== 'worker',
+      bodyTimeoutMs: config.bodyTimeoutMs,
+    });
+    // Listening before the worker starts: a start that fails on its port has sent nothing yet.
+    const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
+    startedServer = server;
+
     if (config.role !== 'api') {
       const recovered = await store.recoverLeases(clock(), store.capabilities.singleProcess);
       if (recovered > 0)
@@ -283,15 +296,6 @@ export async function startHerald(
       });
       await worker.start();
     }
-
-    const app = createApp({
-      services,
-      logger,
-      version: VERSION,
-      api: config.role !== 'worker',
-      bodyTimeoutMs: config.bodyTimeoutMs,
-    });
-    const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
     ready = true;
     const url = publicUrlOf({ ...config, port });
     print(
@@ -330,6 +334,11 @@ export async function startHerald(
     };
     return { url, port, store, services, generatedApiKey: generatedKey, stop };
   } catch (error) {
+    if (startedServer) {
+      const server = startedServer;
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
     await worker?.stop(0);
     await startedOutbound?.close();
     unlock();

@@ -115,16 +115,16 @@ export function parseTime(value: string, name: string): number {
 }
 
 /**
- * A `since`/`until` pair, either one optional (`untilDefault` stands in for a missing `until`);
- * a clear 400 when `until` is not after `since`.
+ * A `since`/`until` pair, either one optional (empty counts as absent; `untilDefault` stands in
+ * for a missing `until`); a clear 400 when `until` is not after `since`.
  */
 export function timeRange(
   since: string | undefined,
   until: string | undefined,
   untilDefault?: number,
 ): { since: number | undefined; until: number | undefined } {
-  const from = since !== undefined ? parseTime(since, 'since') : undefined;
-  const to = until !== undefined ? parseTime(until, 'until') : untilDefault;
+  const from = since ? parseTime(since, 'since') : undefined;
+  const to = until ? parseTime(until, 'until') : untilDefault;
   if (from !== undefined && to !== undefined && to <= from) {
     throw new ValidationError('invalid_request', 'until must be after since');
   }

@@ -3,15 +3,16 @@
 // The same schemas feed the OpenAPI document.
 
 import { z } from 'zod';
+import { HEADER_VALUE } from '../domain/endpoint.js';
 import { MAX_RETRY_WAIT, parseDuration } from '../domain/retry.js';
 
 /** A Basic callback key: Herald sends it in the Authorization header, so it must fit there. */
 export const BASIC_KEY_RULES = {
   maxLength: 1024,
   tooLong: 'must be at most 1,024 characters',
-  pattern: /^[^\u0000-\u001f\u007f]*$/,
+  pattern: HEADER_VALUE,
   badCharacters:
-    'must not contain line breaks or control characters (it is sent in the Authorization header)',
+    'must be printable ASCII or Latin-1, without line breaks or control characters (it is sent in the Authorization header)',
 } as const;
 const CallbackKey = z
   .string()
@@ -121,7 +122,9 @@ export const CredentialsSchema = z.object({
 });
 
 export const RecoverSchema = z.object({
-  since: z.string({ error: 'since is required (an ISO-8601 date-time)' }),
+  since: z
+    .string({ error: 'since is required (an ISO-8601 date-time)' })
+    .min(1, 'since is required (an ISO-8601 date-time)'),
   until: z.string().optional(),
 });
 

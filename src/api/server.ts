@@ -36,10 +36,13 @@ export function listen(
   });
   const server = createServer(listener);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    // A client gone (or half-gone) gets nothing; one that sent what HTTP cannot parse gets a
-    // problem document, like every other error.
-    if (error.code === 'ECONNRESET' || !socket.writable) socket.destroy();
-    else socket.end(clientErrorAnswer(error));
+    // A client gone (or half-gone) gets nothing, nor one whose answer has begun (as in Node's
+    // own handler); one that sent what HTTP cannot parse gets a problem document, like every
+    // other error. Either way the connection ends.
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+      ?.headersSent;
+    if (error.code === 'ECONNRESET' || !socket.writable || answering) socket.destroy();
+    else socket.end(clientErrorAnswer(error), () => socket.destroy());
   });
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

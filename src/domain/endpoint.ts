@@ -126,7 +126,8 @@ export const MAX_CUSTOM_HEADERS = 5;
 export const MAX_HEADER_KEY = 50;
 export const MAX_HEADER_VALUE = 100;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const VISIBLE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** What an HTTP header value may hold: visible ASCII, Latin-1, spaces and tabs. */
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const RESERVED = new Set([
   'authorization',
   'content-type',
@@ -157,7 +158,7 @@ export function customHeaderProblem(header: KeyValue): string | undefined {
   if (header.value.length > MAX_HEADER_VALUE) {
     return `value must be at most ${MAX_HEADER_VALUE} characters`;
   }
-  if (!VISIBLE.test(header.value)) {
+  if (!HEADER_VALUE.test(header.value)) {
     return 'value must be printable ASCII or Latin-1, without line breaks or control characters';
   }
   return undefined;

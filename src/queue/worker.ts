@@ -287,6 +287,8 @@ export class Worker {
                   // so it is read again now and then, and the lane pumped with what it says.
                   setTimeout(() => {
                     lane.timer = null;
+                    // From the store: another process (an API role) may have changed it.
+                    this.o.endpoints.invalidate(lane.id);
                     void this.refresh(lane, endpoint.version);
                   }, PACE_RECHECK_MS);
           }
