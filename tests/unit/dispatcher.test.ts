@@ -48,6 +48,14 @@ function aClaimed(endpointId: EndpointId): ClaimedDelivery {
   };
 }
 
+/** The bearer token of one generation, as the token source hands it out. */
+const bearer = (generation: number): Authorization => ({
+  ok: true,
+  header: `Bearer token-${generation}`,
+  bearer: true,
+  generation,
+});
+
 const answered = (status: number): SendResult => ({
   ok: true,
   status,
@@ -150,12 +158,6 @@ describe('the dispatcher', () => {
 
   it('drops unsent a request whose token a listener refused meanwhile, and resends it', async () => {
     const endpoint = anOpenEndpoint({ authType: 'OAUTH2', secrets: {} });
-    const bearer = (generation: number): Authorization => ({
-      ok: true,
-      header: `Bearer token-${generation}`,
-      bearer: true,
-      generation,
-    });
     let refusedUpTo = 0;
     const rejections: number[] = [];
     const { dispatcher, sent } = aDispatcher({
@@ -189,12 +191,6 @@ describe('the dispatcher', () => {
 
   it('gives back, without spending an attempt, a resend whose newer token was refused too before it was sent', async () => {
     const endpoint = anOpenEndpoint({ authType: 'OAUTH2', secrets: {} });
-    const bearer = (generation: number): Authorization => ({
-      ok: true,
-      header: `Bearer token-${generation}`,
-      bearer: true,
-      generation,
-    });
     let refusedUpTo = 0;
     let written = 0;
     const { dispatcher, sent } = aDispatcher({
@@ -234,12 +230,6 @@ describe('the dispatcher', () => {
 
   it('counts the 401 a listener did answer when the resend is withdrawn before it is written', async () => {
     const endpoint = anOpenEndpoint({ authType: 'OAUTH2', secrets: {} });
-    const bearer = (generation: number): Authorization => ({
-      ok: true,
-      header: `Bearer token-${generation}`,
-      bearer: true,
-      generation,
-    });
     let refusedUpTo = 0;
     const { dispatcher, sent } = aDispatcher({
       send: async (request) =>
