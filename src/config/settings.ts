@@ -66,6 +66,15 @@ const int =
   };
 const duration = (raw: string): number | { error: string } =>
   parseDuration(raw) ?? { error: 'must be a duration such as 500ms, 30s, 5m, 2h or 5d' };
+/** The longest wait a timer can hold (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A duration Herald waits with a timer: at most 24 days. */
+const timerDuration = (raw: string): number | { error: string } => {
+  const ms = duration(raw);
+  return typeof ms === 'number' && ms > MAX_TIMER_MS
+    ? { error: 'must be at most 24 days (the longest wait a timer can hold)' }
+    : ms;
+};
 const bool = (raw: string): boolean | { error: string } => {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off|)$/i.test(raw)) return false;
@@ -230,7 +239,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 60_000,
     defaultText: '60s',
     doc: 'How long a worker holds a delivery before another may take it over (renewed while it works).',
-    parse: duration,
+    parse: timerDuration,
   },
   {
     key: 'pollIntervalMs',
@@ -238,7 +247,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 1000,
     defaultText: '1s',
     doc: 'Longest wait between looks for due work when nothing wakes the worker.',
-    parse: duration,
+    parse: timerDuration,
   },
   {
     key: 'shutdownTimeoutMs',
@@ -246,7 +255,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 10_000,
     defaultText: '10s',
     doc: 'On SIGTERM, how long to let in-flight deliveries finish before giving the rest back.',
-    parse: duration,
+    parse: timerDuration,
   },
   {
     key: 'bodyTimeoutMs',
@@ -254,7 +263,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 10_000,
     defaultText: '10s',
     doc: 'How long a publish body may take to arrive once Herald starts reading it, plus 2 s per MiB it declares (64 KiB without Content-Length). A slower one is answered 408, so it cannot hold back other publishers.',
-    parse: duration,
+    parse: timerDuration,
   },
   {
     key: 'disableAfterMs',

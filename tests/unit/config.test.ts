@@ -222,6 +222,14 @@ describe('loadConfig errors', () => {
       'HERALD_WORKER_CONCURRENCY must be an integer from 1 to 100000',
     ],
     [{ HERALD_LEASE: '60' }, 'HERALD_LEASE must be a duration such as 500ms, 30s, 5m, 2h or 5d'],
+    [
+      { HERALD_BODY_TIMEOUT: '25d' },
+      'HERALD_BODY_TIMEOUT must be at most 24 days (the longest wait a timer can hold)',
+    ],
+    [
+      { HERALD_SHUTDOWN_TIMEOUT: '99999d' },
+      'HERALD_SHUTDOWN_TIMEOUT must be at most 24 days (the longest wait a timer can hold)',
+    ],
     [{ HERALD_SQLITE_SYNCHRONOUS: 'off' }, 'HERALD_SQLITE_SYNCHRONOUS must be one of full, normal'],
   ])('refuses %j', (env, message) => {
     expect(configError(env).message).toBe(message);
