@@ -3,7 +3,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Io } from './command.js';
+import { HEADER_VALUE } from '../domain/endpoint.js';
+import { UsageError, type Io } from './command.js';
 
 export const CLIENT_OPTIONS = {
   url: { type: 'string' },
@@ -64,6 +65,9 @@ export function apiClient(
         throw new Error(
           'No API key: pass --api-key, set HERALD_API_KEY, or run where <data dir>/api-key exists',
         );
+      // Said here, without the key: fetch would refuse the header and quote it.
+      if (!HEADER_VALUE.test(key))
+        throw new UsageError('The API key holds characters a header cannot carry (a line break?)');
       let response: Response;
       try {
         response = await fetch(`${base}${path}`, {

@@ -83,6 +83,22 @@ describe('herald CLI', () => {
     const missing = await runCli(['events', 'publish', '--name', 'X'], env());
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--package-id/);
+    const noFile = await runCli(['events', 'publish', '--file', '/nonexistent/events.json'], env());
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toMatch(/Cannot read --file \/nonexistent\/events.json: no such file/);
+    const both = await runCli(
+      ['events', 'publish', '--file', '-', '--name', 'X', '--package-id', 'p'],
+      env(),
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/not both/);
+    const brokenKey = await runCli(
+      ['endpoints', 'list', '--api-key', 'hrd_secret-part\nrest'],
+      env(),
+    );
+    expect(brokenKey.code).toBe(2);
+    expect(brokenKey.stderr).toMatch(/characters a header cannot carry/);
+    expect(brokenKey.stderr).not.toContain('secret-part');
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(2);
     const bad = await runCli(['deliveries', 'list', '--status', 'lost'], env());

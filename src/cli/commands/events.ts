@@ -31,8 +31,18 @@ ${CLIENT_HELP}`,
       'idempotency-key': { type: 'string' },
     });
     let body: string;
+    if (values.file && (values.name || values['package-id'])) {
+      throw new UsageError('Give --file, or --name and --package-id, not both');
+    }
     if (values.file) {
-      body = readFileSync(values.file === '-' ? 0 : values.file, 'utf8');
+      try {
+        body = readFileSync(values.file === '-' ? 0 : values.file, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const why =
+          code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code;
+        throw new UsageError(`Cannot read --file ${values.file}: ${why ?? String(error)}`);
+      }
     } else {
       if (!values.name || !values['package-id'])
         throw new UsageError('--name and --package-id are required (or --file)');
