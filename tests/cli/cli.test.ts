@@ -99,6 +99,35 @@ describe('herald CLI', () => {
     expect(brokenKey.code).toBe(2);
     expect(brokenKey.stderr).toMatch(/characters a header cannot carry/);
     expect(brokenKey.stderr).not.toContain('secret-part');
+    const badUrl = await runCli([
+      'connect',
+      'salesforce',
+      '--no-browser',
+      '--client-id',
+      'X',
+      '--print',
+      '--token-url',
+      'notaurl',
+    ]);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toMatch(/--token-url "notaurl" is not an http\(s\) URL/);
+    const key = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+    const basic = await fetch(`${server.url}/v1/endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        url: `${listener.url}/basic`,
+        events: ['PACKAGE_COMPLETE'],
+        auth: { type: 'BASIC', key: 'basic-key-1234' },
+      }),
+    });
+    const { id } = (await basic.json()) as { id: string };
+    const notOauth = await runCli(
+      ['connect', 'salesforce', '--no-browser', '--client-id', 'X', '--endpoint', id],
+      env(),
+    );
+    expect(notOauth.code).toBe(2);
+    expect(notOauth.stderr).toMatch(/does not use OAuth 2.0/);
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(2);
     const bad = await runCli(['deliveries', 'list', '--status', 'lost'], env());

@@ -70,10 +70,11 @@ ${CLIENT_HELP}`,
     if (timeoutMs === undefined)
       throw new UsageError('--timeout must be a duration such as 90s or 5m');
     const loginUrl = (values['login-url'] ?? DEFAULT_LOGIN_URL).replace(/\/+$/, '');
-    try {
-      new URL(loginUrl);
-    } catch {
-      throw new UsageError(`--login-url ${JSON.stringify(loginUrl)} is not a URL`);
+    // Checked before anyone is sent to log in: a bad URL would only fail after the login.
+    for (const flag of ['login-url', 'authorize-url', 'token-url'] as const) {
+      const value = flag === 'login-url' ? loginUrl : values[flag];
+      if (value !== undefined && !isHttpUrl(value))
+        throw new UsageError(`--${flag} ${JSON.stringify(value)} is not an http(s) URL`);
     }
     const scope = values.scope ?? DEFAULT_SCOPE;
     const options: WebFlowOptions = {
@@ -88,7 +89,17 @@ ${CLIENT_HELP}`,
       tokenUrl: values['token-url'],
     };
     const api = values.endpoint ? apiClient(values, io) : null;
-    if (api) await api.request('GET', `/v1/endpoints/${encodeURIComponent(values.endpoint!)}`); // fail early
+    if (api) {
+      // Fails early: an unknown endpoint, or one that does not use OAuth 2.0.
+      const endpoint = (await api.request(
+        'GET',
+        `/v1/endpoints/${encodeURIComponent(values.endpoint!)}`,
+      )) as { auth?: { type?: string } };
+      if (endpoint.auth?.type !== 'OAUTH2')
+        throw new UsageError(
+          `Endpoint ${values.endpoint} does not use OAuth 2.0 (its auth is ${endpoint.auth?.type ?? 'unknown'}); set its auth to OAUTH2 first`,
+        );
+    }
 
     const listener = await listenForRedirect(port);
     try {
@@ -152,3 +163,12 @@ ${CLIENT_HELP}`,
     }
   },
 };
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
