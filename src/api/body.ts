@@ -31,22 +31,35 @@ function cutOff(): ValidationError {
   );
 }
 
-export function readBody(c: Context, maxBytes: number): Promise<string> {
+/**
+ * Reads the whole body, at most `maxBytes`. `take`, when given, is awaited for each chunk as it
+ * arrives, before the next is read (the publish budget counts bytes that way): the body is then
+ * streamed even when its length is declared.
+ */
+export function readBody(
+  c: Context,
+  maxBytes: number,
+  take?: (bytes: number) => Promise<void> | void,
+): Promise<string> {
   // A socket error here is the client's (ECONNRESET, aborted), not the store's: it must not be
   // reported as a store outage.
-  return readWholeBody(c, maxBytes).catch((error: unknown) => {
+  return readWholeBody(c, maxBytes, take).catch((error: unknown) => {
     throw error instanceof ValidationError ? error : cutOff();
   });
 }
 
-async function readWholeBody(c: Context, maxBytes: number): Promise<string> {
+async function readWholeBody(
+  c: Context,
+  maxBytes: number,
+  take: ((bytes: number) => Promise<void> | void) | undefined,
+): Promise<string> {
   const tooLarge = () => bodyTooLarge(maxBytes);
   const declared = declaredLength(c);
   if (declared !== undefined && declared > maxBytes) throw tooLarge();
   // With a declared length within the limit (HTTP framing holds the client to it), read the
-  // body directly: much cheaper than a web stream per request. Chunked bodies are streamed and
-  // counted as they come.
-  if (declared !== undefined) return c.req.raw.text();
+  // body directly: much cheaper than a web stream per request. Chunked bodies, and bodies
+  // counted as they arrive, are streamed.
+  if (declared !== undefined && !take) return c.req.raw.text();
   const stream = c.req.raw.body;
   if (!stream) return '';
   const reader = stream.getReader();
@@ -60,6 +73,7 @@ async function readWholeBody(c: Context, maxBytes: number): Promise<string> {
       await reader.cancel();
       throw tooLarge();
     }
+    if (take) await take(value.byteLength);
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -262,7 +262,7 @@ export const SETTINGS: readonly Setting[] = [
     env: 'HERALD_BODY_TIMEOUT',
     default: 10_000,
     defaultText: '10s',
-    doc: 'How long a publish body may take to arrive once Herald starts reading it, plus 2 s per MiB it declares (64 KiB without Content-Length). A slower one is answered 408, so it cannot hold back other publishers.',
+    doc: 'How long a publish body may take to arrive once Herald starts reading it, plus 2 s per MiB it declares (32 MiB without Content-Length). A slower one is answered 408, so it cannot hold back other publishers.',
     parse: timerDuration,
   },
   {

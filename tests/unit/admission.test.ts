@@ -58,4 +58,55 @@ describe('ByteBudget', () => {
     other();
     expect(budget.inUse).toBe(0);
   });
+
+  it('lets a growing reservation hold only what has arrived', async () => {
+    const budget = new ByteBudget(100);
+    const slow = budget.open();
+    await slow.grow(5);
+    // Others are admitted beside it at once: it holds 5 bytes, not what it may become.
+    const other = await budget.acquire(90);
+    expect(budget.inUse).toBe(95);
+    other();
+    slow.release();
+    expect(budget.inUse).toBe(0);
+  });
+
+  it('never makes the oldest open reservation wait, so half-read bodies cannot deadlock', async () => {
+    const budget = new ByteBudget(100);
+    const first = budget.open();
+    const second = budget.open();
+    await first.grow(40);
+    await second.grow(50);
+    // The budget is nearly full: the younger one waits, the oldest goes on.
+    let secondGrew = false;
+    const waiting = second.grow(30).then(() => (secondGrew = true));
+    await first.grow(30);
+    await settle();
+    expect(secondGrew).toBe(false);
+    expect(budget.inUse).toBe(120);
+    first.release();
+    await waiting;
+    expect(secondGrew).toBe(true);
+    expect(budget.inUse).toBe(80);
+    second.release();
+    expect(budget.inUse).toBe(0);
+  });
+
+  it('releases a reservation whose growth still waits without counting that growth', async () => {
+    const budget = new ByteBudget(100);
+    const holder = await budget.acquire(90);
+    const older = budget.open();
+    const younger = budget.open();
+    await older.grow(5);
+    let done = false;
+    const waiting = younger.grow(50).then(() => (done = true));
+    await settle();
+    expect(done).toBe(false);
+    younger.release();
+    await waiting;
+    expect(budget.inUse).toBe(95);
+    holder();
+    older.release();
+    expect(budget.inUse).toBe(0);
+  });
 });

@@ -18,8 +18,11 @@ export const MAX_PUBLISH_BYTES = 32 * 1024 * 1024;
  * with a quarter of this), while a burst of 32 MiB batches is taken one at a time.
  */
 export const PUBLISH_BUDGET_BYTES = 1024 * 1024;
-/** What a chunked body (no Content-Length) is assumed to weigh until it has been read. */
-const UNDECLARED_BODY_BYTES = 64 * 1024;
+/**
+ * Bodies up to this size are reserved whole before they are read (one read, no stream); larger
+ * ones, and chunked ones, are counted as they arrive.
+ */
+const WHOLE_BODY_BYTES = 64 * 1024;
 const MIB = 1024 * 1024;
 /** Time a publish body gets per MiB it declares, beyond HERALD_BODY_TIMEOUT (512 KiB/s). */
 const BODY_MS_PER_MIB = 2000;
@@ -35,29 +38,42 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
     if (declared !== undefined && declared > MAX_PUBLISH_BYTES) {
       throw bodyTooLarge(MAX_PUBLISH_BYTES);
     }
-    const release = await budget.acquire(declared ?? UNDECLARED_BODY_BYTES);
+    if (declared !== undefined && declared <= WHOLE_BODY_BYTES) {
+      const release = await budget.acquire(declared);
+      try {
+        return await publish(c, accountId, declared, readBody(c, MAX_PUBLISH_BYTES));
+      } finally {
+        release();
+      }
+    }
+    // A large body holds only what has arrived: one that trickles in keeps no room from others.
+    const reservation = budget.open();
     try {
-      return await publish(c, accountId);
+      const reading = readBody(c, MAX_PUBLISH_BYTES, reservation.grow);
+      return await publish(c, accountId, declared ?? MAX_PUBLISH_BYTES, reading);
     } finally {
-      release();
+      reservation.release();
     }
   });
 
-  async function publish(c: Context<AppEnv>, accountId: AccountId): Promise<Response> {
-    const raw = await readInTime(c);
+  async function publish(
+    c: Context<AppEnv>,
+    accountId: AccountId,
+    bytes: number,
+    reading: Promise<string>,
+  ): Promise<Response> {
+    const raw = await inTime(reading, bytes);
     // Returned, not awaited, like IngestService.publish: the body and its parse stay alive only
     // until they are turned into a batch, not while the batch commits.
     return submit(c, accountId, raw);
   }
 
   /**
-   * Reads the body within its deadline: an admitted body holds a share of the budget, and one
-   * that trickles in must not hold back every other publisher while it does.
+   * The body, within its deadline (HERALD_BODY_TIMEOUT plus an allowance per MiB): a body that
+   * never finishes must not keep its request, and what it holds, forever.
    */
-  function readInTime(c: Context<AppEnv>): Promise<string> {
-    const bytes = declaredLength(c) ?? UNDECLARED_BODY_BYTES;
+  function inTime(reading: Promise<string>, bytes: number): Promise<string> {
     const limitMs = bodyTimeoutMs + Math.ceil((bytes / MIB) * BODY_MS_PER_MIB);
-    const reading = readBody(c, MAX_PUBLISH_BYTES);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
