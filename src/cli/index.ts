@@ -70,8 +70,13 @@ export async function main(args: string[], io: Io): Promise<number> {
   if (!found) {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${args[0]} `));
     if (group.length > 0 && (args.length === 1 || args[1] === '--help' || args[1] === '-h')) {
-      io.out(group.map((c) => `  herald ${c.name.padEnd(18)} ${c.summary}`).join('\n'));
-      return args.length === 1 ? 2 : 0;
+      const list = group.map((c) => `  herald ${c.name.padEnd(18)} ${c.summary}`).join('\n');
+      if (args.length > 1) {
+        io.out(list);
+        return 0;
+      }
+      io.err(`herald ${args[0]} needs a subcommand:\n${list}`);
+      return 2;
     }
     io.err(`Unknown command: ${args.slice(0, 2).join(' ')}\n\n${usage()}`);
     return 2;

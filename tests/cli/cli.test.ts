@@ -128,6 +128,12 @@ describe('herald CLI', () => {
     );
     expect(notOauth.code).toBe(2);
     expect(notOauth.stderr).toMatch(/does not use OAuth 2.0/);
+    const group = await runCli(['deliveries']);
+    expect(group.code).toBe(2);
+    expect(group.stderr).toMatch(/herald deliveries needs a subcommand:[\s\S]*deliveries list/);
+    const groupHelp = await runCli(['deliveries', '--help']);
+    expect(groupHelp.code).toBe(0);
+    expect(groupHelp.stdout).toMatch(/deliveries retry/);
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(2);
     const bad = await runCli(['deliveries', 'list', '--status', 'lost'], env());

@@ -168,5 +168,8 @@ describe('herald listen', () => {
     const result = await runCli(['listen', '--status', '99']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--status must be an HTTP status/);
+    const secret = await runCli(['listen', '--signing-secret', 'bogus']);
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toMatch(/--signing-secret must be a whsec_/);
   });
 });

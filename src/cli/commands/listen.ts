@@ -63,6 +63,12 @@ Ctrl-C stops it.`,
     const status = Number(values.status ?? '200');
     if (!Number.isInteger(status) || status < 200 || status > 599)
       throw new UsageError('--status must be an HTTP status from 200 to 599');
+    for (const secret of values['signing-secret'] ?? []) {
+      if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret))
+        throw new UsageError(
+          '--signing-secret must be a whsec_... secret, as Herald shows it when it creates or rotates one',
+        );
+    }
     const options: ListenOptions = {
       callbackKey: values.key,
       signingSecrets: values['signing-secret'] ?? [],
