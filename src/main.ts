@@ -165,11 +165,28 @@ export async function startHerald(
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const store = openStore(config);
   let unlock = () => {};
-  // What a failed start has begun is stopped again before the store closes, so the process can
-  // exit with the reason (a port in use, say) instead of living on with a worker and no store.
+  // What has been started, for shutDown: a failed start stops it too before the store closes,
+  // so the process exits with the reason (a port in use, say) instead of living on.
   let startedOutbound: Outbound | null = null;
   let startedServer: Server | null = null;
   let worker: Worker | null = null;
+  /**
+   * Stops what has been started, in order: no new connections, deliveries given `graceMs` to
+   * finish, then the connections, the outbound pool and the store; the data dir last.
+   */
+  const shutDown = async (graceMs: number): Promise<void> => {
+    const server = startedServer;
+    const closed = server ? new Promise<void>((r) => server.close(() => r())) : undefined;
+    server?.closeIdleConnections();
+    const left = worker ? await worker.stop(graceMs) : 0;
+    if (left > 0)
+      logger.warn({ left }, 'stopped with deliveries still in flight; they will be retried');
+    server?.closeAllConnections();
+    await closed;
+    await startedOutbound?.close();
+    await store.close();
+    unlock();
+  };
   try {
     unlock = lockDataDir(config, store);
     const migration = await store.migrate();
@@ -318,31 +335,14 @@ export async function startHerald(
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         ready = false;
-        const closed = new Promise<void>((r) => server.close(() => r()));
-        server.closeIdleConnections();
-        const left = worker ? await worker.stop(config.shutdownTimeoutMs) : 0;
-        if (left > 0)
-          logger.warn({ left }, 'stopped with deliveries still in flight; they will be retried');
-        server.closeAllConnections();
-        await closed;
-        await outbound.close();
-        await store.close();
-        unlock();
+        await shutDown(config.shutdownTimeoutMs);
         logger.info('herald stopped');
       })();
       return stopping;
     };
     return { url, port, store, services, generatedApiKey: generatedKey, stop };
   } catch (error) {
-    if (startedServer) {
-      const server = startedServer;
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    }
-    await worker?.stop(0);
-    await startedOutbound?.close();
-    unlock();
-    await store.close();
+    await shutDown(0);
     throw error;
   }
 }

@@ -48,6 +48,17 @@ function aClaimed(endpointId: EndpointId): ClaimedDelivery {
   };
 }
 
+/**
+ * Sends as the exchange does: asks right before writing, drops the request unsent if it is no
+ * longer wanted, and otherwise gets `answer`.
+ */
+const asTheExchangeDoes =
+  (answer: () => SendResult) =>
+  async (request: OutboundRequest): Promise<SendResult> =>
+    request.stillWanted?.() === false
+      ? { ok: false, failure: 'withdrawn', message: 'not sent', durationMs: 0 }
+      : answer();
+
 /** The bearer token of one generation, as the token source hands it out. */
 const bearer = (generation: number): Authorization => ({
   ok: true,
@@ -161,11 +172,7 @@ describe('the dispatcher', () => {
     let refusedUpTo = 0;
     const rejections: number[] = [];
     const { dispatcher, sent } = aDispatcher({
-      // As the exchange does: asks right before writing, and drops the request if unwanted.
-      send: async (request) =>
-        request.stillWanted?.() === false
-          ? { ok: false, failure: 'withdrawn', message: 'not sent', durationMs: 0 }
-          : answered(200),
+      send: asTheExchangeDoes(() => answered(200)),
       tokens: {
         accessToken: async () => {
           // Another delivery's 401 arrives while this one waits for a connection.
@@ -194,12 +201,7 @@ describe('the dispatcher', () => {
     let refusedUpTo = 0;
     let written = 0;
     const { dispatcher, sent } = aDispatcher({
-      send: async (request) => {
-        if (request.stillWanted?.() === false)
-          return { ok: false, failure: 'withdrawn', message: 'not sent', durationMs: 0 };
-        written++;
-        return answered(200);
-      },
+      send: asTheExchangeDoes(() => (written++, answered(200))),
       tokens: {
         accessToken: async () => {
           refusedUpTo = 1;
@@ -232,10 +234,10 @@ describe('the dispatcher', () => {
     const endpoint = anOpenEndpoint({ authType: 'OAUTH2', secrets: {} });
     let refusedUpTo = 0;
     const { dispatcher, sent } = aDispatcher({
-      send: async (request) =>
-        request.stillWanted?.() === false
-          ? { ok: false, failure: 'withdrawn', message: 'not sent', durationMs: 0 }
-          : { ...answered(401), wwwAuthenticate: 'Bearer error="invalid_token"' },
+      send: asTheExchangeDoes(() => ({
+        ...answered(401),
+        wwwAuthenticate: 'Bearer error="invalid_token"',
+      })),
       tokens: {
         accessToken: async () => bearer(1),
         tokenRejected: async () => {
