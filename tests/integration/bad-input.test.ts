@@ -534,11 +534,12 @@ describe('SSRF guard (without --allow-private-network)', () => {
     expectProblem(v1, 422, 'destination_not_allowed');
   });
 
-  it('refuses plain http to a public address', async () => {
+  it('refuses plain http to a public address, naming the setting that allows it', async () => {
     const res = await herald.api('POST', '/api/callback', {
       url: 'http://93.184.216.34/cb',
       events: [],
     });
     expectSdkError(res, 422, 'destination_not_allowed');
+    expect(res.body.message).toMatch(/HERALD_ALLOW_PLAIN_HTTP=true/);
   });
 });
