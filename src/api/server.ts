@@ -22,8 +22,8 @@ type SocketWithMessage = Duplex & {
 };
 
 /**
- * The request target of a request the parser refused: from the request it was reading (a body
- * too slow), or from the request line in the bytes it failed on, when they hold it.
+ * The request target of a request the parser refused: from the request already under way (its
+ * body too slow or broken), or from the request line in the bytes it failed on, when they hold it.
  */
 function targetOf(
   error: NodeJS.ErrnoException & { rawPacket?: unknown },
