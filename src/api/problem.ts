@@ -48,6 +48,16 @@ export function problem(
   });
 }
 
+/** Seconds a client is asked to wait (`Retry-After`) while the store cannot be reached. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+/** 503 store_unavailable with `Retry-After`: the store is down or unreachable for now. */
+export function storeUnavailable(detail: string): Response {
+  return problem('store_unavailable', detail, undefined, {
+    'retry-after': String(STORE_RETRY_AFTER_SECONDS),
+  });
+}
+
 export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
   return error.issues.map((issue) => ({
     path: prefix + (issue.path.length > 0 ? issue.path.join('/') : '/'),
@@ -85,11 +95,8 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
       { err: error, method: c.req.method, path: c.req.path },
       'the store is unavailable; answered 503',
     );
-    return problem(
-      'store_unavailable',
+    return storeUnavailable(
       'The store cannot be reached right now; nothing was accepted. Retry shortly.',
-      undefined,
-      { 'retry-after': '2' },
     );
   }
   logger.error(
