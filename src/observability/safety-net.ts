@@ -24,10 +24,10 @@ export interface SafetyNetOptions {
   readonly exit: (code: number) => void;
 }
 
-/** Installs the handlers; returns a function that removes them. */
-export function installSafetyNet(o: SafetyNetOptions): () => void {
+/** What the process does with an error that reached it unhandled (`origin` says how). */
+export function safetyNetHandler(o: SafetyNetOptions): (error: unknown, origin: string) => void {
   let exiting = false;
-  const caught = (error: unknown, origin: string): void => {
+  return (error, origin) => {
     if (safetyNetVerdict(error) === 'survive') {
       o.logger.error(
         { err: error, origin },
@@ -44,6 +44,11 @@ export function installSafetyNet(o: SafetyNetOptions): () => void {
       o.exit(1);
     });
   };
+}
+
+/** Installs the handlers; returns a function that removes them. */
+export function installSafetyNet(o: SafetyNetOptions): () => void {
+  const caught = safetyNetHandler(o);
   const onException = (error: Error): void => caught(error, 'uncaughtException');
   const onRejection = (reason: unknown): void => caught(reason, 'unhandledRejection');
   process.on('uncaughtException', onException);
