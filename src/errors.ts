@@ -28,6 +28,7 @@ export const ErrorCodes = {
   // 5xx — our fault or a dependency's; never carries internals
   upstream_error: 502,
   store_unavailable: 503,
+  not_ready: 503,
   internal_error: 500,
 } as const;
 

@@ -60,10 +60,16 @@ const MASTER_KEY_CHECK = 'master_key_check';
 const MASTER_KEY_CHECK_TEXT = 'herald master key check';
 
 /** Opens the configured store: PostgreSQL for a postgres:// URL, otherwise an SQLite file. */
-export function openStore(config: Config): Store {
+export function openStore(config: Config, logger?: Logger): Store {
   const target = config.databaseUrl;
   if (target && /^postgres(ql)?:\/\//i.test(target)) {
-    return new PostgresStore({ connectionString: target, poolSize: config.databasePoolSize });
+    return new PostgresStore({
+      connectionString: target,
+      poolSize: config.databasePoolSize,
+      // Each lost connection once; the calls it failed are answered or retried by their callers.
+      onConnectionError: (error, where) =>
+        logger?.warn({ err: error, where }, 'lost a connection to PostgreSQL'),
+    });
   }
   const path = target ?? join(config.dataDir, 'herald.db');
   if (path !== ':memory:') mkdirSync(resolve(path, '..'), { recursive: true });
@@ -163,7 +169,7 @@ export async function startHerald(
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const store = openStore(config);
+  const store = openStore(config, logger);
   let unlock = () => {};
   // What has been started, for shutDown: a failed start stops it too before the store closes,
   // so the process exits with the reason (a port in use, say) instead of living on.
@@ -280,7 +286,8 @@ export async function startHerald(
       operations: ops,
       metrics,
       sampler,
-      health: () => ({ ready, role: config.role, store: store.description }),
+      health: () => ({ ready }),
+      storeCheck: () => store.ping(),
     };
 
     const app = createApp({

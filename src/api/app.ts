@@ -1,4 +1,4 @@
-// The HTTP API: OneSpan-compatible `/api/callback`, native `/v1`, `/healthz`, `/metrics`,
+// The HTTP API: OneSpan-compatible `/api/callback`, native `/v1`, `/healthz`, `/readyz`, `/metrics`,
 // `/openapi.json`. Thin: parse at the edge, call services, present the result.
 
 import { Hono } from 'hono';
@@ -7,12 +7,41 @@ import type { Logger } from '../observability/logger.js';
 import type { Services } from '../services/index.js';
 import { json, type AppEnv } from './context.js';
 import { openApiDocument } from './openapi.js';
-import { dialectOf, errorAnswer, errorResponse } from './problem.js';
+import {
+  dialectOf,
+  errorAnswer,
+  errorResponse,
+  problem,
+  storeUnavailable,
+  STORE_RETRY_AFTER_SECONDS,
+} from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { callbackRoutes } from './routes/callback.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventRoutes } from './routes/events.js';
+
+/** How long /readyz waits for the store's answer before calling it unreachable. */
+const READY_CHECK_TIMEOUT_MS = 2000;
+
+/** Whether the store completes one round trip within `timeoutMs`. */
+async function storeAnswers(services: Services, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      services.storeCheck().then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface AppOptions {
   readonly services: Services;
@@ -40,17 +69,23 @@ export function createApp({
     ),
   );
 
+  // Liveness: says only that this process answers, and which version it is (nothing about the
+  // store or the machine, to anyone who asks).
   app.get('/healthz', (c) => {
-    const health = services.health();
-    return c.json(
-      {
-        status: health.ready ? 'ok' : 'unavailable',
-        version,
-        role: health.role,
-        store: health.store,
-      },
-      health.ready ? 200 : 503,
-    );
+    const ready = services.health().ready;
+    return c.json({ status: ready ? 'ok' : 'unavailable', version }, ready ? 200 : 503);
+  });
+  // Readiness: whether this process can do its work now, that is whether the store answers.
+  app.get('/readyz', async (c) => {
+    if (!services.health().ready) {
+      return problem('not_ready', 'Herald is starting or shutting down', undefined, {
+        'retry-after': String(STORE_RETRY_AFTER_SECONDS),
+      });
+    }
+    if (!(await storeAnswers(services, READY_CHECK_TIMEOUT_MS))) {
+      return storeUnavailable('The store cannot be reached right now');
+    }
+    return c.json({ status: 'ready', version });
   });
   app.get('/metrics', async () => {
     const body = await services.metrics.render(services.sampler);

@@ -291,9 +291,27 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/healthz': {
         get: {
-          summary: 'Health',
+          summary: 'Liveness: status and version only',
           security: [],
-          responses: { '200': ok('Ready'), '503': ok('Not ready') },
+          responses: {
+            '200': ok('Running: {"status":"ok","version":"…"}'),
+            '503': ok('Starting or shutting down: {"status":"unavailable","version":"…"}'),
+          },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: this process is running and its store answers',
+          security: [],
+          responses: {
+            '200': ok('Ready: {"status":"ready","version":"…"}'),
+            '503': {
+              description:
+                'Not ready: store_unavailable while the store cannot be reached, not_ready while starting or shutting down; Retry-After says when to ask again',
+              headers: { 'Retry-After': { schema: { type: 'integer' } } },
+              content: { 'application/problem+json': { schema: problemRef } },
+            },
+          },
         },
       },
       '/metrics': {

@@ -118,6 +118,16 @@ export function problem(
   return errorAnswer({ code, detail, problems, headers }, 'problem');
 }
 
+/** Seconds a client is asked to wait (`Retry-After`) while the store cannot be reached. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+/** 503 store_unavailable with `Retry-After`: the store is down or unreachable for now. */
+export function storeUnavailable(detail: string): Response {
+  return problem('store_unavailable', detail, undefined, {
+    'retry-after': String(STORE_RETRY_AFTER_SECONDS),
+  });
+}
+
 export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
   return error.issues.map((issue) => ({
     path: prefix + (issue.path.length > 0 ? issue.path.join('/') : '/'),
@@ -160,7 +170,7 @@ function answerFor(error: unknown, c: Context, logger: Logger): ErrorAnswer {
     return {
       code: 'store_unavailable',
       detail: 'The store cannot be reached right now; nothing was accepted. Retry shortly.',
-      headers: { 'retry-after': '2' },
+      headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
     };
   }
   logger.error(

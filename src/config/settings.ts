@@ -131,7 +131,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'database',
     default: null,
     defaultText: 'SQLite file in the data dir',
-    doc: 'Store location: a postgres:// URL for PostgreSQL, or a path to an SQLite file.',
+    doc: "Store location: a postgres:// URL for PostgreSQL, or a path to an SQLite file. Herald's PostgreSQL sessions are named `herald` in `pg_stat_activity` unless the URL sets `?application_name=`.",
     parse: text,
     secret: true,
   },

@@ -11,8 +11,12 @@ import type { SendResult } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AttemptRecord, ClaimedDelivery, DeliveryResult } from '../store/port.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import type { Authorization, Credentials } from './credentials.js';
 import { signatureHeader } from './signature.js';
+
+/** When a delivery interrupted by a store outage is tried again (±20 %). */
+const STORE_RETRY_MS = 2000;
 
 export interface OutboundRequest {
   readonly url: string;
@@ -175,18 +179,15 @@ export class Dispatcher {
   /** Never rejects: every path ends in a DeliveryResult. */
   run(c: ClaimedDelivery, endpoint: Endpoint, owner: string): Promise<DeliveryResult> {
     return this.attempt(c, endpoint, owner).catch((error: unknown) => {
-      // A bug or a store failure: give the delivery back for a later try, never lose it.
-      this.o.logger.error(
-        { err: error, deliveryId: c.id, endpointId: c.endpointId },
-        'delivery attempt failed unexpectedly',
-      );
-      return this.unattempted(
-        c,
-        owner,
-        'pending',
-        this.o.clock() + 30_000,
-        'internal error; will try again',
-      );
+      // The store went away while the attempt needed it (a token read or lock): nothing was
+      // sent, so try again soon. Anything else is a bug: try much later. Never lose it.
+      const outage = isStoreUnavailable(error);
+      const log = { err: error, deliveryId: c.id, endpointId: c.endpointId };
+      if (outage) this.o.logger.warn(log, 'the store was unavailable during a delivery');
+      else this.o.logger.error(log, 'delivery attempt failed unexpectedly');
+      const wait = outage ? STORE_RETRY_MS * (0.8 + 0.4 * this.o.random()) : 30_000;
+      const why = outage ? 'the store was unavailable' : 'internal error';
+      return this.unattempted(c, owner, 'pending', this.o.clock() + wait, `${why}; will try again`);
     });
   }
 

@@ -157,6 +157,16 @@ export class TokenManager implements TokenSource {
   >();
   private readonly dead = new Map<EndpointId, { submission: string; reason: string }>();
   private readonly unsaved = new Map<EndpointId, Unsaved>();
+  /** Refreshes under the lock running in this process, per endpoint (they release it themselves). */
+  private readonly lockUsers = new Map<EndpointId, number>();
+  /**
+   * Endpoints whose refresh lock this process may still hold in the store without using it: its
+   * release failed, or taking it failed after the store may have granted it (the store went
+   * away). Released once the store answers, after any unsaved token is stored, so that no other
+   * process refreshes with a refresh token the authorization server has already rotated out.
+   */
+  private readonly unreleased = new Set<EndpointId>();
+  private readonly releasing = new Map<EndpointId, Promise<void>>();
   private readonly lockTtlMs: number;
   private readonly waitPollMs: number;
   private readonly persistRetryMs: number;
@@ -409,14 +419,46 @@ export class TokenManager implements TokenSource {
       }
       return undefined;
     };
+    this.lockUsers.set(endpoint.id, (this.lockUsers.get(endpoint.id) ?? 0) + 1);
+    try {
+      return await this.refreshLocked(endpoint, report, adopt, submission, lineage);
+    } finally {
+      const users = (this.lockUsers.get(endpoint.id) ?? 1) - 1;
+      if (users > 0) this.lockUsers.set(endpoint.id, users);
+      else this.lockUsers.delete(endpoint.id);
+      if (this.unreleased.has(endpoint.id)) void this.releaseLater(endpoint.id);
+    }
+  }
+
+  private async refreshLocked(
+    endpoint: Endpoint,
+    report: (authorization: Authorization, extra?: Partial<RefreshReport>) => RefreshReport,
+    adopt: (record: TokenRecord | undefined) => RefreshReport | undefined,
+    submission: string,
+    lineage: string,
+  ): Promise<RefreshReport> {
     const deadline = this.o.clock() + 2 * this.lockTtlMs;
     let concurrentRejections = 0;
     let retriedAmbiguous = false;
     for (;;) {
+      // A late release of this process's lock must land before this takes the lock again.
+      await this.releasing.get(endpoint.id);
       const now = this.o.clock();
-      if (
-        !(await this.o.store.acquireTokenLock(endpoint.id, this.o.owner, now, now + this.lockTtlMs))
-      ) {
+      let locked: boolean;
+      try {
+        locked = await this.o.store.acquireTokenLock(
+          endpoint.id,
+          this.o.owner,
+          now,
+          now + this.lockTtlMs,
+        );
+      } catch (error) {
+        // The store may have granted the lock before the answer was lost: release it later.
+        this.unreleased.add(endpoint.id);
+        throw error;
+      }
+      if (locked) this.unreleased.delete(endpoint.id);
+      if (!locked) {
         // Another process is refreshing this credential: wait for its result.
         if (now > deadline) {
           return report(
@@ -483,9 +525,10 @@ export class TokenManager implements TokenSource {
         }
       } finally {
         await this.o.store.releaseTokenLock(endpoint.id, this.o.owner).catch((error: unknown) => {
+          this.unreleased.add(endpoint.id);
           this.o.logger.error(
             { err: error, endpointId: endpoint.id },
-            'could not release the token lock',
+            'could not release the token lock; releasing it once the store answers',
           );
         });
       }
@@ -553,23 +596,63 @@ export class TokenManager implements TokenSource {
   }
 
   private async save(record: TokenRecord): Promise<boolean> {
+    return (await this.trySave(record)) === 'saved';
+  }
+
+  /** `failed`: the store could not be asked (down, connection lost); `conflict`: CAS lost. */
+  private async trySave(record: TokenRecord): Promise<'saved' | 'conflict' | 'failed'> {
     try {
-      return await this.o.store.saveToken(record);
+      return (await this.o.store.saveToken(record)) ? 'saved' : 'conflict';
     } catch (error) {
       this.o.logger.error({ err: error, endpointId: record.endpointId }, 'saving a token failed');
-      return false;
+      return 'failed';
     }
   }
 
+  /**
+   * Stores a rotated token the store did not take. Tries while the store is unreachable do not
+   * count: an outage of any length ends with the token stored, and only then is the refresh
+   * lock given back (see `unreleased`).
+   */
   private async retryPersist(endpointId: EndpointId, entry: Unsaved): Promise<void> {
-    for (let tries = 0; tries < PERSIST_TRIES; tries++) {
+    for (let conflicts = 0; conflicts < PERSIST_TRIES;) {
       await this.sleep(this.persistRetryMs);
       if (this.unsaved.get(endpointId) !== entry) return; // a newer refresh took over
-      if (await this.save(entry.record)) {
+      const saved = await this.trySave(entry.record);
+      if (saved === 'saved') {
         this.unsaved.delete(endpointId);
         this.o.logger.warn({ endpointId }, 'stored the refreshed OAuth token after all');
+        if (this.unreleased.has(endpointId)) void this.releaseLater(endpointId);
         return;
       }
+      if (saved === 'conflict') conflicts++;
+    }
+  }
+
+  /**
+   * Gives back a refresh lock this process may still hold without using it, once the store
+   * answers and any unsaved token is stored. A refresh of this process that runs meanwhile takes
+   * the lock over (the same owner may take it again) and releases it itself.
+   */
+  private async releaseLater(endpointId: EndpointId): Promise<void> {
+    while (this.unreleased.has(endpointId)) {
+      if (this.lockUsers.has(endpointId) || this.unsaved.has(endpointId)) return;
+      const release = this.o.store.releaseTokenLock(endpointId, this.o.owner);
+      const settled = release.then(
+        () => true,
+        () => false,
+      );
+      this.releasing.set(
+        endpointId,
+        settled.then(() => undefined),
+      );
+      const released = await settled;
+      this.releasing.delete(endpointId);
+      if (released) {
+        this.unreleased.delete(endpointId);
+        return;
+      }
+      await this.sleep(this.persistRetryMs);
     }
   }
 

@@ -75,6 +75,11 @@ export class Metrics {
     help: 'How long the oldest due delivery has been waiting.',
     registers: [this.registry],
   });
+  private readonly storeUp = new Gauge({
+    name: 'herald_store_up',
+    help: 'Whether the store answered the last scrape (1) or could not be reached (0).',
+    registers: [this.registry],
+  });
   private readonly endpointsGauge = new Gauge({
     name: 'herald_endpoints',
     help: 'Endpoints by state and auth status.',
@@ -118,7 +123,10 @@ export class Metrics {
   async render(sampler: QueueSampler | undefined): Promise<string> {
     this.flushCounts();
     if (sampler) {
-      const s = await sampler.sample();
+      // The process's own metrics stay readable while the store is down: that is when they matter.
+      const s = await sampler.sample().catch(() => undefined);
+      this.storeUp.set(s ? 1 : 0);
+      if (!s) return this.registry.metrics();
       for (const status of ['pending', 'due', 'delivering', 'held', 'failed'] as const) {
         this.queueGauge.set({ status }, s[status]);
       }

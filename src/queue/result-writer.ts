@@ -1,13 +1,18 @@
 // Writes delivery results in batches: everything finished while one write runs goes into the
 // next single transaction. A failed write is retried; until it lands the deliveries stay leased
 // (the worker renews their leases until they are written), so at worst they are delivered
-// again (at least once), never lost.
+// again (at least once), never lost. While the store cannot be reached, results wait in memory
+// for as long as the outage lasts; only a result the store itself refuses is ever given up
+// (its lease is then left to run out, and the delivery is tried again).
 
 import type { Logger } from '../observability/logger.js';
 import type { DeliveryResult, Store } from '../store/port.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 const MAX_BATCH = 1000;
 const RETRY_MS = 500;
+/** Longest pause between writes while the store cannot be reached. */
+const MAX_OUTAGE_RETRY_MS = 5000;
 const MAX_ROW_FAILURES = 5;
 
 export class ResultWriter {
@@ -15,12 +20,16 @@ export class ResultWriter {
   private writing: Promise<void> | null = null;
   private scheduled = false;
   private readonly failures = new WeakMap<DeliveryResult, number>();
+  /** Writes failed in a row because the store could not be reached (sets the pause). */
+  private outageFailures = 0;
 
   constructor(
     private readonly store: Store,
     private readonly logger: Logger,
     /** Called after each successful write (wakes the claim loop: ordering, capacity). */
     private readonly onWritten: (results: readonly DeliveryResult[]) => void,
+    /** Called for a result given up after the store refused it again and again. */
+    private readonly onAbandoned: (result: DeliveryResult) => void = () => undefined,
   ) {}
 
   push(result: DeliveryResult): void {
@@ -64,10 +73,33 @@ export class ResultWriter {
   private async writeBatch(batch: DeliveryResult[]): Promise<void> {
     try {
       await this.store.recordResults(batch);
+      this.outageFailures = 0;
       this.onWritten(batch);
     } catch (error) {
+      if (isStoreUnavailable(error)) {
+        await this.waitForStore(batch, error);
+        return;
+      }
       await this.writeOneByOne(batch, error);
     }
+  }
+
+  /**
+   * The store cannot be reached (down, restarting, a connection lost mid-write): no row is at
+   * fault, so nothing is given up. Everything is kept, in order, and written again after a pause
+   * that grows while the outage lasts; the worker renews the leases meanwhile.
+   */
+  private async waitForStore(batch: DeliveryResult[], error: unknown): Promise<void> {
+    this.outageFailures++;
+    if (this.outageFailures === 1 || this.outageFailures % 10 === 0) {
+      this.logger.warn(
+        { err: error, count: batch.length, tries: this.outageFailures },
+        'the store is unavailable; delivery results wait to be written',
+      );
+    }
+    this.queue.unshift(...batch);
+    const pause = Math.min(MAX_OUTAGE_RETRY_MS, RETRY_MS * 2 ** (this.outageFailures - 1));
+    await new Promise((r) => setTimeout(r, pause));
   }
 
   /**
@@ -110,6 +142,7 @@ export class ResultWriter {
           { err: lastError, deliveryId: result.deliveryId },
           'the store keeps refusing a delivery result; the delivery will be tried again',
         );
+        this.onAbandoned(result);
       }
     }
     if (batch.length === 1) await new Promise((r) => setTimeout(r, RETRY_MS));

@@ -67,13 +67,19 @@ export class Worker {
   constructor(private readonly o: WorkerOptions) {
     // After results are written, claim again only when it can help: a lane ran low, an ordered
     // endpoint finished a delivery (the package's next may be claimable), or a retry was scheduled.
-    this.writer = new ResultWriter(o.store, o.logger, (results) => {
-      // Leases are renewed until the result is stored, not only until it is queued.
-      for (const r of results) this.leased.delete(r.deliveryId);
-      if (!this.wantClaim) return;
-      this.wantClaim = false;
-      o.signal.notify();
-    });
+    this.writer = new ResultWriter(
+      o.store,
+      o.logger,
+      (results) => {
+        // Leases are renewed until the result is stored, not only until it is queued.
+        for (const r of results) this.leased.delete(r.deliveryId);
+        if (!this.wantClaim) return;
+        this.wantClaim = false;
+        o.signal.notify();
+      },
+      // A result given up: stop renewing its lease, so it runs out and the delivery comes back.
+      (result) => this.leased.delete(result.deliveryId),
+    );
   }
 
   get stats(): { inflight: number; buffered: number; lanes: number; unwritten: number } {

@@ -12,8 +12,6 @@ import type { OperationalEvents } from './operational-events.js';
 export interface Health {
   /** Whether this process accepts requests (false while starting or draining). */
   readonly ready: boolean;
-  readonly role: string;
-  readonly store: string;
 }
 
 export interface Services {
@@ -27,4 +25,6 @@ export interface Services {
   readonly metrics: Metrics;
   readonly sampler: QueueSampler;
   readonly health: () => Health;
+  /** One round trip to the store: resolves while it answers, rejects while it cannot be reached. */
+  readonly storeCheck: () => Promise<void>;
 }

@@ -212,6 +212,8 @@ export interface Store {
 
   migrate(): Promise<MigrationReport>;
   close(): Promise<void>;
+  /** One trivial round trip to the store (readiness): resolves when the store answers. */
+  ping(): Promise<void>;
 
   // Server-wide settings (for example the check value of the master key).
   getSetting(key: string): Promise<string | undefined>;

@@ -45,11 +45,15 @@ const SQLITE_PREFIXES = [
   'SQLITE_NOMEM',
 ];
 
-/** The pool's own messages when it cannot get a connection in time or loses one mid-query. */
+/**
+ * The pool's and client's own messages when it cannot get a connection in time, loses one
+ * mid-query, or is asked to query on a connection it lost.
+ */
 const POOL_MESSAGES = [
   'timeout exceeded when trying to connect',
   'Connection terminated',
   'connection timeout',
+  'is not queryable',
 ];
 
 export function isStoreUnavailable(error: unknown): boolean {

@@ -3,7 +3,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { loadConfig, type Flags } from '../../config/load.js';
 import { SETTINGS } from '../../config/settings.js';
-import { startHerald } from '../../main.js';
+import { startHerald, type RunningHerald } from '../../main.js';
+import { createLogger } from '../../observability/logger.js';
+import { installSafetyNet } from '../../observability/safety-net.js';
 import { parse, type Command } from '../command.js';
 
 const options = Object.fromEntries(
@@ -29,6 +31,7 @@ export const serve: Command = {
 
 Runs Herald. Settings come from defaults, then HERALD_* environment variables, then flags.
 SIGTERM or SIGINT drains in-flight deliveries (bounded by HERALD_SHUTDOWN_TIMEOUT) and exits.
+A store outage never ends the process: publishes are answered 503 until the store is back.
 
 Flag / environment / meaning:
 ${settingsHelp()}
@@ -40,7 +43,15 @@ Example:
     const { values } = parse(args, options);
     const config = loadConfig(io.env, values as Flags);
     limitHeapGrowth(config.heapGrowthPercent);
-    const herald = await startHerald(config, { print: io.out });
+    const logger = createLogger(config.logLevel);
+    let herald: RunningHerald | null = null;
+    installSafetyNet({
+      logger,
+      stop: async () => herald?.stop(),
+      stopTimeoutMs: config.shutdownTimeoutMs + 5000,
+      exit: (code) => process.exit(code),
+    });
+    herald = await startHerald(config, { print: io.out, logger });
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         io.err(`${signal} received: draining in-flight deliveries…`);

@@ -4,11 +4,12 @@
 // expiry and persist with a generation compare-and-set.
 
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { GroupCommit } from '../group-commit.js';
+import { Connections, type ConnectionOptions } from './connections.js';
 import { loadMigrations } from '../migrations.js';
 import {
   ACCEPTING_ENDPOINTS,
@@ -59,15 +60,9 @@ export interface PostgresStoreOptions {
   readonly connectionString: string;
   /** Connections in the pool; claims and results are batched, so a few serve many deliveries. */
   readonly poolSize?: number;
+  /** Told of connections lost outside a call (idle in the pool, mid-transaction, LISTEN). */
+  readonly onConnectionError?: ConnectionOptions['onConnectionError'];
 }
-
-// BIGINT (int8) columns hold milliseconds: safe as JavaScript numbers.
-const types = {
-  getTypeParser(oid: number, format?: string) {
-    if (oid === 20) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as 'text');
-  },
-};
 
 /** A description of the URL without its password. */
 function describe(connectionString: string): string {
@@ -85,9 +80,6 @@ const placeholders = (n: number, from = 1) =>
 /** Endpoints a thorough claim looks at, at most. */
 const DISCOVERY_LIMIT = 512;
 
-/** How long getting a pooled connection may take before the request fails as unavailable. */
-const CONNECT_TIMEOUT_MS = 10_000;
-
 export class PostgresStore implements Store {
   readonly description: string;
   readonly capabilities: StoreCapabilities = {
@@ -97,41 +89,28 @@ export class PostgresStore implements Store {
   };
   private readonly ingests = GroupCommit.ofBatches((group) => this.commitIngest(group));
 
-  private readonly pool: pg.Pool;
-  private readonly connectionString: string;
+  private readonly connections: Connections;
   private channel = 'herald_work';
 
   constructor(options: PostgresStoreOptions) {
-    this.connectionString = options.connectionString;
     this.description = describe(options.connectionString);
-    this.pool = new pg.Pool({
+    this.connections = new Connections({
       connectionString: options.connectionString,
-      max: options.poolSize ?? 10,
-      // An unreachable server fails requests with 503 store_unavailable instead of hanging them.
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      types,
+      poolSize: options.poolSize ?? 10,
+      ...(options.onConnectionError ? { onConnectionError: options.onConnectionError } : {}),
     });
-    // An idle client that loses its connection must not crash the process.
-    this.pool.on('error', () => undefined);
   }
 
   private async query(text: string, values: unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query(text, values)).rows as Row[];
+    return (await this.connections.query(text, values)).rows as Row[];
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.connections.transaction(work);
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
   }
 
   async migrate(): Promise<MigrationReport> {
@@ -170,7 +149,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     // Publishes made before closing are committed first.
     await this.ingests.close();
-    await this.pool.end().catch(() => undefined);
+    await this.connections.end();
   }
 
   async getSetting(key: string): Promise<string | undefined> {
@@ -221,7 +200,7 @@ export class PostgresStore implements Store {
   }
 
   async revokeApiKey(accountId: AccountId, id: ApiKeyId, at: number): Promise<boolean> {
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       'UPDATE api_keys SET revoked_at = $1 WHERE account_id = $2 AND id = $3 AND revoked_at IS NULL',
       [at, accountId, id],
     );
@@ -240,7 +219,7 @@ export class PostgresStore implements Store {
       .filter((c) => c !== 'id')
       .map((c, i) => `${c} = $${i + 1}`)
       .join(', ');
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE endpoints SET ${sets} WHERE id = $18 AND version = $19`,
       [...endpointParams(row), row.version - 1],
     );
@@ -492,7 +471,7 @@ export class PostgresStore implements Store {
   }
 
   async recoverLeases(now: number, all: boolean): Promise<number> {
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
               next_attempt_at = LEAST(COALESCE(next_attempt_at, $1), $1), updated_at = $1
         WHERE status = 'delivering' AND ($2 OR lease_expires_at < $1)`,
@@ -555,7 +534,7 @@ export class PostgresStore implements Store {
   }
 
   async holdDeliveries(endpointId: EndpointId, now: number): Promise<number> {
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = $1 WHERE endpoint_id = $2 AND status = 'pending'`,
       [now, endpointId],
     );
@@ -563,7 +542,7 @@ export class PostgresStore implements Store {
   }
 
   async releaseHeldDeliveries(endpointId: EndpointId, now: number): Promise<number> {
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE endpoint_id = $2 AND status = 'held'`,
       [now, endpointId],
     );
@@ -573,7 +552,7 @@ export class PostgresStore implements Store {
   }
 
   async releaseStrandedHolds(now: number): Promise<number> {
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1
         WHERE status = 'held' AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
       [now],
@@ -631,7 +610,7 @@ export class PostgresStore implements Store {
     id: DeliveryId,
     now: number,
   ): Promise<DeliveryRecord | undefined> {
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, manual = TRUE, updated_at = $1,
               cycle_attempts = CASE WHEN status = 'pending' THEN cycle_attempts ELSE 0 END
         WHERE account_id = $2 AND id = $3 AND status IN ('failed', 'held', 'succeeded', 'pending')`,
@@ -647,7 +626,7 @@ export class PostgresStore implements Store {
     until: number,
     now: number,
   ): Promise<number> {
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, cycle_attempts = 0, manual = TRUE, updated_at = $1
         WHERE endpoint_id = $2 AND status IN ('failed', 'held') AND created_at >= $3 AND created_at < $4`,
       [now, endpointId, since, until],
@@ -682,14 +661,14 @@ export class PostgresStore implements Store {
   async saveToken(t: TokenRecord): Promise<boolean> {
     const values = tokenParams(t);
     if (t.generation === 1) {
-      const inserted = await this.pool.query(
+      const inserted = await this.connections.query(
         `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (${placeholders(TOKEN_PARAMS)}) ON CONFLICT (endpoint_id) DO NOTHING`,
         values,
       );
       if ((inserted.rowCount ?? 0) > 0) return true;
     }
     // Compare-and-set on the generation: a writer that lost the race changes nothing.
-    const updated = await this.pool.query(
+    const updated = await this.connections.query(
       `UPDATE oauth_tokens SET (${TOKEN_COLUMNS}) = (${placeholders(TOKEN_PARAMS)}) WHERE endpoint_id = $1 AND generation = $3 - 1`,
       values,
     );
@@ -707,7 +686,7 @@ export class PostgresStore implements Store {
        ON CONFLICT (endpoint_id) DO NOTHING`,
       [endpointId, now],
     );
-    const result = await this.pool.query(
+    const result = await this.connections.query(
       `UPDATE oauth_tokens SET lock_owner = $1, lock_until = $2
         WHERE endpoint_id = $3 AND (lock_owner IS NULL OR lock_until < $4 OR lock_owner = $1)`,
       [owner, until, endpointId, now],
@@ -726,38 +705,8 @@ export class PostgresStore implements Store {
     await this.query('SELECT pg_notify($1, $2)', [this.channel, '']);
   }
 
-  async subscribeWork(listener: () => void): Promise<() => Promise<void>> {
-    let stopped = false;
-    let client: pg.Client | null = null;
-    const connect = async (): Promise<void> => {
-      while (!stopped) {
-        const c = new pg.Client({ connectionString: this.connectionString });
-        try {
-          await c.connect();
-          c.on('notification', () => listener());
-          c.on('error', () => undefined);
-          c.on('end', () => {
-            if (!stopped) {
-              client = null;
-              // Reconnect, and wake the worker: notifications may have been missed meanwhile.
-              listener();
-              setTimeout(() => void connect(), 1000);
-            }
-          });
-          await c.query(`LISTEN ${this.channel}`);
-          client = c;
-          return;
-        } catch {
-          await c.end().catch(() => undefined);
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-    };
-    await connect();
-    return async () => {
-      stopped = true;
-      await client?.end().catch(() => undefined);
-    };
+  subscribeWork(listener: () => void): Promise<() => Promise<void>> {
+    return this.connections.listen(this.channel, listener);
   }
 
   async exportWork(afterEventId: string | null, limit: number): Promise<WorkItem[]> {

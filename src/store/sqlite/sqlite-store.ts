@@ -166,6 +166,10 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
+  async ping(): Promise<void> {
+    this.sql('SELECT 1').get();
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const row = this.sql('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
     return row === undefined ? undefined : str(row.value);

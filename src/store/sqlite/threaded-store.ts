@@ -41,6 +41,7 @@ type Local = 'close' | 'subscribeWork' | 'claimDeliveries' | 'recordResults' | '
 /** Every other method of the store port; the compiler checks that none is missing. */
 const FORWARDED = [
   'migrate',
+  'ping',
   'getSetting',
   'initSetting',
   'insertAccount',
