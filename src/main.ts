@@ -24,6 +24,7 @@ import { AccountService } from './services/accounts.js';
 import { DeliveryService } from './services/deliveries.js';
 import { EndpointHealth } from './services/endpoint-health.js';
 import { EndpointRepository } from './services/endpoint-repo.js';
+import { EndpointResidue } from './services/endpoint-residue.js';
 import { EndpointTester } from './services/endpoint-tester.js';
 import { EndpointTokens } from './services/endpoint-tokens.js';
 import { EndpointService } from './services/endpoints.js';
@@ -53,6 +54,8 @@ export interface RunningHerald {
   readonly services: Services;
   /** The API key generated on first start, if one was. */
   readonly generatedApiKey: string | null;
+  /** What this process keeps per endpoint, dropped when an endpoint is deleted. */
+  readonly residue: EndpointResidue;
   stop(): Promise<void>;
 }
 
@@ -164,6 +167,7 @@ export async function startHerald(
   const random = options.random ?? Math.random;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const store = openStore(config);
+  const residue = new EndpointResidue(store);
   let unlock = () => {};
   // What has been started, for shutDown: a failed start stops it too before the store closes,
   // so the process exits with the reason (a port in use, say) instead of living on.
@@ -178,6 +182,7 @@ export async function startHerald(
     const server = startedServer;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : undefined;
     server?.closeIdleConnections();
+    residue.stop();
     const left = worker ? await worker.stop(graceMs) : 0;
     if (left > 0)
       logger.warn({ left }, 'stopped with deliveries still in flight; they will be retried');
@@ -228,6 +233,17 @@ export async function startHerald(
           { error: error instanceof Error ? error.message : String(error) },
         ),
     });
+    // Deleted endpoints leave nothing behind: at once here, and in this process too when
+    // another one deleted them (the sweep asks the store, on the lease recovery's beat).
+    residue.add('tokens', tokens);
+    residue.add('metrics', {
+      endpointsHeld: () => metrics.endpointsHeld(),
+      forget: (id) => metrics.forgetEndpoint(id),
+    });
+    repo.onDelete((id) => residue.forget(id));
+    residue.start(Math.max(1000, config.leaseMs / 2), (error) =>
+      logger.error({ err: error }, 'could not look for deleted endpoints'),
+    );
     const dispatcher = new Dispatcher({
       send: (request) => outbound.send(request),
       credentials: new Credentials(tokens),
@@ -288,6 +304,7 @@ export async function startHerald(
       version: VERSION,
       api: config.role !== 'worker',
       bodyTimeoutMs: config.bodyTimeoutMs,
+      metricsToken: config.metricsToken,
     });
     // Listening before the worker starts: a start that fails on its port has sent nothing yet.
     const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
@@ -299,6 +316,10 @@ export async function startHerald(
         logger.info({ recovered }, 'took back deliveries left in flight by a previous run');
       const cache = new EndpointCache((id) => repo.find(id));
       repo.onChange((_account, id) => cache.invalidate(id));
+      residue.add('endpoint cache', {
+        endpointsHeld: () => cache.endpointsHeld(),
+        forget: (id) => cache.invalidate(id),
+      });
       worker = new Worker({
         store,
         dispatcher,
@@ -311,6 +332,7 @@ export async function startHerald(
         leaseMs: config.leaseMs,
         pollIntervalMs: config.pollIntervalMs,
       });
+      residue.add('worker', worker);
       await worker.start();
     }
     ready = true;
@@ -340,7 +362,7 @@ export async function startHerald(
       })();
       return stopping;
     };
-    return { url, port, store, services, generatedApiKey: generatedKey, stop };
+    return { url, port, store, services, generatedApiKey: generatedKey, residue, stop };
   } catch (error) {
     await shutDown(0);
     throw error;

@@ -366,7 +366,7 @@ export class EndpointService {
   async delete(accountId: AccountId, id: EndpointId): Promise<void> {
     await this.repo.get(accountId, id);
     await this.repo.store.deleteEndpoint(accountId, id);
-    this.repo.changed(accountId, id);
+    this.repo.deleted(accountId, id);
   }
 
   /** Reconnect: new key, secret or refresh token. Clears reauthorization_required; held work resumes. */

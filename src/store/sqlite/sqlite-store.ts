@@ -279,6 +279,14 @@ export class SqliteStore implements Store {
     })();
   }
 
+  async existingEndpoints(ids: readonly EndpointId[]): Promise<EndpointId[]> {
+    if (ids.length === 0) return [];
+    const rows = this.sql(
+      'SELECT id FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(ids)) as Row[];
+    return rows.map((r) => str(r.id) as EndpointId);
+  }
+
   async countEndpointsByState(): Promise<
     Array<{ state: EndpointState; authStatus: AuthStatus; count: number }>
   > {

@@ -56,6 +56,7 @@ const FORWARDED = [
   'findEndpointByOrigin',
   'listEndpoints',
   'deleteEndpoint',
+  'existingEndpoints',
   'countEndpointsByState',
   'getEvent',
   'renewLeases',
