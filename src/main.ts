@@ -43,8 +43,14 @@ export interface StartOptions {
   readonly logger?: Logger;
   readonly clock?: () => number;
   readonly random?: () => number;
-  /** Printed lines for people (addresses, the first API key); defaults to stdout. */
+  /** Printed lines for people (addresses, the store); defaults to stdout. */
   readonly print?: (line: string) => void;
+  /**
+   * Where the API key generated on first start is shown, or null for nowhere: by default
+   * stderr, and only when it is a terminal (stdout, and a stderr that is no terminal, end in
+   * logs). The key is in <data dir>/api-key either way.
+   */
+  readonly showKey?: ((lines: readonly string[]) => void) | null;
 }
 
 export interface RunningHerald {
@@ -69,14 +75,34 @@ export function openStore(config: Config): Store {
     return new PostgresStore({ connectionString: target, poolSize: config.databasePoolSize });
   }
   const path = target ?? join(config.dataDir, 'herald.db');
-  if (path !== ':memory:') mkdirSync(resolve(path, '..'), { recursive: true });
+  if (path !== ':memory:') mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
   const options = { path, synchronous: config.sqliteSynchronous };
   return config.sqliteThread === 'on' ? new ThreadedSqliteStore(options) : new SqliteStore(options);
 }
 
+/** Files Herald keeps in the data dir besides the store's own (store/sqlite/private-files.ts). */
+const DATA_DIR_FILES = ['api-key', 'master.key', 'herald.pid'];
+
 function writePrivate(path: string, content: string): void {
+  mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
   writeFileSync(path, content, { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+/**
+ * An existing data dir is its user's alone (0700), and the files of an earlier run 0600 again
+ * (someone may have copied or loosened them). A directory Herald does not own is left as it is.
+ */
+function keepDataDirPrivate(dir: string, logger: Logger): void {
+  if (!existsSync(dir)) return;
+  try {
+    chmodSync(dir, 0o700);
+    for (const name of DATA_DIR_FILES) {
+      if (existsSync(join(dir, name))) chmodSync(join(dir, name), 0o600);
+    }
+  } catch (error) {
+    logger.warn({ err: error, dataDir: dir }, 'could not make the data dir private (mode 0700)');
+  }
 }
 
 /** The master key: HERALD_MASTER_KEY, or (embedded store only) a key file made on first start. */
@@ -89,10 +115,7 @@ async function openSecretBox(config: Config, store: Store): Promise<SecretBox> {
       );
     }
     const file = join(config.dataDir, 'master.key');
-    if (!existsSync(file)) {
-      mkdirSync(config.dataDir, { recursive: true });
-      writePrivate(file, `${generateMasterKey()}\n`);
-    }
+    if (!existsSync(file)) writePrivate(file, `${generateMasterKey()}\n`);
     text = readFileSync(file, 'utf8').trim();
   }
   const box = SecretBox.fromText(text);
@@ -128,7 +151,7 @@ function lockDataDir(config: Config, store: Store): () => void {
       );
     }
   }
-  writeFileSync(file, `${process.pid}\n`);
+  writePrivate(file, `${process.pid}\n`);
   return () => rmSync(file, { force: true });
 }
 
@@ -166,6 +189,7 @@ export async function startHerald(
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  keepDataDirPrivate(config.dataDir, logger);
   const store = openStore(config);
   const residue = new EndpointResidue(store);
   let unlock = () => {};
@@ -257,10 +281,7 @@ export async function startHerald(
     });
     const accounts = new AccountService(store, clock, config.adminKey);
     const { generatedKey } = await accounts.bootstrap(config.apiKey);
-    if (generatedKey) {
-      mkdirSync(config.dataDir, { recursive: true });
-      writePrivate(join(config.dataDir, 'api-key'), `${generatedKey}\n`);
-    }
+    if (generatedKey) writePrivate(join(config.dataDir, 'api-key'), `${generatedKey}\n`);
 
     const sampler: QueueSampler = {
       async sample() {
@@ -346,10 +367,21 @@ export async function startHerald(
         `API: ${url}/v1  ·  OneSpan-compatible: ${url}/api/callback  ·  OpenAPI: ${url}/openapi.json`,
       );
     if (generatedKey) {
-      print(
-        `API key of the default account (shown once; also written to ${join(config.dataDir, 'api-key')}):`,
-      );
-      print(`  ${generatedKey}`);
+      const file = join(config.dataDir, 'api-key');
+      const showKey =
+        options.showKey === undefined
+          ? process.stderr.isTTY
+            ? (lines: readonly string[]) => process.stderr.write(`${lines.join('\n')}\n`)
+            : null
+          : options.showKey;
+      if (showKey) {
+        showKey([
+          `API key of the default account (shown once; also written to ${file}):`,
+          `  ${generatedKey}`,
+        ]);
+      } else {
+        print(`API key of the default account written to ${file} (shown only on a terminal)`);
+      }
     }
     logger.info({ port, role: config.role, store: store.description }, 'herald started');
 

@@ -1,6 +1,6 @@
 // The HTTP server around the app: Node's own server, Hono's request listener, and answers in
 // the problem format for requests that never reach the app (what HTTP cannot parse, a request
-// line or Host header no URL can be built from).
+// line or Host header no URL can be built from, no Host header at all).
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +10,7 @@ import type { Hono } from 'hono';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AppEnv } from './context.js';
-import { clientErrorAnswer, problem } from './problem.js';
+import { clientErrorAnswer, problem, problemBody } from './problem.js';
 
 export interface ListeningServer {
   readonly server: Server;
@@ -34,7 +34,21 @@ export function listen(
       return problem('internal_error', 'Herald failed to answer this request');
     },
   });
-  const server = createServer(listener);
+  // Node answers an HTTP/1.1 request without a Host header with a bare 400 of its own, before
+  // any handler runs; it is let through here and answered with a problem document instead.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    if (req.headers.host !== undefined || req.httpVersion === '1.0') {
+      void listener(req, res);
+      return;
+    }
+    const body = problemBody('invalid_request', 'An HTTP/1.1 request needs a Host header');
+    res.writeHead(400, {
+      'content-type': 'application/problem+json',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    res.end(body);
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // A client gone (or half-gone) gets nothing, nor one whose answer has begun (as in Node's
     // own handler); one that sent what HTTP cannot parse gets a problem document, like every

@@ -459,6 +459,8 @@ describe('bad input', () => {
       ['POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
       ['GARBAGE\r\n\r\n', 400],
       ['GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n', 400],
+      // HTTP/1.1 without a Host header: Node's own answer would be a bare 400.
+      ['GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
       [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`, 431],
     ];
     for (const [request, status] of cases) {

@@ -8,6 +8,7 @@ import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
+import { privateDatabaseFiles } from './private-files.js';
 import { CLAIMED_WIDTH, decodeClaimed, flattenClaimedRows } from './thread-codec.js';
 import {
   ACCEPTING_ENDPOINTS,
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.description = sqliteDescription(options);
+    privateDatabaseFiles(options.path);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.fullSync = options.synchronous !== 'normal';
