@@ -8,6 +8,7 @@ const onBothStores = [
   'tests/integration/retries.test.ts',
   'tests/integration/v1-api.test.ts',
   'tests/integration/oauth-salesforce.test.ts',
+  'tests/integration/redaction.test.ts',
 ];
 
 const postgres = process.env.HERALD_TEST_DATABASE_URL;

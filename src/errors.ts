@@ -25,6 +25,7 @@ export const ErrorCodes = {
   headers_too_large: 431,
   destination_not_allowed: 422,
   invalid_credentials: 422,
+  secret_required: 422,
   // 5xx — our fault or a dependency's; never carries internals
   upstream_error: 502,
   store_unavailable: 503,

@@ -24,6 +24,7 @@ import { AccountService } from './services/accounts.js';
 import { DeliveryService } from './services/deliveries.js';
 import { EndpointHealth } from './services/endpoint-health.js';
 import { EndpointRepository } from './services/endpoint-repo.js';
+import { EndpointResidue } from './services/endpoint-residue.js';
 import { EndpointTester } from './services/endpoint-tester.js';
 import { EndpointTokens } from './services/endpoint-tokens.js';
 import { EndpointService } from './services/endpoints.js';
@@ -42,8 +43,14 @@ export interface StartOptions {
   readonly logger?: Logger;
   readonly clock?: () => number;
   readonly random?: () => number;
-  /** Printed lines for people (addresses, the first API key); defaults to stdout. */
+  /** Printed lines for people (addresses, the store); defaults to stdout. */
   readonly print?: (line: string) => void;
+  /**
+   * Where the API key generated on first start is shown, or null for nowhere: by default
+   * stderr, and only when it is a terminal (stdout, and a stderr that is no terminal, end in
+   * logs). The key is in <data dir>/api-key either way.
+   */
+  readonly showKey?: ((lines: readonly string[]) => void) | null;
 }
 
 export interface RunningHerald {
@@ -53,6 +60,8 @@ export interface RunningHerald {
   readonly services: Services;
   /** The API key generated on first start, if one was. */
   readonly generatedApiKey: string | null;
+  /** What this process keeps per endpoint, dropped when an endpoint is deleted. */
+  readonly residue: EndpointResidue;
   stop(): Promise<void>;
 }
 
@@ -72,14 +81,34 @@ export function openStore(config: Config, logger?: Logger): Store {
     });
   }
   const path = target ?? join(config.dataDir, 'herald.db');
-  if (path !== ':memory:') mkdirSync(resolve(path, '..'), { recursive: true });
+  if (path !== ':memory:') mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
   const options = { path, synchronous: config.sqliteSynchronous };
   return config.sqliteThread === 'on' ? new ThreadedSqliteStore(options) : new SqliteStore(options);
 }
 
+/** Files Herald keeps in the data dir besides the store's own (store/sqlite/private-files.ts). */
+const DATA_DIR_FILES = ['api-key', 'master.key', 'herald.pid'];
+
 function writePrivate(path: string, content: string): void {
+  mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
   writeFileSync(path, content, { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+/**
+ * An existing data dir is its user's alone (0700), and the files of an earlier run 0600 again
+ * (someone may have copied or loosened them). A directory Herald does not own is left as it is.
+ */
+function keepDataDirPrivate(dir: string, logger: Logger): void {
+  if (!existsSync(dir)) return;
+  try {
+    chmodSync(dir, 0o700);
+    for (const name of DATA_DIR_FILES) {
+      if (existsSync(join(dir, name))) chmodSync(join(dir, name), 0o600);
+    }
+  } catch (error) {
+    logger.warn({ err: error, dataDir: dir }, 'could not make the data dir private (mode 0700)');
+  }
 }
 
 /** The master key: HERALD_MASTER_KEY, or (embedded store only) a key file made on first start. */
@@ -92,10 +121,7 @@ async function openSecretBox(config: Config, store: Store): Promise<SecretBox> {
       );
     }
     const file = join(config.dataDir, 'master.key');
-    if (!existsSync(file)) {
-      mkdirSync(config.dataDir, { recursive: true });
-      writePrivate(file, `${generateMasterKey()}\n`);
-    }
+    if (!existsSync(file)) writePrivate(file, `${generateMasterKey()}\n`);
     text = readFileSync(file, 'utf8').trim();
   }
   const box = SecretBox.fromText(text);
@@ -131,7 +157,7 @@ function lockDataDir(config: Config, store: Store): () => void {
       );
     }
   }
-  writeFileSync(file, `${process.pid}\n`);
+  writePrivate(file, `${process.pid}\n`);
   return () => rmSync(file, { force: true });
 }
 
@@ -169,7 +195,9 @@ export async function startHerald(
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  keepDataDirPrivate(config.dataDir, logger);
   const store = openStore(config, logger);
+  const residue = new EndpointResidue(store);
   let unlock = () => {};
   // What has been started, for shutDown: a failed start stops it too before the store closes,
   // so the process exits with the reason (a port in use, say) instead of living on.
@@ -184,6 +212,7 @@ export async function startHerald(
     const server = startedServer;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : undefined;
     server?.closeIdleConnections();
+    residue.stop();
     const left = worker ? await worker.stop(graceMs) : 0;
     if (left > 0)
       logger.warn({ left }, 'stopped with deliveries still in flight; they will be retried');
@@ -235,6 +264,17 @@ export async function startHerald(
           { error: error instanceof Error ? error.message : String(error) },
         ),
     });
+    // Deleted endpoints leave nothing behind: at once here, and in this process too when
+    // another one deleted them (the sweep asks the store, on the lease recovery's beat).
+    residue.add('tokens', tokens);
+    residue.add('metrics', {
+      endpointsHeld: () => metrics.endpointsHeld(),
+      forget: (id) => metrics.forgetEndpoint(id),
+    });
+    repo.onDelete((id) => residue.forget(id));
+    residue.start(Math.max(1000, config.leaseMs / 2), (error) =>
+      logger.error({ err: error }, 'could not look for deleted endpoints'),
+    );
     const dispatcher = new Dispatcher({
       send: (request) => outbound.send(request),
       credentials: new Credentials(tokens),
@@ -248,10 +288,7 @@ export async function startHerald(
     });
     const accounts = new AccountService(store, clock, config.adminKey);
     const { generatedKey } = await accounts.bootstrap(config.apiKey);
-    if (generatedKey) {
-      mkdirSync(config.dataDir, { recursive: true });
-      writePrivate(join(config.dataDir, 'api-key'), `${generatedKey}\n`);
-    }
+    if (generatedKey) writePrivate(join(config.dataDir, 'api-key'), `${generatedKey}\n`);
 
     const sampler: QueueSampler = {
       async sample() {
@@ -296,6 +333,7 @@ export async function startHerald(
       version: VERSION,
       api: config.role !== 'worker',
       bodyTimeoutMs: config.bodyTimeoutMs,
+      metricsToken: config.metricsToken,
     });
     // Listening before the worker starts: a start that fails on its port has sent nothing yet.
     const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
@@ -307,6 +345,10 @@ export async function startHerald(
         logger.info({ recovered }, 'took back deliveries left in flight by a previous run');
       const cache = new EndpointCache((id) => repo.find(id));
       repo.onChange((_account, id) => cache.invalidate(id));
+      residue.add('endpoint cache', {
+        endpointsHeld: () => cache.endpointsHeld(),
+        forget: (id) => cache.invalidate(id),
+      });
       worker = new Worker({
         store,
         dispatcher,
@@ -319,6 +361,7 @@ export async function startHerald(
         leaseMs: config.leaseMs,
         pollIntervalMs: config.pollIntervalMs,
       });
+      residue.add('worker', worker);
       await worker.start();
     }
     ready = true;
@@ -332,10 +375,21 @@ export async function startHerald(
         `API: ${url}/v1  ·  OneSpan-compatible: ${url}/api/callback  ·  OpenAPI: ${url}/openapi.json`,
       );
     if (generatedKey) {
-      print(
-        `API key of the default account (shown once; also written to ${join(config.dataDir, 'api-key')}):`,
-      );
-      print(`  ${generatedKey}`);
+      const file = join(config.dataDir, 'api-key');
+      const showKey =
+        options.showKey === undefined
+          ? process.stderr.isTTY
+            ? (lines: readonly string[]) => process.stderr.write(`${lines.join('\n')}\n`)
+            : null
+          : options.showKey;
+      if (showKey) {
+        showKey([
+          `API key of the default account (shown once; also written to ${file}):`,
+          `  ${generatedKey}`,
+        ]);
+      } else {
+        print(`API key of the default account written to ${file} (shown only on a terminal)`);
+      }
     }
     logger.info({ port, role: config.role, store: store.description }, 'herald started');
 
@@ -348,7 +402,7 @@ export async function startHerald(
       })();
       return stopping;
     };
-    return { url, port, store, services, generatedApiKey: generatedKey, stop };
+    return { url, port, store, services, generatedApiKey: generatedKey, residue, stop };
   } catch (error) {
     await shutDown(0);
     throw error;

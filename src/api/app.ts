@@ -5,6 +5,8 @@ import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from '../observability/logger.js';
 import type { Services } from '../services/index.js';
+import { AuthError } from '../errors.js';
+import { bearerCheck } from './bearer.js';
 import { json, type AppEnv } from './context.js';
 import { openApiDocument } from './openapi.js';
 import {
@@ -51,6 +53,8 @@ export interface AppOptions {
   readonly api: boolean;
   /** How long a publish body may take to arrive once admitted (plus an allowance per MiB). */
   readonly bodyTimeoutMs: number;
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  readonly metricsToken?: string | null;
 }
 
 export function createApp({
@@ -59,6 +63,7 @@ export function createApp({
   version,
   api,
   bodyTimeoutMs,
+  metricsToken = null,
 }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((error, c) => errorResponse(error, c, logger));
@@ -87,7 +92,14 @@ export function createApp({
     }
     return c.json({ status: 'ready', version });
   });
-  app.get('/metrics', async () => {
+  const metricsAllowed = bearerCheck(metricsToken);
+  app.get('/metrics', async (c) => {
+    if (!metricsAllowed(c.req.header('authorization'))) {
+      throw new AuthError(
+        'unauthorized',
+        'GET /metrics needs Authorization: Bearer <metrics token>',
+      );
+    }
     const body = await services.metrics.render(services.sampler);
     return new Response(body, {
       headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },

@@ -1,5 +1,6 @@
 // Turns validated request bodies (OneSpan `Callback`, /v1 endpoint) into endpoint drafts.
-// Masked secrets sent back (`****7f3a`) mean "keep what is stored".
+// Masked secrets sent back (`****7f3a`) mean "keep what is stored", while it goes where it went
+// (services/secret-binding.ts).
 
 import { ValidationError } from '../errors.js';
 import {
@@ -18,6 +19,7 @@ import {
   type EndpointDraft,
   type SecretInput,
 } from '../services/endpoints.js';
+import type { SecretFields } from '../services/secret-binding.js';
 import { BASIC_KEY_RULES, type AuthBody, type CallbackBody } from './schemas.js';
 import type { z } from 'zod';
 import type { EndpointOptionsSchema } from './schemas.js';
@@ -62,6 +64,14 @@ export function salesforceAuth(key: string, existing: Endpoint | undefined): Aut
     refreshToken: parsed.refreshToken,
   };
 }
+
+/** How OneSpan's `Callback` names the secrets. */
+const CALLBACK_FIELDS: SecretFields = {
+  key: 'key',
+  clientSecret: 'oauthSetting/clientSecret',
+  refreshToken: 'oauthSetting/refreshToken',
+  customHeaders: 'customHeaders',
+};
 
 export function draftFromCallback(
   origin: Origin,
@@ -117,6 +127,7 @@ export function draftFromCallback(
     customHeaders: body.customHeaders ?? [],
     options: existing?.options ?? DEFAULT_ENDPOINT_OPTIONS,
     signing: existing?.secrets.signingSecrets !== undefined,
+    fields: CALLBACK_FIELDS,
   };
 }
 

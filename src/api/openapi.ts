@@ -54,12 +54,22 @@ const callbackErrors = Object.fromEntries(
     '404': 'Not found in this account',
     '405': 'Method not allowed on this route',
     '413': 'Body larger than 64 KiB',
-    '422': 'Destination not allowed, or credentials incomplete',
+    '422':
+      'Destination not allowed, credentials incomplete, or a masked secret sent with a new destination (secret_required)',
   }).map(([status, description]) => [
     status,
     { description, content: { 'application/json': { schema: oneSpanErrorRef } } },
   ]),
 );
+
+/** Changes that may move a stored secret's destination. */
+const moved = {
+  '422': {
+    description:
+      'Refused credentials: `secret_required` when a masked or left-out secret would go to another origin than it was given for (a new callback URL origin for a Basic key or custom header values, a new token endpoint origin for a client secret or refresh token); `errors` names each field to send again in full',
+    content: { 'application/problem+json': { schema: problemRef } },
+  },
+};
 const body = (ref: string) => ({
   required: true,
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
@@ -94,7 +104,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       responses: { '200': ok('Callback'), ...callbackErrors },
     },
     post: {
-      summary: 'Register or replace the callback configuration',
+      summary:
+        'Register or replace the callback configuration; masked secrets keep the stored ones while their destination keeps its origin',
       requestBody: body('Callback'),
       responses: { '200': ok('Callback'), ...callbackErrors },
     },
@@ -171,9 +182,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         parameters: [idParam('id', 'ep_')],
         get: { summary: 'One endpoint', responses: { '200': ok('Endpoint'), ...errors } },
         patch: {
-          summary: 'Change an endpoint (state enabled releases held deliveries)',
+          summary:
+            'Change an endpoint (state enabled releases held deliveries); a new URL or token URL origin needs the secrets bound to it sent again',
           requestBody: body('EndpointPatch'),
-          responses: { '200': ok('Endpoint'), ...errors },
+          responses: { '200': ok('Endpoint'), ...errors, ...moved },
         },
         delete: {
           summary: 'Delete an endpoint with its deliveries',
@@ -183,9 +195,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/endpoints/{id}/credentials': {
         parameters: [idParam('id', 'ep_')],
         put: {
-          summary: 'New key, secret or refresh token; held deliveries resume',
+          summary:
+            'New key, secret or refresh token; held deliveries resume. A salesforceKey for another host needs the stored client secret sent again',
           requestBody: body('Credentials'),
-          responses: { '200': ok('Endpoint'), ...errors },
+          responses: { '200': ok('Endpoint'), ...errors, ...moved },
         },
       },
       '/v1/endpoints/{id}/test': {

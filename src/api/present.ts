@@ -14,6 +14,9 @@ import type { PublicApiKey } from '../services/accounts.js';
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const masked = (secret: string | undefined): string | null =>
   secret === undefined ? null : maskSecret(secret);
+/** Custom header values may be credentials (an API key header): shown masked like any secret. */
+const maskedHeaders = (headers: Endpoint['customHeaders']) =>
+  headers.map((h) => ({ key: h.key, value: maskSecret(h.value) }));
 
 /**
  * OneSpan's `Callback` object, with the key masked. Only OneSpan's own field names. `url`, `key`
@@ -30,7 +33,7 @@ export function presentCallback(e: Endpoint): Record<string, unknown> {
           : null) ?? '',
     events: e.events,
     authType: e.authType,
-    customHeaders: e.customHeaders,
+    customHeaders: maskedHeaders(e.customHeaders),
   };
   if (e.authType === 'OAUTH2' && e.oauth && e.oauth.flavor === 'generic') {
     out.oauthSetting = {
@@ -71,7 +74,7 @@ export function presentEndpoint(e: Endpoint): Record<string, unknown> {
     events: e.events,
     description: e.description,
     auth,
-    customHeaders: e.customHeaders,
+    customHeaders: maskedHeaders(e.customHeaders),
     signing: { enabled: secrets.length > 0, secrets: secrets.length },
     options: {
       ...e.options,

@@ -1,6 +1,7 @@
 // The HTTP server around the app: Node's own server, Hono's request listener, and error answers
 // for requests that never reach the app (what HTTP cannot parse, a request line or Host header
-// no URL can be built from), in the dialect of the path they asked for where it can be read.
+// no URL can be built from, no Host header at all), in the dialect of the path they asked for
+// where it can be read.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,7 +63,24 @@ export function listen(
       );
     },
   });
-  const server = createServer((incoming, outgoing) => {
+  // Node answers an HTTP/1.1 request without a Host header with a bare 400 of its own, before
+  // any handler runs; it is let through here and answered with an error document instead.
+  const server = createServer({ requireHostHeader: false }, (incoming, outgoing) => {
+    if (incoming.headers.host === undefined && incoming.httpVersion !== '1.0') {
+      const answer = errorAnswer(
+        { code: 'invalid_request', detail: 'An HTTP/1.1 request needs a Host header' },
+        dialectOf(incoming.url),
+      );
+      void answer.text().then((body) => {
+        outgoing.writeHead(answer.status, {
+          'content-type': answer.headers.get('content-type') ?? 'application/problem+json',
+          'content-length': Buffer.byteLength(body),
+          connection: 'close',
+        });
+        outgoing.end(body);
+      });
+      return;
+    }
     handing = incoming.url;
     try {
       void listener(incoming, outgoing);

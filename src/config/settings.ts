@@ -39,6 +39,7 @@ export interface Config {
   readonly heapGrowthPercent: number;
   readonly databasePoolSize: number;
   readonly operationsWebhookUrl: string | null;
+  readonly metricsToken: string | null;
 }
 
 export interface Setting<K extends keyof Config = keyof Config> {
@@ -316,5 +317,15 @@ export const SETTINGS: readonly Setting[] = [
     defaultText: 'none',
     doc: 'Where operational events (delivery exhausted, endpoint disabled, credentials dead) are also POSTed as JSON.',
     parse: url,
+  },
+  {
+    key: 'metricsToken',
+    env: 'HERALD_METRICS_TOKEN',
+    default: null,
+    defaultText: 'none (/metrics is open)',
+    doc: 'When set, `/metrics` answers only requests with `Authorization: Bearer <this token>` (at least 16 characters); others get `401`. Its series name endpoint ids.',
+    parse: (raw) =>
+      raw === '' ? null : raw.length >= 16 ? raw : { error: 'must be at least 16 characters' },
+    secret: true,
   },
 ];

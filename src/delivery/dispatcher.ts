@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { AttemptRecord, ClaimedDelivery, DeliveryResult } from '../store/port.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import type { Authorization, Credentials } from './credentials.js';
+import { withoutSentCredentials } from './sent-credentials.js';
 import { signatureHeader } from './signature.js';
 
 /** When a delivery interrupted by a store outage is tried again (±20 %). */
@@ -69,6 +70,8 @@ export interface ProbeResult {
 interface Sent {
   readonly response: SendResult;
   readonly outcome: Outcome;
+  /** The Authorization header the request carried: kept out of the stored answer. */
+  readonly authorization: string | undefined;
 }
 
 /** A request dropped unsent because its token was refused meanwhile: recovered as a 401 is. */
@@ -172,7 +175,7 @@ export class Dispatcher {
             ? TOKEN_REFUSED_UNSENT
             : classifyError(response.failure);
         this.o.metrics.attemptDuration.observe(response.durationMs / 1000);
-        return { response, outcome };
+        return { response, outcome, authorization: auth.header };
       });
   }
 
@@ -269,6 +272,7 @@ export class Dispatcher {
       sent = {
         response: sent.response,
         outcome: { kind: 'retry', failure: 'http_error', slowDown: false, retryAfter: undefined },
+        authorization: sent.authorization,
       };
     }
     return this.exchanged(endpoint, first, sent, true);
@@ -315,12 +319,14 @@ export class Dispatcher {
         error: exchange.auth.message,
       };
     }
-    const { response, outcome } = exchange.sent;
+    const { response, outcome, authorization } = exchange.sent;
     return {
       ok: outcome.kind === 'success',
       statusCode: response.ok ? response.status : null,
       durationMs: Math.round(response.durationMs),
-      responseBody: response.ok ? response.body : null,
+      responseBody: response.ok
+        ? withoutSentCredentials(response.body, endpoint, authorization)
+        : null,
       error: response.ok
         ? outcome.kind === 'success'
           ? null
@@ -373,7 +379,9 @@ export class Dispatcher {
       statusCode,
       outcome: outcome.kind === 'retry' ? outcome.failure : outcome.kind,
       error: response.ok ? null : response.message,
-      responseBody: response.ok ? response.body || null : null,
+      responseBody: response.ok
+        ? withoutSentCredentials(response.body, endpoint, sent.authorization) || null
+        : null,
     };
     this.o.metrics.countAttempt(attempt.outcome);
     const settle = (

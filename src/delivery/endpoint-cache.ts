@@ -37,4 +37,9 @@ export class EndpointCache {
   invalidate(id: EndpointId): void {
     this.entries.delete(id);
   }
+
+  /** The endpoints it holds a copy of (secrets opened). */
+  endpointsHeld(): Iterable<EndpointId> {
+    return this.entries.keys();
+  }
 }

@@ -4,14 +4,15 @@
 import { createHmac } from 'node:crypto';
 import type { SigningSecret } from '../domain/endpoint.js';
 
-const keyCache = new Map<string, Buffer>();
+// Decoded once per secret object: the worker keeps one endpoint object per version, so the key
+// lives as long as the endpoint's copy does, and goes with it when the endpoint is deleted.
+const keys = new WeakMap<SigningSecret, Buffer>();
 
-function keyOf(secret: string): Buffer {
-  let key = keyCache.get(secret);
+function keyOf(s: SigningSecret): Buffer {
+  let key = keys.get(s);
   if (!key) {
-    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
-    if (keyCache.size > 10_000) keyCache.clear();
-    keyCache.set(secret, key);
+    key = Buffer.from(s.secret.startsWith('whsec_') ? s.secret.slice(6) : s.secret, 'base64');
+    keys.set(s, key);
   }
   return key;
 }
@@ -26,7 +27,7 @@ export function signatureHeader(
   let header: string | undefined;
   for (const s of secrets) {
     if (s.expiresAt !== null && s.expiresAt <= now) continue;
-    const mac = createHmac('sha256', keyOf(s.secret))
+    const mac = createHmac('sha256', keyOf(s))
       .update(`${id}.${timestampSeconds}.`)
       .update(body)
       .digest('base64');

@@ -172,3 +172,12 @@ export function maskSecret(secret: string): string {
 export function isMasked(value: string): boolean {
   return /^\*{4}/.test(value);
 }
+
+/** The origin (scheme, host, port) a URL sends to: what a stored secret is bound to. */
+export function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}

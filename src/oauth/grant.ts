@@ -5,6 +5,7 @@
 import * as oauth from 'oauth4webapi';
 import type { OAuthSettings } from '../domain/endpoint.js';
 import { storableText } from '../domain/json-shape.js';
+import { redact } from '../domain/redact.js';
 import {
   classifyTokenError,
   explainTokenError,
@@ -135,11 +136,14 @@ export async function requestToken(
       scope: result.scope,
     };
   } catch (error) {
+    // The token endpoint's words end up in logs and stores: made storable first, and without
+    // the secrets Herald sent it (a server may repeat a wrong client secret in its refusal).
+    const sent = [input.clientSecret, input.refreshToken];
+    const storable = (text: string) => redact(storableText(text), sent);
     if (error instanceof oauth.ResponseBodyError) {
-      // The token endpoint's words end up in logs and stores: made storable first.
-      const code = storableText(error.error);
+      const code = storable(error.error);
       const description =
-        error.error_description === undefined ? undefined : storableText(error.error_description);
+        error.error_description === undefined ? undefined : storable(error.error_description);
       const kind = classifyTokenError(error.status, code, description);
       return {
         ok: false,
@@ -160,7 +164,7 @@ export async function requestToken(
       ambiguous: false,
       status: response.status,
       error: undefined,
-      message: storableText(
+      message: storable(
         `The token endpoint's answer (HTTP ${response.status}) is not a valid token response: ${error instanceof Error ? error.message : String(error)}`,
       ),
     };

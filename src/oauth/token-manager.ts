@@ -16,7 +16,6 @@
 //   - its submission (every field, and when it was submitted): what a terminal refusal condemns.
 //     It stays dead until someone submits credentials again, even the same ones.
 
-import { createHash } from 'node:crypto';
 import type { Endpoint } from '../domain/endpoint.js';
 import type { EndpointId } from '../domain/ids.js';
 import type { Authorization, TokenSource } from '../delivery/credentials.js';
@@ -24,6 +23,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SecretBox } from '../services/secret-box.js';
 import type { Store, TokenRecord } from '../store/port.js';
+import { credentialLineage, credentialSubmission, refreshAheadAt } from './credential-keys.js';
 import { requestToken, type GrantResult } from './grant.js';
 
 export interface TokenManagerOptions {
@@ -78,54 +78,9 @@ const CONCURRENT_RETRIES = 4;
 const MAX_BACKOFF_MS = 5 * 60_000;
 const PERSIST_TRIES = 60;
 
-const hash = (parts: unknown[]): string =>
-  createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
-
-// Endpoints are immutable values cached by the worker: hash each one once, not per delivery.
-const lineages = new WeakMap<Endpoint, string>();
-const submissions = new WeakMap<Endpoint, string>();
-
-/** The grant a stored token record belongs to. */
-export function credentialLineage(endpoint: Endpoint): string {
-  let key = lineages.get(endpoint);
-  if (key === undefined) {
-    const o = endpoint.oauth;
-    key = hash([o?.tokenUrl, o?.clientId, o?.grantType, endpoint.secrets.refreshToken ?? null]);
-    lineages.set(endpoint, key);
-  }
-  return key;
-}
-
-/** This submission of the credential: every field, and when it was submitted. */
-export function credentialSubmission(endpoint: Endpoint): string {
-  let key = submissions.get(endpoint);
-  if (key === undefined) {
-    const o = endpoint.oauth;
-    key = hash([
-      o?.tokenUrl,
-      o?.clientId,
-      o?.grantType,
-      o?.scope,
-      o?.authMechanism,
-      o?.customParameters,
-      endpoint.secrets.clientSecret ?? null,
-      endpoint.secrets.refreshToken ?? null,
-      endpoint.secrets.credentialsSetAt ?? null,
-    ]);
-    submissions.set(endpoint, key);
-  }
-  return key;
-}
-
 /** What waiting deliveries share one refresh or recovery by: the endpoint's credential submission. */
 const recoveryKey = (endpoint: Endpoint): string =>
   `${endpoint.id}|${credentialSubmission(endpoint)}`;
-
-/** Refresh ahead of expiry by the smaller of 10 % of the lifetime and 60 s. */
-export function refreshAheadAt(issuedAt: number, expiresInSeconds: number): number {
-  const lifetime = expiresInSeconds * 1000;
-  return issuedAt + lifetime - Math.min(lifetime * 0.1, 60_000);
-}
 
 export class TokenManager implements TokenSource {
   private readonly cache = new Map<EndpointId, Cached>();
@@ -235,6 +190,31 @@ export class TokenManager implements TokenSource {
     const recovery = this.recoveries.get(recoveryKey(endpoint));
     if (recovery) return recovery.answer;
     return this.storedOrRefreshed(endpoint, lineage, undefined);
+  }
+
+  /** The endpoints this manager keeps something for (a token, a refusal, a back-off, ...). */
+  *endpointsHeld(): Iterable<EndpointId> {
+    const ids = new Set<EndpointId>();
+    for (const map of [this.cache, this.refusedTokens, this.backoff, this.dead, this.unsaved]) {
+      for (const id of map.keys()) ids.add(id);
+    }
+    for (const key of [...this.flights.keys(), ...this.recoveries.keys()]) {
+      ids.add(key.slice(0, key.indexOf('|')) as EndpointId);
+    }
+    yield* ids;
+  }
+
+  /**
+   * The endpoint was deleted: drop its tokens and state. A refresh under way finishes on its own
+   * (its result goes to no one who asks again).
+   */
+  forget(id: EndpointId): void {
+    for (const map of [this.cache, this.refusedTokens, this.backoff, this.dead, this.unsaved]) {
+      map.delete(id);
+    }
+    for (const map of [this.flights, this.recoveries]) {
+      for (const key of map.keys()) if (key.startsWith(`${id}|`)) map.delete(key);
+    }
   }
 
   refused(endpoint: Endpoint, generation: number): boolean {
@@ -486,7 +466,7 @@ export class TokenManager implements TokenSource {
         const generation = (record?.generation ?? 0) + 1;
         if (result.ok) {
           this.o.metrics.tokenRequests.inc({ grant, outcome: 'success' });
-          this.o.metrics.tokenRefreshes.inc({ endpoint: endpoint.id });
+          this.o.metrics.countTokenRefresh(endpoint.id);
           return report(await this.persist(endpoint, lineage, generation, refreshToken, result), {
             instanceUrl: result.instanceUrl ?? null,
             identityUrl: result.identityUrl ?? null,

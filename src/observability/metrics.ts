@@ -1,6 +1,7 @@
 // Prometheus metrics. One registry per server instance (tests run several in one process).
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EndpointId } from '../domain/ids.js';
 
 export interface QueueSampler {
   /** Called at scrape time for the queue and endpoint gauges. */
@@ -52,12 +53,17 @@ export class Metrics {
     labelNames: ['grant', 'outcome'],
     registers: [this.registry],
   });
-  readonly tokenRefreshes = new Counter({
+  /**
+   * The one series per endpoint: as many as the endpoints this process refreshed tokens for, each
+   * removed when its endpoint is deleted (`forgetEndpoint`).
+   */
+  private readonly tokenRefreshes = new Counter({
     name: 'herald_token_refreshes_total',
     help: 'Successful token refreshes per endpoint.',
     labelNames: ['endpoint'],
     registers: [this.registry],
   });
+  private readonly refreshedEndpoints = new Set<EndpointId>();
   readonly operationalEvents = new Counter({
     name: 'herald_operational_events_total',
     help: 'Operational events raised (delivery.exhausted, endpoint.disabled, endpoint.reauthorization_required, ...).',
@@ -91,6 +97,23 @@ export class Metrics {
   // when metrics are rendered (a label lookup hashes the label object on every call).
   private readonly pendingAttempts = new Map<string, number>();
   private readonly pendingFinished = new Map<string, number>();
+
+  /** Counts one successful token refresh of the endpoint. */
+  countTokenRefresh(endpoint: EndpointId): void {
+    this.refreshedEndpoints.add(endpoint);
+    this.tokenRefreshes.inc({ endpoint });
+  }
+
+  /** The endpoints with a series of their own. */
+  endpointsHeld(): Iterable<EndpointId> {
+    return this.refreshedEndpoints;
+  }
+
+  /** The endpoint was deleted: its series go. */
+  forgetEndpoint(endpoint: EndpointId): void {
+    if (!this.refreshedEndpoints.delete(endpoint)) return;
+    this.tokenRefreshes.remove({ endpoint });
+  }
 
   /** Counts one delivery attempt by outcome. */
   countAttempt(outcome: string): void {

@@ -91,6 +91,28 @@ export class Worker {
     };
   }
 
+  /** The endpoints this worker keeps something for: a lane, a rate slot. */
+  *endpointsHeld(): Iterable<EndpointId> {
+    yield* new Set([...this.lanes.keys(), ...this.rateSlots.keys()]);
+  }
+
+  /**
+   * The endpoint was deleted (its deliveries with it): drop its rate slot, and its lane with
+   * what waits in it. Deliveries in flight finish; their results find nothing to update.
+   */
+  forget(id: EndpointId): void {
+    this.rateSlots.delete(id);
+    const lane = this.lanes.get(id);
+    if (!lane) return;
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timer = null;
+    const dropped = lane.queue.splice(0);
+    for (const c of dropped) this.leased.delete(c.id);
+    this.buffered -= dropped.length;
+    this.starved.delete(lane);
+    if (lane.inflight === 0 && !lane.loading) this.lanes.delete(id);
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;

@@ -2,7 +2,7 @@
 // a success ends a run of failures, dead credentials park its work. Called by the workers.
 
 import type { Endpoint } from '../domain/endpoint.js';
-import { credentialSubmission } from '../oauth/token-manager.js';
+import { credentialSubmission } from '../oauth/credential-keys.js';
 import type { AccountId, DeliveryId, EndpointId } from '../domain/ids.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';

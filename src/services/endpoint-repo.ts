@@ -13,6 +13,7 @@ export type EndpointChangeListener = (accountId: AccountId, id: EndpointId) => v
 
 export class EndpointRepository {
   private readonly listeners: EndpointChangeListener[] = [];
+  private readonly deleteListeners: Array<(id: EndpointId) => void> = [];
 
   constructor(
     readonly store: Store,
@@ -26,6 +27,16 @@ export class EndpointRepository {
 
   changed(accountId: AccountId, id: EndpointId): void {
     for (const listener of this.listeners) listener(accountId, id);
+  }
+
+  /** Listeners for deletions in this process: what is kept per endpoint goes with it. */
+  onDelete(listener: (id: EndpointId) => void): void {
+    this.deleteListeners.push(listener);
+  }
+
+  deleted(accountId: AccountId, id: EndpointId): void {
+    this.changed(accountId, id);
+    for (const listener of this.deleteListeners) listener(id);
   }
 
   async find(id: EndpointId): Promise<Endpoint | undefined> {

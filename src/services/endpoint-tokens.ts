@@ -6,7 +6,8 @@
 import { HeraldError, ValidationError } from '../errors.js';
 import type { Endpoint } from '../domain/endpoint.js';
 import type { AccountId, EndpointId } from '../domain/ids.js';
-import { credentialSubmission, type TokenManager } from '../oauth/token-manager.js';
+import { credentialSubmission } from '../oauth/credential-keys.js';
+import type { TokenManager } from '../oauth/token-manager.js';
 import {
   fetchIdentity,
   introspectToken,

@@ -20,9 +20,10 @@ import { normaliseEventName } from '../domain/events.js';
 import { newId, type AccountId, type EndpointId } from '../domain/ids.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
+import { NATIVE_FIELDS, SecretMoves, type SecretFields } from './secret-binding.js';
 import type { WorkSignal } from './work-signal.js';
 
-/** A masked secret sent back unchanged: keep what is stored. */
+/** A masked secret sent back unchanged: keep what is stored (while it goes where it went). */
 export const KEEP = Symbol('keep the stored secret');
 export type SecretInput = string | typeof KEEP;
 
@@ -45,10 +46,20 @@ export interface EndpointDraft {
   readonly options: EndpointOptions;
   /** Whether deliveries carry a Standard Webhooks signature. */
   readonly signing: boolean;
+  /** How the request names its secrets, for refusals (default: the /v1 names). */
+  readonly fields?: SecretFields;
 }
 
 export type EndpointPatch = Partial<Omit<EndpointDraft, 'auth'>> & {
   readonly auth?: AuthDraft;
+};
+
+/** How PUT /v1/endpoints/{id}/credentials names the secrets. */
+const CREDENTIALS_FIELDS: SecretFields = {
+  key: 'key',
+  clientSecret: 'clientSecret',
+  refreshToken: 'refreshToken',
+  customHeaders: 'customHeaders',
 };
 
 export interface CredentialsInput {
@@ -123,6 +134,17 @@ function resolveSecret(input: SecretInput, stored: string | undefined, name: str
   return stored;
 }
 
+/** Where a draft sends: its callback URL and, for OAuth, its token endpoint. */
+function afterChange(draft: Pick<EndpointDraft, 'url' | 'auth'>): {
+  url: string;
+  tokenUrl: string | null;
+} {
+  return {
+    url: draft.url,
+    tokenUrl: draft.auth.type === 'OAUTH2' ? draft.auth.oauth.tokenUrl : null,
+  };
+}
+
 export class EndpointService {
   constructor(
     private readonly repo: EndpointRepository,
@@ -154,20 +176,30 @@ export class EndpointService {
 
   /**
    * The secrets an auth draft leaves stored. OAuth credentials sent in full (or changed settings)
-   * count as a new submission, which lifts a dead credential's ban; masked ones do not.
+   * count as a new submission, which lifts a dead credential's ban; masked ones do not. A masked
+   * secret is kept only while its destination stays (`moves` collects the refusals).
    */
   private secretsFor(
     auth: AuthDraft,
     stored: EndpointSecrets,
     before: Endpoint | undefined,
+    moves: SecretMoves,
   ): EndpointSecrets {
     const signingSecrets = stored.signingSecrets;
+    const { fields } = moves;
     switch (auth.type) {
       case 'NONE':
         return { signingSecrets };
       case 'BASIC':
+        if (auth.key === KEEP) moves.keep(fields.key, 'callback URL', 'is masked');
         return { signingSecrets, basicKey: resolveSecret(auth.key, stored.basicKey, 'key') };
       case 'OAUTH2':
+        if (auth.clientSecret === KEEP) {
+          moves.keep(fields.clientSecret, 'token endpoint', 'is masked');
+        }
+        if (auth.refreshToken === KEEP) {
+          moves.keep(fields.refreshToken, 'token endpoint', 'is masked');
+        }
         return {
           signingSecrets,
           clientSecret:
@@ -217,8 +249,10 @@ export class EndpointService {
     await this.validate(draft);
     const now = this.clock();
     const signingSecret = draft.signing ? newSigningSecret() : null;
+    const moves = new SecretMoves(undefined, afterChange(draft), draft.fields ?? NATIVE_FIELDS);
+    const customHeaders = moves.headers(draft.customHeaders, []);
     const secrets: EndpointSecrets = {
-      ...this.secretsFor(draft.auth, {}, undefined),
+      ...this.secretsFor(draft.auth, {}, undefined, moves),
       signingSecrets: signingSecret ? [{ secret: signingSecret, expiresAt: null }] : undefined,
     };
     const endpoint: Endpoint = {
@@ -232,7 +266,7 @@ export class EndpointService {
       authStatus: draft.auth.type === 'OAUTH2' ? 'unverified' : 'ok',
       oauth: draft.auth.type === 'OAUTH2' ? draft.auth.oauth : null,
       secrets,
-      customHeaders: draft.customHeaders,
+      customHeaders,
       options: draft.options,
       state: 'enabled',
       disabledReason: null,
@@ -259,6 +293,10 @@ export class EndpointService {
       const signingSecrets = draft.signing
         ? (current.secrets.signingSecrets ?? [{ secret: newSigningSecret(), expiresAt: null }])
         : undefined;
+      const moves = new SecretMoves(current, afterChange(draft), draft.fields ?? NATIVE_FIELDS);
+      const customHeaders = moves.headers(draft.customHeaders, current.customHeaders);
+      const secrets = this.secretsFor(draft.auth, current.secrets, current, moves);
+      moves.check();
       return {
         ...current,
         url: draft.url,
@@ -267,8 +305,8 @@ export class EndpointService {
         authType: draft.auth.type,
         authStatus: this.statusAfter(draft.auth, current, credentialsChanged),
         oauth: draft.auth.type === 'OAUTH2' ? draft.auth.oauth : null,
-        secrets: { ...this.secretsFor(draft.auth, current.secrets, current), signingSecrets },
-        customHeaders: draft.customHeaders,
+        secrets: { ...secrets, signingSecrets },
+        customHeaders,
         options: draft.options,
         state: 'enabled',
         disabledReason: null,
@@ -290,6 +328,20 @@ export class EndpointService {
     const result = await this.repo.mutate(id, (current) => {
       const auth = patch.auth;
       const credentialsChanged = auth ? EndpointService.newCredentials(auth, current) : false;
+      const url = patch.url ?? current.url;
+      const tokenUrl = auth
+        ? afterChange({ url, auth }).tokenUrl
+        : (current.oauth?.tokenUrl ?? null);
+      const moves = new SecretMoves(current, { url, tokenUrl }, patch.fields ?? NATIVE_FIELDS);
+      // Left out, the stored auth stays: a Basic key stays with the callback URL.
+      if (!auth && current.authType === 'BASIC') {
+        moves.keep(moves.fields.key, 'callback URL', 'is left out');
+      }
+      const customHeaders = moves.headers(patch.customHeaders, current.customHeaders);
+      const secrets = auth
+        ? this.secretsFor(auth, current.secrets, current, moves)
+        : current.secrets;
+      moves.check();
       let signingSecrets = current.secrets.signingSecrets;
       if (patch.signing === false) signingSecrets = undefined;
       if (patch.signing === true && !signingSecrets) {
@@ -297,17 +349,14 @@ export class EndpointService {
       }
       return {
         ...current,
-        url: patch.url ?? current.url,
+        url,
         events: patch.events ? normaliseEventFilter(patch.events) : current.events,
         description: patch.description === undefined ? current.description : patch.description,
         authType: auth ? auth.type : current.authType,
         authStatus: auth ? this.statusAfter(auth, current, credentialsChanged) : current.authStatus,
         oauth: auth ? (auth.type === 'OAUTH2' ? auth.oauth : null) : current.oauth,
-        secrets: {
-          ...(auth ? this.secretsFor(auth, current.secrets, current) : current.secrets),
-          signingSecrets,
-        },
-        customHeaders: patch.customHeaders ?? current.customHeaders,
+        secrets: { ...secrets, signingSecrets },
+        customHeaders,
         options: patch.options ?? current.options,
       };
     });
@@ -317,7 +366,7 @@ export class EndpointService {
   async delete(accountId: AccountId, id: EndpointId): Promise<void> {
     await this.repo.get(accountId, id);
     await this.repo.store.deleteEndpoint(accountId, id);
-    this.repo.changed(accountId, id);
+    this.repo.deleted(accountId, id);
   }
 
   /** Reconnect: new key, secret or refresh token. Clears reauthorization_required; held work resumes. */
@@ -348,18 +397,36 @@ export class EndpointService {
       );
     }
     if (input.oauth) await this.checkDestination(input.oauth.tokenUrl);
-    const result = await this.repo.mutate(id, (current) => ({
-      ...current,
-      oauth: input.oauth ?? current.oauth,
-      authStatus: current.authType === 'OAUTH2' ? 'unverified' : 'ok',
-      secrets: {
-        ...current.secrets,
-        basicKey: input.key ?? current.secrets.basicKey,
-        clientSecret: input.clientSecret ?? current.secrets.clientSecret,
-        refreshToken: input.refreshToken ?? current.secrets.refreshToken,
-        credentialsSetAt: this.clock(),
-      },
-    }));
+    const result = await this.repo.mutate(id, (current) => {
+      const oauth = input.oauth ?? current.oauth;
+      const moves = new SecretMoves(
+        current,
+        { url: current.url, tokenUrl: oauth?.tokenUrl ?? null },
+        CREDENTIALS_FIELDS,
+      );
+      const { clientSecret, refreshToken } = current.secrets;
+      if (input.clientSecret === undefined && clientSecret !== undefined) {
+        moves.keep('clientSecret', 'token endpoint', 'is left out');
+      }
+      // A refresh token the new grant does not use is not kept for another token endpoint.
+      const dropRefresh = oauth?.grantType !== 'REFRESH_TOKEN' && moves.moves('token endpoint');
+      if (input.refreshToken === undefined && refreshToken !== undefined && !dropRefresh) {
+        moves.keep('refreshToken', 'token endpoint', 'is left out');
+      }
+      moves.check();
+      return {
+        ...current,
+        oauth,
+        authStatus: current.authType === 'OAUTH2' ? 'unverified' : 'ok',
+        secrets: {
+          ...current.secrets,
+          basicKey: input.key ?? current.secrets.basicKey,
+          clientSecret: input.clientSecret ?? clientSecret,
+          refreshToken: input.refreshToken ?? (dropRefresh ? undefined : refreshToken),
+          credentialsSetAt: this.clock(),
+        },
+      };
+    });
     await this.ops.raise('endpoint.credentials_replaced', accountId, { endpointId: id });
     return this.afterChange(result!.before, result!.after);
   }

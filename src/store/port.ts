@@ -238,6 +238,8 @@ export interface Store {
   listEndpoints(accountId: AccountId): Promise<EndpointRow[]>;
   /** Deletes the endpoint with its deliveries and their attempts. */
   deleteEndpoint(accountId: AccountId, id: EndpointId): Promise<boolean>;
+  /** Which of `ids` still exist (the others were deleted, perhaps by another process). */
+  existingEndpoints(ids: readonly EndpointId[]): Promise<EndpointId[]>;
   countEndpointsByState(): Promise<
     Array<{ state: EndpointState; authStatus: AuthStatus; count: number }>
   >;

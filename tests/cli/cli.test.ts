@@ -1,13 +1,14 @@
 // The CLI as a new user runs it: a real subprocess, a real data dir, a real listener.
 
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/index.js';
 import { startListener, type Listener } from '../helpers/listener.js';
 import { eventually } from '../helpers/herald.js';
-import { runCli, startServer, type ServerProcess } from '../helpers/process.js';
+import { HERALD_BIN, runCli, startServer, type ServerProcess } from '../helpers/process.js';
 
 describe('herald CLI', () => {
   let dataDir: string;
@@ -29,17 +30,54 @@ describe('herald CLI', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('prints the generated API key once and keeps it in the data dir with mode 0600', async () => {
+  it('keeps the generated API key in the data dir (0600), not in its output when that is no terminal', async () => {
     const key = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
-    await eventually(
-      () => (server.output().includes(key) ? true : undefined),
-      5000,
-      'the key to be printed',
-    );
     expect(statSync(join(dataDir, 'api-key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
+    // Said where the key is, once the start-up lines are out (the request above came after them).
+    expect(server.output()).toContain(`written to ${join(dataDir, 'api-key')}`);
+    expect(server.output()).not.toContain(key);
+  });
+
+  it('shows the generated API key on stderr when it is a terminal, never on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cli-tty-'));
+    const stdout = join(dir, 'stdout.log');
+    // `script` gives the server a terminal; its stdout goes to a file, its stderr stays on the
+    // terminal, whose output `script` passes on to us.
+    const command = `exec ${process.execPath} ${HERALD_BIN} serve --port 0 --data-dir ${join(dir, 'data')} >${stdout}`;
+    const tty = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { ...process.env, HERALD_API_KEY: '', HERALD_LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let terminal = '';
+    tty.stdout.on('data', (d: Buffer) => (terminal += d.toString()));
+    const exited = new Promise((resolve) => tty.on('exit', resolve));
+    try {
+      const keyFile = join(dir, 'data', 'api-key');
+      const key = await eventually(
+        () => (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() || undefined : undefined),
+        15_000,
+        'the key file',
+      );
+      await eventually(
+        () => (terminal.includes(key) ? true : undefined),
+        15_000,
+        'the key on the terminal',
+      );
+      await eventually(
+        () => (readFileSync(stdout, 'utf8').includes('listening on') ? true : undefined),
+        15_000,
+        'the start-up lines on stdout',
+      );
+      expect(terminal).toMatch(/API key of the default account \(shown once/);
+      expect(readFileSync(stdout, 'utf8')).not.toContain(key);
+    } finally {
+      tty.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('publishes events and lists, shows and retries deliveries', async () => {

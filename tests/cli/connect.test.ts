@@ -150,20 +150,26 @@ describe('herald connect salesforce', () => {
     });
     afterAll(() => herald.close());
 
-    it('stores the refresh token into the endpoint, and its held deliveries resume', async () => {
-      const ep = await herald.api('POST', '/v1/endpoints', {
+    /** An OAuth endpoint of the sandbox's connected app; `fields` complete its key. */
+    const sandboxEndpoint = (events: string[], fields: Record<string, string>) =>
+      herald.api('POST', '/v1/endpoints', {
         url: `${sandbox.url}/services/apexrest/connect-test`,
-        events: ['PACKAGE_COMPLETE'],
+        events,
         auth: {
           type: 'OAUTH2',
           salesforceKey: Buffer.from(
             JSON.stringify({
               host: sandbox.url,
               client_id: sandbox.connectedApp.clientId,
-              refresh_token: 'revoked-or-unknown',
+              ...fields,
             }),
           ).toString('base64'),
         },
+      });
+
+    it('stores the refresh token into the endpoint, and its held deliveries resume', async () => {
+      const ep = await sandboxEndpoint(['PACKAGE_COMPLETE'], {
+        refresh_token: 'revoked-or-unknown',
       });
       await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'connect-1' });
       await eventually(async () =>
@@ -202,6 +208,36 @@ describe('herald connect salesforce', () => {
           ? true
           : undefined,
       );
+    });
+
+    it('asks for --client-secret again before anyone logs in, when the login host moves', async () => {
+      const ep = await sandboxEndpoint([], {
+        refresh_token: 'some-refresh-token',
+        client_secret: sandbox.connectedApp.clientSecret,
+      });
+      expect(ep.status, ep.text).toBe(201);
+      // The same org under another name: another origin, where the stored secret may not go.
+      const other = new URL(sandbox.url);
+      other.hostname = other.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+      const elsewhere = other.origin;
+      const run = connect(
+        [
+          '--client-id',
+          sandbox.connectedApp.clientId,
+          '--login-url',
+          elsewhere,
+          '--port',
+          String(portWithCallback()),
+          '--endpoint',
+          ep.body.id,
+        ],
+        { HERALD_URL: herald.url, HERALD_API_KEY: TEST_API_KEY },
+      );
+      const result = await run.done;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/--client-secret/);
+      expect(result.stderr).toContain(new URL(sandbox.url).origin);
+      expect(result.stdout).not.toMatch(/response_type=code/);
     });
   });
 });

@@ -471,6 +471,9 @@ describe('bad input', () => {
       ['POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'problem'],
       ['GARBAGE\r\n\r\n', 400, 'problem'],
       ['GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n', 400, 'problem'],
+      // HTTP/1.1 without a Host header: Node's own answer would be a bare 400.
+      ['GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'problem'],
+      ['GET /api/callback HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'onespan'],
       [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\n\r\n`, 431, 'problem'],
       // OneSpan's SDKs parse these too: the same refusals on /api/callback speak its dialect.
       ['POST /api/callback HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'onespan'],

@@ -148,7 +148,11 @@ describe('retries (HERALD_RETRY_SCHEDULE=0s,300ms,300ms,300ms)', () => {
       const id = await endpointFor(old, ['PACKAGE_DECLINE']);
       await herald.api('POST', '/v1/events', { name: 'PACKAGE_DECLINE', packageId: 'r6' });
       await old.waitFor(1);
-      const patched = await herald.api('PATCH', `/v1/endpoints/${id}`, { url: moved.url });
+      // Another origin: the Basic key goes with it only when sent again (secret_required).
+      const patched = await herald.api('PATCH', `/v1/endpoints/${id}`, {
+        url: moved.url,
+        auth: { type: 'BASIC', key: 'k-123456' },
+      });
       expect(patched.status).toBe(200);
       await moved.waitFor(1);
       await deliveryOf(id, 'succeeded');

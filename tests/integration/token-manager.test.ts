@@ -9,7 +9,8 @@ import { DEFAULT_ENDPOINT_OPTIONS, type Endpoint } from '../../src/domain/endpoi
 import { newId } from '../../src/domain/ids.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { TokenManager, credentialLineage, refreshAheadAt } from '../../src/oauth/token-manager.js';
+import { credentialLineage, refreshAheadAt } from '../../src/oauth/credential-keys.js';
+import { TokenManager } from '../../src/oauth/token-manager.js';
 import { SecretBox, generateMasterKey } from '../../src/services/secret-box.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 

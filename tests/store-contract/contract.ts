@@ -405,6 +405,17 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect((await delivery(account.id, id)).status).toBe('pending');
         });
 
+        it('says which endpoints of a list still exist, across accounts', async () => {
+          const { account, endpoint: kept } = await anAccountWithEndpoint();
+          const gone = await addEndpoint(account.id);
+          const { endpoint: another } = await anAccountWithEndpoint();
+          expect(await store.deleteEndpoint(account.id, gone.id)).toBe(true);
+          const never = newId('endpoint');
+          const found = await store.existingEndpoints([kept.id, gone.id, another.id, never]);
+          expect([...found].sort()).toEqual([kept.id, another.id].sort());
+          expect(await store.existingEndpoints([])).toEqual([]);
+        });
+
         it('counts endpoints by state and auth status across accounts', async () => {
           expect(await store.countEndpointsByState()).toEqual([]);
           const { account: a } = await anAccountWithEndpoint();

@@ -46,6 +46,7 @@ describe('loadConfig defaults', () => {
       heapGrowthPercent: 50,
       databasePoolSize: 10,
       operationsWebhookUrl: null,
+      metricsToken: null,
     } satisfies Config);
   });
 

@@ -4,8 +4,9 @@ import { Hono, type Context } from 'hono';
 import { NotFoundError } from '../../errors.js';
 import { MAX_BATCH, MAX_EVENT_BYTES } from '../../domain/events.js';
 import { parseId, type AccountId } from '../../domain/ids.js';
+import { MAX_JSON_DEPTH } from '../../domain/json-shape.js';
 import { ByteBudget } from '../admission.js';
-import { bodyTooLarge, declaredLength, parseJson, readBody } from '../body.js';
+import { bodyTooLarge, declaredLength, parseJson, readBody, type JsonBounds } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
 import { presentDelivery, presentEvent } from '../present.js';
 import { ValidationError } from '../../errors.js';
@@ -27,6 +28,36 @@ const MIB = 1024 * 1024;
 /** Time a publish body gets per MiB it declares, beyond HERALD_BODY_TIMEOUT (512 KiB/s). */
 const BODY_MS_PER_MIB = 2000;
 
+/**
+ * A publish body, checked on its bytes before anything is parsed: an event is at most 256 KiB
+ * of JSON and nests at most 32 levels, alone or in a batch (whose array adds a level); a batch
+ * holds at most 1,000 events.
+ */
+const PUBLISH_BOUNDS: JsonBounds = {
+  maxDepth: MAX_JSON_DEPTH,
+  maxArrayDepth: MAX_JSON_DEPTH + 1,
+  maxItems: MAX_BATCH,
+  maxItemBytes: MAX_EVENT_BYTES,
+  refuse: (outline) => {
+    if (outline.items > MAX_BATCH) {
+      return new ValidationError(
+        'batch_too_large',
+        `A batch holds at most ${MAX_BATCH} events; this one has more`,
+      );
+    }
+    if ((outline.rootArray ? outline.largestItem : outline.bytes) > MAX_EVENT_BYTES) {
+      return new ValidationError(
+        'payload_too_large',
+        `An event must be at most ${MAX_EVENT_BYTES / 1024} KiB`,
+      );
+    }
+    const message = `nests more than ${MAX_JSON_DEPTH} levels of objects and arrays`;
+    return new ValidationError('invalid_event', `An event ${message}`, {
+      problems: [{ path: '/', message }],
+    });
+  },
+};
+
 export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const budget = new ByteBudget(PUBLISH_BUDGET_BYTES);
@@ -41,7 +72,8 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
     if (declared !== undefined && declared <= WHOLE_BODY_BYTES) {
       const release = await budget.acquire(declared);
       try {
-        return await publish(c, accountId, declared, readBody(c, MAX_PUBLISH_BYTES));
+        const reading = readBody(c, MAX_PUBLISH_BYTES, undefined, PUBLISH_BOUNDS);
+        return await publish(c, accountId, declared, reading);
       } finally {
         release();
       }
@@ -49,7 +81,7 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
     // A large body holds only what has arrived: one that trickles in keeps no room from others.
     const reservation = budget.open();
     try {
-      const reading = readBody(c, MAX_PUBLISH_BYTES, reservation.grow);
+      const reading = readBody(c, MAX_PUBLISH_BYTES, reservation.grow, PUBLISH_BOUNDS);
       return await publish(c, accountId, declared ?? MAX_PUBLISH_BYTES, reading);
     } finally {
       reservation.release();
@@ -93,19 +125,8 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
   }
 
   function submit(c: Context<AppEnv>, accountId: AccountId, raw: string): Promise<Response> {
+    // Depth, batch and event sizes were checked on the bytes (PUBLISH_BOUNDS): the parse is bounded.
     const input = parseJson(raw);
-    if (!Array.isArray(input) && Buffer.byteLength(raw) > MAX_EVENT_BYTES) {
-      throw new ValidationError(
-        'payload_too_large',
-        `An event must be at most ${MAX_EVENT_BYTES / 1024} KiB`,
-      );
-    }
-    if (Array.isArray(input) && input.length > MAX_BATCH) {
-      throw new ValidationError(
-        'batch_too_large',
-        `A batch holds at most ${MAX_BATCH} events; this one has ${input.length}`,
-      );
-    }
     return services.ingest.publish(accountId, input, raw, c.req.header('idempotency-key')).then(
       (result) =>
         new Response(result.body, {

@@ -9,6 +9,7 @@ import {
   WebFlowError,
   type WebFlowOptions,
 } from '../../oauth/web-flow.js';
+import { originOf } from '../../domain/endpoint.js';
 import { parseDuration } from '../../domain/retry.js';
 import { apiClient, CLIENT_HELP, CLIENT_OPTIONS } from '../api-client.js';
 import { parse, UsageError, type Command } from '../command.js';
@@ -26,6 +27,7 @@ checks the state, exchanges the code with PKCE, and stores the refresh token int
 Options:
   --client-id ID        the app's Consumer Key (required)
   --client-secret S     the Consumer Secret, if the app requires it for the Web Server flow
+                        (again when --login-url moves an endpoint that stores one to another host)
   --login-url URL       https://login.salesforce.com (default), https://test.salesforce.com, or a My Domain
   --scope "S"           default "${DEFAULT_SCOPE}" (must include refresh_token)
   --port P              local port of the callback (default 1717); register
@@ -94,10 +96,23 @@ ${CLIENT_HELP}`,
       const endpoint = (await api.request(
         'GET',
         `/v1/endpoints/${encodeURIComponent(values.endpoint!)}`,
-      )) as { auth?: { type?: string } };
+      )) as { auth?: { type?: string; tokenUrl?: string; clientSecret?: string | null } };
       if (endpoint.auth?.type !== 'OAUTH2')
         throw new UsageError(
           `Endpoint ${values.endpoint} does not use OAuth 2.0 (its auth is ${endpoint.auth?.type ?? 'unknown'}); set its auth to OAUTH2 first`,
+        );
+      // A stored client secret goes only to the host it was given for: Herald would refuse the
+      // new key after the login (secret_required), and the refresh token would be lost.
+      const { tokenUrl, clientSecret } = endpoint.auth;
+      const storedFor = tokenUrl === undefined ? undefined : originOf(tokenUrl);
+      if (
+        options.tokenUrl === undefined &&
+        clientSecret &&
+        !options.clientSecret &&
+        storedFor !== originOf(loginUrl)
+      )
+        throw new UsageError(
+          `Endpoint ${values.endpoint} has a client secret for ${storedFor}, and Herald sends it nowhere else: to connect it to ${originOf(loginUrl)}, pass --client-secret again`,
         );
     }
 

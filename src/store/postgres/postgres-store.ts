@@ -265,6 +265,12 @@ export class PostgresStore implements Store {
     });
   }
 
+  async existingEndpoints(ids: readonly EndpointId[]): Promise<EndpointId[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.query('SELECT id FROM endpoints WHERE id = ANY($1::text[])', [ids]);
+    return rows.map((r) => str(r.id) as EndpointId);
+  }
+
   async countEndpointsByState(): Promise<
     Array<{ state: EndpointState; authStatus: AuthStatus; count: number }>
   > {

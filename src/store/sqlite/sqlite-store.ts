@@ -8,6 +8,7 @@ import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
+import { privateDatabaseFiles } from './private-files.js';
 import { CLAIMED_WIDTH, decodeClaimed, flattenClaimedRows } from './thread-codec.js';
 import {
   ACCEPTING_ENDPOINTS,
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.description = sqliteDescription(options);
+    privateDatabaseFiles(options.path);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.fullSync = options.synchronous !== 'normal';
@@ -281,6 +283,14 @@ export class SqliteStore implements Store {
       this.sql('DELETE FROM oauth_tokens WHERE endpoint_id = ?').run(id);
       return true;
     })();
+  }
+
+  async existingEndpoints(ids: readonly EndpointId[]): Promise<EndpointId[]> {
+    if (ids.length === 0) return [];
+    const rows = this.sql(
+      'SELECT id FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(ids)) as Row[];
+    return rows.map((r) => str(r.id) as EndpointId);
   }
 
   async countEndpointsByState(): Promise<

@@ -57,6 +57,7 @@ const FORWARDED = [
   'findEndpointByOrigin',
   'listEndpoints',
   'deleteEndpoint',
+  'existingEndpoints',
   'countEndpointsByState',
   'getEvent',
   'renewLeases',
