@@ -6,19 +6,17 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { generateMasterKey } from '../../src/services/secret-box.js';
 import { eventually } from '../helpers/herald.js';
 import { startListener, type Listener } from '../helpers/listener.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { createTestSchema, postgresMissing, type TestSchema } from '../helpers/postgres.js';
 import { startServer, type ServerProcess } from '../helpers/process.js';
 
 const KEY = 'scale-out-test-key-0123456789';
 
-describe.skipIf(postgresMissing !== undefined)('scale-out on PostgreSQL (3 processes)', () => {
+const SUITE = 'scale-out on PostgreSQL (3 processes)';
+describeNeeding(postgresMissing, SUITE)(SUITE, () => {
   let schema: TestSchema;
   let processes: ServerProcess[] = [];
   let env: Record<string, string>;
-
-  beforeAll(() => {
-    if (postgresMissing) console.warn(`skipping scale-out tests: ${postgresMissing}`);
-  });
 
   async function startThree(): Promise<{ api: ServerProcess; workers: ServerProcess[] }> {
     schema = await createTestSchema();
