@@ -2,24 +2,8 @@
 
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished as after } from 'vitest';
-import {
-  startTestHerald,
-  TEST_API_KEY,
-  type ApiResponse,
-  type TestHerald,
-} from '../helpers/herald.js';
-
-function expectProblem(res: ApiResponse, status: number, code?: string): void {
-  expect(res.status, res.text).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
-  expect(res.body).toMatchObject({
-    status,
-    type: expect.stringMatching(/^urn:herald:problem:/),
-    detail: expect.any(String),
-  });
-  if (code) expect(res.body.code).toBe(code);
-  expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack traces
-}
+import { startTestHerald, TEST_API_KEY, type TestHerald } from '../helpers/herald.js';
+import { expectProblem } from '../helpers/problem.js';
 
 describe('bad input', () => {
   let herald: TestHerald;
