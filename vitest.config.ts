@@ -14,6 +14,7 @@ const onBothStores = [
   'tests/integration/v1-api.test.ts',
   'tests/integration/oauth-salesforce.test.ts',
   'tests/integration/token-manager.test.ts',
+  'tests/integration/oauth-persist.test.ts',
 ];
 
 interface Probed {

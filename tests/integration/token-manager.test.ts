@@ -5,8 +5,6 @@
 // concurrent-refresh refusal, a 5xx, expires_in). Token requests go through Herald's own
 // outbound `fetch`. A store that refuses writes is a real one: a trigger in its database.
 
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ENDPOINT_OPTIONS, type Endpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
@@ -19,70 +17,7 @@ import { SecretBox, generateMasterKey } from '../../src/services/secret-box.js';
 import type { Store } from '../../src/store/port.js';
 import { eventually } from '../helpers/herald.js';
 import { openTestStore, type TestStore } from '../helpers/test-store.js';
-
-// ---- a scripted token endpoint on loopback -------------------------------------------------
-
-type Answer = { readonly status: number; readonly body: unknown } | 'hang up';
-
-interface TokenEndpoint {
-  readonly url: string;
-  /** The form of every request, in arrival order. */
-  readonly calls: URLSearchParams[];
-  /** When each request arrived and when its answer was sent (ms since epoch). */
-  readonly arrivedAt: number[];
-  readonly answeredAt: number[];
-  close(): Promise<void>;
-}
-
-async function startTokenEndpoint(
-  script: (form: URLSearchParams, n: number) => Answer,
-): Promise<TokenEndpoint> {
-  const calls: URLSearchParams[] = [];
-  const arrivedAt: number[] = [];
-  const answeredAt: number[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-      calls.push(form);
-      arrivedAt.push(Date.now());
-      const answer = script(form, calls.length);
-      answeredAt.push(Date.now());
-      // The request was read in full: the server acted on it, the client never hears back.
-      if (answer === 'hang up') req.socket.destroy();
-      else {
-        res
-          .writeHead(answer.status, { 'content-type': 'application/json' })
-          .end(JSON.stringify(answer.body));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/services/oauth2/token`,
-    calls,
-    arrivedAt,
-    answeredAt,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-const rotating = (_form: URLSearchParams, n: number): Answer => ({
-  status: 200,
-  body: {
-    access_token: `at-${n}`,
-    refresh_token: `rt-${n}`,
-    token_type: 'Bearer',
-    instance_url: 'https://x.example',
-    issued_at: String(Date.now()),
-  },
-});
+import { rotating, startTokenEndpoint, type TokenEndpoint } from '../helpers/token-endpoint.js';
 
 // ---- endpoints ---------------------------------------------------------------------------
 
