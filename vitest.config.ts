@@ -15,6 +15,7 @@ const onBothStores = [
   'tests/integration/oauth-salesforce.test.ts',
   'tests/integration/token-manager.test.ts',
   'tests/integration/oauth-persist.test.ts',
+  'tests/integration/log-redaction.test.ts',
 ];
 
 interface Probed {

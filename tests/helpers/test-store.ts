@@ -14,45 +14,65 @@ import { createTestSchema } from './postgres.js';
 
 export interface TestStore {
   readonly store: Store;
-  /**
-   * While on, the database refuses every write of a token (a new generation); taking and
-   * releasing the refresh lock still work. Stands for a full disk or a lost connection.
-   */
+  /** See the function of that name. */
   refuseTokenWrites(on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
 const REFUSAL = 'token writes refused (test trigger)';
 
+/** Where a store keeps its data: a SQLite file, or a PostgreSQL connection string (with schema). */
+export type StoreLocation = { readonly sqlitePath: string } | { readonly postgresUrl: string };
+
+/**
+ * While on, the database refuses every write of a token (a new generation); taking and
+ * releasing the refresh lock still work. Stands for a full disk or a lost connection.
+ */
+export async function refuseTokenWrites(at: StoreLocation, on: boolean): Promise<void> {
+  if ('postgresUrl' in at) {
+    const client = new pg.Client({ connectionString: at.postgresUrl });
+    await client.connect();
+    try {
+      await client.query(
+        on
+          ? `CREATE FUNCTION refuse_token_write() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION '${REFUSAL}'; END $$;
+             CREATE TRIGGER refuse_token_insert BEFORE INSERT ON oauth_tokens FOR EACH ROW
+               WHEN (NEW.generation > 0) EXECUTE FUNCTION refuse_token_write();
+             CREATE TRIGGER refuse_token_update BEFORE UPDATE ON oauth_tokens FOR EACH ROW
+               WHEN (NEW.generation <> OLD.generation) EXECUTE FUNCTION refuse_token_write();`
+          : `DROP TRIGGER refuse_token_insert ON oauth_tokens;
+             DROP TRIGGER refuse_token_update ON oauth_tokens;
+             DROP FUNCTION refuse_token_write();`,
+      );
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const db = new Database(at.sqlitePath);
+  try {
+    db.exec(
+      on
+        ? `CREATE TRIGGER refuse_token_insert BEFORE INSERT ON oauth_tokens
+             WHEN NEW.generation > 0 BEGIN SELECT RAISE(ABORT, '${REFUSAL}'); END;
+           CREATE TRIGGER refuse_token_update BEFORE UPDATE ON oauth_tokens
+             WHEN NEW.generation <> OLD.generation BEGIN SELECT RAISE(ABORT, '${REFUSAL}'); END;`
+        : `DROP TRIGGER refuse_token_insert; DROP TRIGGER refuse_token_update;`,
+    );
+  } finally {
+    db.close();
+  }
+}
+
 export async function openTestStore(): Promise<TestStore> {
   if (process.env.HERALD_TEST_STORE === 'postgres') {
     const schema = await createTestSchema();
     const store = new PostgresStore({ connectionString: schema.url, poolSize: 4 });
     await store.migrate();
-    const sql = async (text: string) => {
-      const client = new pg.Client({ connectionString: schema.url });
-      await client.connect();
-      try {
-        await client.query(text);
-      } finally {
-        await client.end();
-      }
-    };
     return {
       store,
-      refuseTokenWrites: (on) =>
-        sql(
-          on
-            ? `CREATE FUNCTION refuse_token_write() RETURNS trigger LANGUAGE plpgsql AS
-                 $$ BEGIN RAISE EXCEPTION '${REFUSAL}'; END $$;
-               CREATE TRIGGER refuse_token_insert BEFORE INSERT ON oauth_tokens FOR EACH ROW
-                 WHEN (NEW.generation > 0) EXECUTE FUNCTION refuse_token_write();
-               CREATE TRIGGER refuse_token_update BEFORE UPDATE ON oauth_tokens FOR EACH ROW
-                 WHEN (NEW.generation <> OLD.generation) EXECUTE FUNCTION refuse_token_write();`
-            : `DROP TRIGGER refuse_token_insert ON oauth_tokens;
-               DROP TRIGGER refuse_token_update ON oauth_tokens;
-               DROP FUNCTION refuse_token_write();`,
-        ),
+      refuseTokenWrites: (on) => refuseTokenWrites({ postgresUrl: schema.url }, on),
       async close() {
         await store.close();
         await schema.drop();
@@ -63,26 +83,9 @@ export async function openTestStore(): Promise<TestStore> {
   const path = join(dir, 'herald.db');
   const store = new ThreadedSqliteStore({ path, synchronous: 'normal' });
   await store.migrate();
-  const sql = (text: string) => {
-    const db = new Database(path);
-    try {
-      db.exec(text);
-    } finally {
-      db.close();
-    }
-  };
   return {
     store,
-    async refuseTokenWrites(on) {
-      sql(
-        on
-          ? `CREATE TRIGGER refuse_token_insert BEFORE INSERT ON oauth_tokens
-               WHEN NEW.generation > 0 BEGIN SELECT RAISE(ABORT, '${REFUSAL}'); END;
-             CREATE TRIGGER refuse_token_update BEFORE UPDATE ON oauth_tokens
-               WHEN NEW.generation <> OLD.generation BEGIN SELECT RAISE(ABORT, '${REFUSAL}'); END;`
-          : `DROP TRIGGER refuse_token_insert; DROP TRIGGER refuse_token_update;`,
-      );
-    },
+    refuseTokenWrites: (on) => refuseTokenWrites({ sqlitePath: path }, on),
     async close() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
