@@ -226,7 +226,7 @@ describe('stranded holds (HERALD_LEASE=2s: the worker sweeps every second)', () 
       expect(
         await herald.store.updateEndpoint({ ...row, state: 'enabled', version: row.version + 1 }),
       ).toBe(true);
-      await listener.waitFor(1, 5000);
+      await listener.waitFor(1, 15_000);
     } finally {
       await listener.close();
     }
@@ -268,8 +268,12 @@ describe('pacing (options.rateLimit)', () => {
       await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'p1' });
       await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'p2' });
       await listener.waitFor(1, 5000);
-      // One request per 1,000 s: the second waits.
-      await new Promise((r) => setTimeout(r, 500));
+      // One request per 1,000 s: the second is leased to the worker and waits in its lane for
+      // the next slot, unsent.
+      await eventually(async () => {
+        const res = await herald.api('GET', `/v1/deliveries?endpoint=${id}&status=delivering`);
+        return res.body.data.length === 1 ? true : undefined;
+      });
       expect(listener.received).toHaveLength(1);
       const patched = await herald.api('PATCH', `/v1/endpoints/${id}`, {
         options: { rateLimit: 50 },
