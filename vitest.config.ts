@@ -1,4 +1,10 @@
 import { defineConfig, type TestProjectConfiguration } from 'vitest/config';
+import {
+  chromiumProblem,
+  onCi,
+  POSTGRES_PROBLEM_ENV,
+  postgresProblem,
+} from './tests/helpers/real-parts.js';
 
 // The delivery, retry, API and OAuth integration suites run twice: on the embedded SQLite store
 // and on PostgreSQL (HERALD_TEST_DATABASE_URL, which .ci/run sets; each test in its own schema).
@@ -9,35 +15,67 @@ const onBothStores = [
   'tests/integration/v1-api.test.ts',
   'tests/integration/oauth-salesforce.test.ts',
   'tests/integration/redaction.test.ts',
+  'tests/integration/token-manager.test.ts',
+  'tests/integration/oauth-persist.test.ts',
+  'tests/integration/log-redaction.test.ts',
 ];
 
-const postgres = process.env.HERALD_TEST_DATABASE_URL;
-if (!postgres) {
-  console.warn(
-    'HERALD_TEST_DATABASE_URL is not set: the PostgreSQL runs of the integration suites are skipped',
-  );
+interface Probed {
+  readonly postgres: string | undefined;
+  readonly chromium: string | undefined;
 }
 
-export default defineConfig({
-  test: {
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    reporters: ['default'],
-    projects: [
-      { extends: true as const, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },
-      ...(postgres
-        ? [
-            <TestProjectConfiguration>{
-              extends: true,
-              test: {
-                name: 'postgres',
-                include: onBothStores,
-                env: { HERALD_TEST_STORE: 'postgres' },
+// Vitest loads this file more than once per run: probe (and say what is skipped) only once.
+const PROBED = Symbol.for('herald.tests.real-parts');
+const memo = globalThis as typeof globalThis & { [PROBED]?: Promise<Probed> };
+
+async function probe(): Promise<Probed> {
+  const postgres = await postgresProblem();
+  const chromium = chromiumProblem();
+  if (postgres && !onCi) {
+    console.warn(
+      `skipping the PostgreSQL suites and the PostgreSQL runs of the integration suites: ${postgres}`,
+    );
+  }
+  if (chromium && !onCi) console.warn(`skipping the browser suites: ${chromium}`);
+  return { postgres, chromium };
+}
+
+export default defineConfig(async () => {
+  // Real parts are probed once per run. On CI a missing one fails the run before any test;
+  // elsewhere the suites that need it are skipped, and the run says so.
+  const { postgres, chromium } = await (memo[PROBED] ??= probe());
+  const missing = [
+    ...(chromium ? [`Chromium: ${chromium}`] : []),
+    ...(postgres ? [`PostgreSQL: ${postgres}`] : []),
+  ];
+  if (onCi && missing.length > 0) {
+    throw new Error(
+      `CI=true, and the tests need real parts that are missing:\n  - ${missing.join('\n  - ')}`,
+    );
+  }
+  return {
+    test: {
+      pool: 'forks',
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+      reporters: ['default'],
+      env: { [POSTGRES_PROBLEM_ENV]: postgres ?? '' },
+      projects: [
+        { extends: true as const, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },
+        ...(postgres
+          ? []
+          : [
+              <TestProjectConfiguration>{
+                extends: true,
+                test: {
+                  name: 'postgres',
+                  include: onBothStores,
+                  env: { HERALD_TEST_STORE: 'postgres' },
+                },
               },
-            },
-          ]
-        : []),
-    ],
-  },
+            ]),
+      ],
+    },
+  };
 });

@@ -13,7 +13,7 @@ import { allowedCidrs } from './addresses.js';
 import type { NetworkPolicy } from './addresses.js';
 import { exchange } from './exchange.js';
 import type { SendFailure } from './failures.js';
-import { DestinationBlockedError, createGuardedLookup } from './guard.js';
+import { DestinationBlockedError, createGuardedLookup, type LookupAll } from './guard.js';
 import { createPoolFactory } from './pools.js';
 import { createTargetCache } from './targets.js';
 
@@ -33,6 +33,8 @@ export interface OutboundOptions {
   readonly keepAliveTimeoutMs?: number;
   /** `fetch`'s total timeout when the caller passes no signal; default 30000. */
   readonly fetchTimeoutMs?: number;
+  /** Resolves names behind the SSRF guard instead of `dns.lookup` (tests watch and steer it). */
+  readonly lookupAll?: LookupAll;
 }
 
 export interface SendRequest {
@@ -89,13 +91,14 @@ export function createOutbound(options: OutboundOptions): Outbound {
   // Two connectors because plain HTTP is held to a stricter rule (allow-listed networks only),
   // and a lookup hook cannot see the scheme. With the guard lifted, Node's own lookup is used.
   const guarded = !policy.allowPrivateNetwork;
+  const lookupAll = options.lookupAll;
   const httpsConnect = buildConnector({
     timeout: connectTimeout,
-    ...(guarded ? { lookup: createGuardedLookup(policy) } : {}),
+    ...(guarded ? { lookup: createGuardedLookup(policy, { lookupAll }) } : {}),
   });
   const httpConnect = buildConnector({
     timeout: connectTimeout,
-    ...(guarded ? { lookup: createGuardedLookup(policy, { plainHttp: true }) } : {}),
+    ...(guarded ? { lookup: createGuardedLookup(policy, { plainHttp: true, lookupAll }) } : {}),
   });
   const pooled = (connections: number): Agent =>
     new Agent({

@@ -1,75 +1,77 @@
 // The sandbox's login and consent pages in a real browser, completing `herald connect`.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { chromiumMissing, launchChromium } from '../helpers/browser.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { freePort } from '../helpers/ports.js';
 import { startConnect } from '../helpers/process.js';
 
-if (chromiumMissing) console.warn(`skipping browser tests: ${chromiumMissing}`);
+describeNeeding(chromiumMissing, 'sandbox login in headless Chromium')(
+  'sandbox login in headless Chromium',
+  () => {
+    let sandbox: Sandbox;
+    let browser: Browser;
 
-describe.skipIf(chromiumMissing !== undefined)('sandbox login in headless Chromium', () => {
-  let sandbox: Sandbox;
-  let browser: Browser;
-  let port = 18_170 + (process.pid % 200);
+    beforeAll(async () => {
+      sandbox = await startSandbox();
+      browser = await launchChromium();
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await sandbox?.close();
+    });
 
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await sandbox?.close();
-  });
+    async function start() {
+      const p = await freePort();
+      sandbox.addCallbackUrl(`http://localhost:${p}/OauthRedirect`);
+      return startConnect([
+        '--print',
+        '--client-id',
+        sandbox.connectedApp.clientId,
+        '--login-url',
+        sandbox.url,
+        '--port',
+        String(p),
+      ]);
+    }
 
-  function start() {
-    const p = port++;
-    sandbox.addCallbackUrl(`http://localhost:${p}/OauthRedirect`);
-    return startConnect([
-      '--print',
-      '--client-id',
-      sandbox.connectedApp.clientId,
-      '--login-url',
-      sandbox.url,
-      '--port',
-      String(p),
-    ]);
-  }
+    it('logs in, allows, and lands on the CLI page while the CLI prints the refresh token', async () => {
+      const run = await start();
+      const page = await browser.newPage();
+      await page.goto(await run.authorizeUrl);
+      await page.fill('#username', sandbox.users[0]!.username);
+      await page.fill('#password', 'wrong password');
+      await page.click('#login');
+      await page.waitForSelector('#error');
+      await page.fill('#password', sandbox.users[0]!.password);
+      await page.click('#login');
+      expect(await page.textContent('#scopes')).toContain('refresh_token');
+      await page.click('#allow');
+      await page.waitForURL(/\/OauthRedirect\?code=/);
+      expect(await page.textContent('h1')).toBe('Herald: connected');
+      const result = await run.done;
+      expect(result.code, result.stderr).toBe(0);
+      const token = /Refresh token: (\S+)/.exec(result.stdout)![1]!;
+      expect(sandbox.stats.isGrantAlive(token)).toBe(true);
+      await page.close();
+    });
 
-  it('logs in, allows, and lands on the CLI page while the CLI prints the refresh token', async () => {
-    const run = start();
-    const page = await browser.newPage();
-    await page.goto(await run.authorizeUrl);
-    await page.fill('#username', sandbox.users[0]!.username);
-    await page.fill('#password', 'wrong password');
-    await page.click('#login');
-    await page.waitForSelector('#error');
-    await page.fill('#password', sandbox.users[0]!.password);
-    await page.click('#login');
-    expect(await page.textContent('#scopes')).toContain('refresh_token');
-    await page.click('#allow');
-    await page.waitForURL(/\/OauthRedirect\?code=/);
-    expect(await page.textContent('h1')).toBe('Herald: connected');
-    const result = await run.done;
-    expect(result.code, result.stderr).toBe(0);
-    const token = /Refresh token: (\S+)/.exec(result.stdout)![1]!;
-    expect(sandbox.stats.isGrantAlive(token)).toBe(true);
-    await page.close();
-  });
-
-  it('denies, and the CLI says access was denied', async () => {
-    const run = start();
-    const page = await browser.newPage();
-    await page.goto(await run.authorizeUrl);
-    await page.fill('#username', sandbox.users[0]!.username);
-    await page.fill('#password', sandbox.users[0]!.password);
-    await page.click('#login');
-    await page.click('#deny');
-    await page.waitForURL(/error=access_denied/);
-    expect(await page.textContent('h1')).toBe('Herald: not connected');
-    const result = await run.done;
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/Access was denied/);
-    await page.close();
-  });
-});
+    it('denies, and the CLI says access was denied', async () => {
+      const run = await start();
+      const page = await browser.newPage();
+      await page.goto(await run.authorizeUrl);
+      await page.fill('#username', sandbox.users[0]!.username);
+      await page.fill('#password', sandbox.users[0]!.password);
+      await page.click('#login');
+      await page.click('#deny');
+      await page.waitForURL(/error=access_denied/);
+      expect(await page.textContent('h1')).toBe('Herald: not connected');
+      const result = await run.done;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/Access was denied/);
+      await page.close();
+    });
+  },
+);

@@ -4,9 +4,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.js';
+import { freePort } from '../helpers/ports.js';
 import { startConnect } from '../helpers/process.js';
 
-const PORT = 19_170 + (process.pid % 200);
+// The provider needs its redirect URI when it starts: one port, from the system, for the file.
+const PORT = await freePort();
 const REDIRECT = `http://localhost:${PORT}/OauthRedirect`;
 
 /** Follows the provider's redirects (with its cookies) until it sends the browser to `target`. */

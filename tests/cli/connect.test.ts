@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { driveSandboxLogin } from '../../src/sandbox/login-driver.js';
 import { eventually, startTestHerald, TEST_API_KEY, type TestHerald } from '../helpers/herald.js';
+import { freePort } from '../helpers/ports.js';
 import { startConnect } from '../helpers/process.js';
 
-let nextPort = 17_170 + (process.pid % 200);
 const connect = startConnect;
 
 describe('herald connect salesforce', () => {
@@ -19,14 +19,14 @@ describe('herald connect salesforce', () => {
   });
   afterAll(() => sandbox.close());
 
-  function portWithCallback(): number {
-    const port = nextPort++;
+  async function portWithCallback(): Promise<number> {
+    const port = await freePort();
     sandbox.addCallbackUrl(`http://localhost:${port}/OauthRedirect`);
     return port;
   }
 
   it('prints a PKCE authorization URL, exchanges the code and prints the refresh token', async () => {
-    const port = portWithCallback();
+    const port = await portWithCallback();
     const run = connect([
       '--client-id',
       sandbox.connectedApp.clientId,
@@ -59,7 +59,7 @@ describe('herald connect salesforce', () => {
   });
 
   it('exits non-zero saying access was denied when the user denies', async () => {
-    const port = portWithCallback();
+    const port = await portWithCallback();
     const run = connect([
       '--client-id',
       sandbox.connectedApp.clientId,
@@ -81,7 +81,7 @@ describe('herald connect salesforce', () => {
   });
 
   it("refuses a redirect that does not carry this attempt's state", async () => {
-    const port = portWithCallback();
+    const port = await portWithCallback();
     const run = connect([
       '--client-id',
       sandbox.connectedApp.clientId,
@@ -99,7 +99,7 @@ describe('herald connect salesforce', () => {
   });
 
   it('names the missing scope when the org issues no refresh token', async () => {
-    const port = portWithCallback();
+    const port = await portWithCallback();
     const run = connect([
       '--client-id',
       sandbox.connectedApp.clientId,
@@ -123,7 +123,7 @@ describe('herald connect salesforce', () => {
   });
 
   it('times out with a clear message when the callback URL is not registered (the org shows an error, no redirect)', async () => {
-    const port = nextPort++;
+    const port = await freePort();
     const run = connect([
       '--client-id',
       sandbox.connectedApp.clientId,
@@ -179,7 +179,7 @@ describe('herald connect salesforce', () => {
           : undefined,
       );
       const before = sandbox.received.length;
-      const port = portWithCallback();
+      const port = await portWithCallback();
       const run = connect(
         [
           '--client-id',

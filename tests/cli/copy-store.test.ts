@@ -4,13 +4,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { eventually } from '../helpers/herald.js';
 import { startListener } from '../helpers/listener.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { createTestSchema, postgresMissing } from '../helpers/postgres.js';
 import { runCli, startServer } from '../helpers/process.js';
 
-describe.skipIf(postgresMissing !== undefined)('herald copy-store (SQLite -> PostgreSQL)', () => {
+const SUITE = 'herald copy-store (SQLite -> PostgreSQL)';
+describeNeeding(postgresMissing, SUITE)(SUITE, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-copy-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

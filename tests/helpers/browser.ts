@@ -1,12 +1,12 @@
 // Headless Chromium (Debian's package) driven by playwright-core; no browser download.
 
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM, chromiumProblem, onCi } from './real-parts.js';
 
-export const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
-export const chromiumMissing = existsSync(CHROMIUM)
-  ? undefined
-  : `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does)`;
+export { CHROMIUM };
+export const chromiumMissing = chromiumProblem();
+if (onCi && chromiumMissing)
+  throw new Error(`CI=true and Chromium is required: ${chromiumMissing}`);
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

@@ -14,6 +14,8 @@ export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 export interface TestHerald extends RunningHerald {
   readonly dataDir: string;
+  /** The PostgreSQL schema's connection string in the `postgres` project (else the data dir's SQLite file). */
+  readonly databaseUrl: string | undefined;
   /** Calls the API with the default account's key (or `key`). Body objects are sent as JSON. */
   api(
     method: string,
@@ -61,6 +63,7 @@ export async function startTestHerald(
   return {
     ...herald,
     dataDir,
+    databaseUrl: schema?.url,
     async api(method, path, body, opts = {}) {
       const key = opts.key === undefined ? TEST_API_KEY : opts.key;
       const response = await fetch(`${herald.url}${path}`, {

@@ -2,12 +2,19 @@
 
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { onCi, POSTGRES_NOT_SET, POSTGRES_PROBLEM_ENV } from './real-parts.js';
 
 export const TEST_DATABASE_URL = process.env.HERALD_TEST_DATABASE_URL;
+/**
+ * Why PostgreSQL cannot be used in this run: not set, or found unreachable by vitest.config.ts
+ * (which probes it once per run), or undefined.
+ */
 export const postgresMissing =
   TEST_DATABASE_URL === undefined || TEST_DATABASE_URL === ''
-    ? 'HERALD_TEST_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it'
-    : undefined;
+    ? POSTGRES_NOT_SET
+    : process.env[POSTGRES_PROBLEM_ENV] || undefined;
+if (onCi && postgresMissing)
+  throw new Error(`CI=true and PostgreSQL is required: ${postgresMissing}`);
 
 export interface TestSchema {
   /** A connection string whose search_path is the fresh schema. */

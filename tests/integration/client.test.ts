@@ -78,16 +78,30 @@ describe('client library', () => {
   });
 
   it('reports refusals with their stable code and does not retry them', async () => {
-    const client = new HeraldClient({ url: herald.url, apiKey: TEST_API_KEY });
+    const answers: number[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      answers.push(response.status);
+      return response;
+    };
+    const client = new HeraldClient({ url: herald.url, apiKey: TEST_API_KEY, fetch: counting });
     const error = await client
       .publish({ name: 'bad name', packageId: 'x' })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HeraldRequestError);
     expect((error as HeraldRequestError).code).toBe('invalid_event');
-    const unauthorized = await new HeraldClient({ url: herald.url, apiKey: 'nope-nope-nope-nope' })
+    expect(answers).toEqual([400]);
+    const unauthorized = await new HeraldClient({
+      url: herald.url,
+      apiKey: 'nope-nope-nope-nope',
+      fetch: counting,
+    })
       .publish({ name: 'X', packageId: 'y' })
       .catch((e: unknown) => e);
+    expect(unauthorized).toBeInstanceOf(HeraldRequestError);
     expect((unauthorized as HeraldRequestError).status).toBe(401);
+    // One request each: a 4xx is final, unlike the 5xx retried above.
+    expect(answers).toEqual([400, 401]);
   });
 
   it('refuses forged callbacks', () => {

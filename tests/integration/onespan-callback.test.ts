@@ -43,26 +43,40 @@ describe('OneSpan-compatible /api/callback', () => {
     expect(registered.status).toBe(200);
     expect(registered.body.key).toBe('****7f3a');
 
-    const publish = (body: unknown) => herald.api('POST', '/v1/events', body, basic);
-    expect((await publish({ name: 'PACKAGE_CREATE', packageId: 'p1' })).status).toBe(202);
-    expect(
-      (
-        await publish({
-          name: 'PACKAGE_COMPLETE',
-          packageId: 'p1',
-          sessionUser: 'u1',
-          createdDate: '2020-08-21T14:12:34.544Z',
-        })
-      ).status,
-    ).toBe(202);
-    expect(
-      (await publish({ name: 'DOCUMENT_SIGNED', packageId: 'p1', documentId: 'd1' })).status,
-    ).toBe(202);
-    expect((await publish({ name: 'FUTURE_EVENT_X', packageId: 'p1' })).status).toBe(202);
-    expect((await publish({ name: 'SIGNER_COMPLETE', packageId: 'p1' })).status).toBe(202);
+    const published: Record<string, string> = {};
+    const publish = async (body: { name: string; [field: string]: unknown }) => {
+      const res = await herald.api('POST', '/v1/events', body, basic);
+      expect(res.status, res.text).toBe(202);
+      published[body.name] = res.body.id as string;
+    };
+    await publish({ name: 'PACKAGE_CREATE', packageId: 'p1' });
+    await publish({
+      name: 'PACKAGE_COMPLETE',
+      packageId: 'p1',
+      sessionUser: 'u1',
+      createdDate: '2020-08-21T14:12:34.544Z',
+    });
+    await publish({ name: 'DOCUMENT_SIGNED', packageId: 'p1', documentId: 'd1' });
+    await publish({ name: 'FUTURE_EVENT_X', packageId: 'p1' });
+    await publish({ name: 'SIGNER_COMPLETE', packageId: 'p1' });
 
     const received = await listener.waitFor(3);
-    await new Promise((r) => setTimeout(r, 500)); // anything unsubscribed would have arrived by now
+    // Nothing more can arrive: the subscribed events' deliveries are done, and the others got
+    // none (deliveries are made with the event, in the same transaction, or never).
+    const deliveriesOf = async (name: string) =>
+      (await herald.api('GET', `/v1/events/${published[name]}`)).body.deliveries as Array<{
+        status: string;
+      }>;
+    for (const name of ['PACKAGE_COMPLETE', 'DOCUMENT_SIGNED', 'FUTURE_EVENT_X']) {
+      await eventually(
+        async () => ((await deliveriesOf(name))[0]?.status === 'succeeded' ? true : undefined),
+        10_000,
+        `the delivery of ${name} to succeed`,
+      );
+      expect(await deliveriesOf(name)).toHaveLength(1);
+    }
+    expect(await deliveriesOf('PACKAGE_CREATE')).toEqual([]);
+    expect(await deliveriesOf('SIGNER_COMPLETE')).toEqual([]);
     expect(received).toHaveLength(3);
     const names = received.map((r) => JSON.parse(r.body).name).sort();
     expect(names).toEqual(['DOCUMENT_SIGNED', 'FUTURE_EVENT_X', 'PACKAGE_COMPLETE']);

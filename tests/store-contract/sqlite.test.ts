@@ -166,21 +166,40 @@ describe('the store thread', () => {
   });
 
   it('settles every publish made before or while it closes', async () => {
-    const opened = await threaded();
-    const { store } = opened;
-    cleanup = opened.cleanup;
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const path = join(dir, 'herald.db');
+    const store = new ThreadedSqliteStore({ path, synchronous: 'normal' });
+    cleanup = async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
     await store.migrate();
     const account = anAccount();
     await store.insertAccount(account);
     const spec = { accountId: account.id, endpoints: [], receivedAt: T0 };
-    const first = store.ingest([anIngestBatch(spec).batch]);
+    const before = anIngestBatch(spec);
+    const late = anIngestBatch(spec);
+    const first = store.ingest([before.batch]);
     const closing = store.close();
-    const during = store.ingest([anIngestBatch(spec).batch]).then(
+    // Made after close was called, while the publish before it still commits: it is sent to a
+    // thread that closes right after, and must be answered (refused), not left waiting.
+    const during = store.ingest([late.batch]).then(
       () => 'committed',
-      () => 'refused',
+      (error: unknown) => `refused: ${(error as Error).message}`,
     );
     expect(await first).toEqual([{ kind: 'inserted' }]);
-    await closing;
-    expect(['committed', 'refused']).toContain(await during);
+    // Answered by the time close has finished (not whenever a timeout notices).
+    const afterClose = closing.then(() => new Promise((r) => setImmediate(r, 'still waiting')));
+    expect(await Promise.race([during, afterClose])).toBe('refused: The store is closed');
+    // What each caller was told is what the file holds.
+    const reopened = new SqliteStore({ path, synchronous: 'normal' });
+    try {
+      expect(await reopened.getEvent(account.id, before.events[0]!.id)).toMatchObject({
+        payload: before.events[0]!.payload,
+      });
+      expect(await reopened.getEvent(account.id, late.events[0]!.id)).toBeUndefined();
+    } finally {
+      await reopened.close();
+    }
   });
 });
