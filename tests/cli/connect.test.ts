@@ -227,7 +227,7 @@ describe('herald connect salesforce', () => {
           '--login-url',
           elsewhere,
           '--port',
-          String(portWithCallback()),
+          String(await portWithCallback()),
           '--endpoint',
           ep.body.id,
         ],

@@ -110,11 +110,30 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       const wanted = new Set<string>(ids);
       const missing = ids.filter((id) => !claimed.some((c) => c.id === id));
       if (missing.length > 0) throw new Error(`not claimable at ${at}: ${missing.join(', ')}`);
+      // A worker holds a delivery only while its endpoint refuses work (a hold written when the
+      // endpoint accepts work is released at once): disable the endpoints for the hold, then
+      // enable them again, leaving the holds behind as a late result would.
+      const refusing =
+        status === 'held'
+          ? await Promise.all(
+              [...new Set(claimed.filter((c) => wanted.has(c.id)).map((c) => c.endpointId))].map(
+                async (id) => (await store.getEndpoint(id))!,
+              ),
+            )
+          : [];
+      for (const row of refusing) {
+        expect(
+          await store.updateEndpoint({ ...row, state: 'disabled', version: row.version + 1 }),
+        ).toBe(true);
+      }
       await store.recordResults(
         claimed
           .filter((c) => wanted.has(c.id))
           .map((c) => aResult(c.id, 'settler', status, at, overrides)),
       );
+      for (const row of refusing) {
+        expect(await store.updateEndpoint({ ...row, version: row.version + 2 })).toBe(true);
+      }
       await store.releaseLeases(
         'settler',
         claimed.filter((c) => !wanted.has(c.id)).map((c) => c.id),
@@ -1190,6 +1209,35 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect(await claimedIds(T0 + 5000)).toEqual([id]);
         });
 
+        it('holds a held result only while its endpoint refuses work, when it is written', async () => {
+          // The endpoint was fixed (enabled, reconnected) after the attempt decided to hold but
+          // before its result was written: its release ran before the hold, so the hold itself
+          // must see that the endpoint accepts work, or the delivery waits for the next sweep.
+          const { account, endpoint, id } = await claimedOne();
+          await store.recordResults([
+            aResult(id, 'worker-1', 'held', T0 + 300, { nextAttemptAt: null }),
+          ]);
+          expect(await delivery(account.id, id)).toMatchObject({
+            status: 'pending',
+            nextAttemptAt: T0 + 300,
+          });
+          expect(await claimedIds(T0 + 300)).toEqual([id]);
+          expect(
+            await store.updateEndpoint({
+              ...endpoint,
+              state: 'disabled',
+              version: endpoint.version + 1,
+            }),
+          ).toBe(true);
+          await store.recordResults([
+            aResult(id, 'worker-1', 'held', T0 + 400, { nextAttemptAt: null }),
+          ]);
+          expect(await delivery(account.id, id)).toMatchObject({
+            status: 'held',
+            nextAttemptAt: null,
+          });
+        });
+
         it('ignores a result from another owner but still stores its attempt', async () => {
           const { account, id } = await claimedOne('worker-1');
           const before = await delivery(account.id, id);
@@ -1239,6 +1287,13 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           });
           const [a, b, c] = built.ids as [DeliveryId, DeliveryId, DeliveryId];
           await claimedIds(T0 + 200);
+          expect(
+            await store.updateEndpoint({
+              ...endpoint,
+              state: 'disabled',
+              version: endpoint.version + 1,
+            }),
+          ).toBe(true);
           await store.recordResults([
             aResult(a, 'worker-1', 'succeeded', T0 + 300),
             aResult(b, 'worker-1', 'failed', T0 + 300),

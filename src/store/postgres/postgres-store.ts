@@ -511,6 +511,18 @@ export class PostgresStore implements Store {
           results.map((r) => r.updatedAt),
         ],
       );
+      // A hold decided while the endpoint refused work, written after it was fixed (its release
+      // ran first, or waits on these rows and runs next), goes back to pending at once instead
+      // of waiting for the stranded-hold sweep.
+      const held = results.filter((r) => r.status === 'held');
+      if (held.length > 0) {
+        await client.query(
+          `UPDATE deliveries d SET status = 'pending', next_attempt_at = r.at, updated_at = r.at
+             FROM unnest($1::text[], $2::bigint[]) AS r(id, at)
+            WHERE d.id = r.id AND d.status = 'held' AND d.endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
+          [held.map((r) => r.deliveryId), held.map((r) => r.updatedAt)],
+        );
+      }
       if (attempts.length > 0) {
         await client.query(
           `INSERT INTO attempts (id, delivery_id, number, trigger, started_at, duration_ms, status_code, outcome, error, response_body)

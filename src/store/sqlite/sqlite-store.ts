@@ -522,6 +522,12 @@ export class SqliteStore implements Store {
       `INSERT INTO attempts (id, delivery_id, number, trigger, started_at, duration_ms, status_code,
          outcome, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // A hold decided while the endpoint refused work, written after it was fixed (its release
+    // ran first), goes back to pending at once instead of waiting for the stranded-hold sweep.
+    const unhold = this.sql(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+        WHERE id = ? AND status = 'held' AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
+    );
     this.relaxed(
       this.db.transaction(() => {
         for (const r of results) {
@@ -551,6 +557,7 @@ export class SqliteStore implements Store {
               a.responseBody,
             );
           }
+          if (r.status === 'held') unhold.run(r.updatedAt, r.updatedAt, r.deliveryId);
         }
       }),
     );
