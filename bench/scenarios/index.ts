@@ -10,6 +10,8 @@ import { latency } from './latency.js';
 import { oauth } from './oauth.js';
 import { postgres } from './postgres.js';
 import { raw } from './raw.js';
+import { sustained } from './sustained.js';
+import { sustainedPg } from './sustained-pg.js';
 import { tokens } from './tokens.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -18,8 +20,10 @@ export const SCENARIOS: readonly Scenario[] = [
   oauth,
   ingest,
   latency,
+  sustained,
   fanout,
   tokens,
   backlog,
   postgres,
+  sustainedPg,
 ];
