@@ -4,6 +4,7 @@
 import type { Scenario } from '../lib/scenario.js';
 import { backlog } from './backlog.js';
 import { basic } from './basic.js';
+import { diy } from './diy.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
@@ -21,6 +22,7 @@ export const SCENARIOS: readonly Scenario[] = [
   ingest,
   latency,
   sustained,
+  diy,
   fanout,
   tokens,
   backlog,

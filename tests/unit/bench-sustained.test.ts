@@ -1,7 +1,9 @@
-// The sustained benchmark's pure parts: what the publisher sends and how trips are put on one
-// clock.
+// The sustained benchmark's pure parts: what the publisher sends, what the DIY relay accepts,
+// and how trips are put on one clock.
 
 import { describe, expect, it } from 'vitest';
+import { parsePublish, type ParsedPublish } from '../../bench/lib/diy-events.js';
+import { normaliseEvent } from '../../src/domain/events.js';
 import { eventInput, stampedBody } from '../../bench/lib/payload.js';
 import { tripTimes } from '../../bench/lib/sustained.js';
 
@@ -16,6 +18,40 @@ describe('sustained publish bodies', () => {
 
   it('sends a single event as an object, not an array of one', () => {
     expect(JSON.parse(stampedBody(7, 1, 99, true))).toEqual(eventInput(7, { benchSentAt: 99 }));
+  });
+});
+
+describe('DIY relay ingest', () => {
+  const now = Date.parse('2026-12-01T00:00:00.000Z');
+  const bodiesOf = (parsed: ParsedPublish): readonly string[] => {
+    if ('error' in parsed) throw new Error(parsed.error);
+    return parsed.bodies;
+  };
+
+  it('delivers the bytes Herald would deliver for the same event', () => {
+    const input = eventInput(1, { benchSentAt: 5 });
+    const parsed = parsePublish(JSON.stringify(input), now);
+    expect(parsed).toMatchObject({ single: true });
+    expect(bodiesOf(parsed)).toEqual([normaliseEvent(input, now).payload]);
+    expect(JSON.parse(bodiesOf(parsed)[0]!)).toMatchObject({
+      createdDate: '2026-12-01T00:00:00.000Z',
+      benchSentAt: 5,
+    });
+  });
+
+  it('accepts a batch as an array and refuses what Herald refuses', () => {
+    const batch = parsePublish(stampedBody(0, 1000, 1, false), now);
+    expect(batch).toMatchObject({ single: false });
+    expect(bodiesOf(batch)).toHaveLength(1000);
+    expect(parsePublish(stampedBody(0, 1001, 1, false), now)).toEqual({
+      error: 'a batch holds 1 to 1000 events',
+    });
+    expect(parsePublish('[]', now)).toHaveProperty('error');
+    expect(parsePublish('{"name":', now)).toEqual({ error: 'the body is not JSON' });
+    expect(parsePublish('{"name":"PACKAGE_COMPLETE"}', now)).toHaveProperty(
+      'error',
+      expect.stringMatching(/packageId/),
+    );
   });
 });
 
