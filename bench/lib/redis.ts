@@ -90,8 +90,15 @@ export async function ensureRedis(
   log: (line: string) => void,
 ): Promise<{ server: RedisServer } | { server: null; reason: string }> {
   const machine = await probe(MACHINE_REDIS.host, MACHINE_REDIS.port);
+  const where = `${MACHINE_REDIS.host}:${MACHINE_REDIS.port}`;
   if (machine) {
-    log(`using the machine's Redis ${machine.version ?? ''} on 127.0.0.1:6379`);
+    const persists = Boolean(machine.save) || machine.appendonly === 'yes';
+    log(
+      `using the machine's Redis ${machine.version ?? ''} on ${where}` +
+        (persists
+          ? ` (it persists: save "${machine.save ?? ''}", appendonly ${machine.appendonly}; the DIY figures include that)`
+          : ' (no persistence configured)'),
+    );
     return { server: { ...MACHINE_REDIS, source: 'machine', ...machine } };
   }
   const port = await freePort();
@@ -126,7 +133,7 @@ export async function ensureRedis(
     const started = await probe('127.0.0.1', port);
     if (started) {
       log(
-        `no Redis answered on 127.0.0.1:6379: started \`redis-server --port ${port} --save "" ` +
+        `no Redis answered on ${where}: started \`redis-server --port ${port} --save "" ` +
           `--appendonly no\` (pid ${child.pid}); it is stopped at the end`,
       );
       return { server: { host: '127.0.0.1', port, source: 'started', ...started } };
@@ -136,7 +143,7 @@ export async function ensureRedis(
   return {
     server: null,
     reason: exited
-      ? `no Redis on 127.0.0.1:6379 and redis-server could not start${stderr ? `: ${stderr.trim().split('\n').pop()}` : ' (is it installed?)'}`
+      ? `no Redis on ${where} and redis-server could not start${stderr ? `: ${stderr.trim().split('\n').pop()}` : ' (is it installed?)'}`
       : `redis-server did not answer within ${START_TIMEOUT_MS / 1000} s`,
   };
 }
