@@ -139,7 +139,74 @@ export async function startRig(
   };
 }
 
-/** One timed run of `variant` against a fresh instance of `contestant`. */
+/** Open loop at `spec.rate`: the trips of the events sent after the first `spec.warmupMs`. */
+async function measureAtRate(rig: Rig, relay: Relay, spec: RunSpec): Promise<VariantRun> {
+  const { listener, load } = rig;
+  const input = JSON.stringify(eventInput(WARMUP_EVENTS, { benchSentAt: 0 }));
+  const published = await load.call('openLoop', {
+    origin: relay.url,
+    path: '/v1/events',
+    headers: publishHeaders(relay),
+    bodyPrefix: input.slice(0, input.lastIndexOf('0}')),
+    ratePerSecond: spec.rate,
+    durationMs: (spec.events / spec.rate) * 1000,
+    connections: RATE_CONNECTIONS,
+    expectStatus: 202,
+  });
+  if (published.failed > 0) {
+    throw new Error(`${published.failed} publishes failed, first: ${published.firstError}`);
+  }
+  const stats = await listener.child.call('waitDone', deliveryTimeoutMs(spec.events));
+  const sorted = trips(rig, stats, load.toRunnerClock(published.startedAt) + spec.warmupMs);
+  return {
+    deliveriesPerSecond: NaN,
+    p50Ms: percentileOfSorted(sorted, 50),
+    p99Ms: percentileOfSorted(sorted, 99),
+    details: {
+      p95Ms: percentileOfSorted(sorted, 95),
+      maxMs: sorted[sorted.length - 1] ?? NaN,
+      measuredEvents: sorted.length,
+      publishP50Ms: published.responseP50Ms,
+      publishP99Ms: published.responseP99Ms,
+      generatorMaxLagMs: published.maxLagMs,
+      duplicates: stats.duplicates,
+    },
+  };
+}
+
+/** Closed loop: `spec.events` published as fast as answered, timed to the last delivery. */
+async function measureClosedLoop(
+  rig: Rig,
+  relay: Relay,
+  variant: 'batches' | 'single',
+  spec: RunSpec,
+): Promise<VariantRun> {
+  const { listener, load } = rig;
+  const published = await publishClosedLoop(rig, relay, variant, WARMUP_EVENTS, spec.events);
+  const stats = await listener.child.call('waitDone', deliveryTimeoutMs(spec.events));
+  const firstPublish = load.toRunnerClock(published.startedAt);
+  const lastPublish = load.toRunnerClock(published.finishedAt);
+  const lastDelivery = listener.child.toRunnerClock(stats.lastAt!);
+  const sorted = trips(rig, stats);
+  return {
+    deliveriesPerSecond: stats.unique / ((lastDelivery - firstPublish) / 1000),
+    p50Ms: percentileOfSorted(sorted, 50),
+    p99Ms: percentileOfSorted(sorted, 99),
+    details: {
+      seconds: (lastDelivery - firstPublish) / 1000,
+      publishSeconds: (lastPublish - firstPublish) / 1000,
+      acceptedPerSecond: published.accepted / ((lastPublish - firstPublish) / 1000),
+      lastDeliveryAfterLastPublishMs: lastDelivery - lastPublish,
+      maxMs: sorted[sorted.length - 1] ?? NaN,
+      publishP50Ms: published.responseP50Ms,
+      publishP99Ms: published.responseP99Ms,
+      duplicates: stats.duplicates,
+      connectionsOpened: stats.connections,
+    },
+  };
+}
+
+/** One timed run of `variant` against a fresh instance of `contestant`, after a warm-up. */
 export async function runVariant(
   rig: Rig,
   contestant: Contestant,
@@ -151,74 +218,17 @@ export async function runVariant(
     const path = contestant.name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
     const relay = await contestant.start(scope, `${rig.listener.url}/${path}`);
     const { listener, load } = rig;
+    const closedLoop = variant === 'rate' ? 'single' : variant;
     await listener.child.call('reset', { expect: WARMUP_EVENTS, key: 'id', latency: true });
-    await publishClosedLoop(
-      rig,
-      relay,
-      variant === 'batches' ? 'batches' : 'single',
-      0,
-      WARMUP_EVENTS,
-    );
+    await publishClosedLoop(rig, relay, closedLoop, 0, WARMUP_EVENTS);
     await listener.child.call('waitDone', deliveryTimeoutMs(WARMUP_EVENTS));
+    // Clocks are calibrated right before the timed part: offsets drift little, but cost nothing.
     await listener.child.calibrate();
     await load.calibrate();
     await listener.child.call('reset', { expect: spec.events, key: 'id', latency: true });
-
-    if (variant === 'rate') {
-      const input = JSON.stringify(eventInput(WARMUP_EVENTS, { benchSentAt: 0 }));
-      const published = await load.call('openLoop', {
-        origin: relay.url,
-        path: '/v1/events',
-        headers: publishHeaders(relay),
-        bodyPrefix: input.slice(0, input.lastIndexOf('0}')),
-        ratePerSecond: spec.rate,
-        durationMs: (spec.events / spec.rate) * 1000,
-        connections: RATE_CONNECTIONS,
-        expectStatus: 202,
-      });
-      if (published.failed > 0) {
-        throw new Error(`${published.failed} publishes failed, first: ${published.firstError}`);
-      }
-      const stats = await listener.child.call('waitDone', deliveryTimeoutMs(spec.events));
-      const sorted = trips(rig, stats, load.toRunnerClock(published.startedAt) + spec.warmupMs);
-      return {
-        deliveriesPerSecond: NaN,
-        p50Ms: percentileOfSorted(sorted, 50),
-        p99Ms: percentileOfSorted(sorted, 99),
-        details: {
-          p95Ms: percentileOfSorted(sorted, 95),
-          maxMs: sorted[sorted.length - 1] ?? NaN,
-          measuredEvents: sorted.length,
-          publishP50Ms: published.responseP50Ms,
-          publishP99Ms: published.responseP99Ms,
-          generatorMaxLagMs: published.maxLagMs,
-          duplicates: stats.duplicates,
-        },
-      };
-    }
-
-    const published = await publishClosedLoop(rig, relay, variant, WARMUP_EVENTS, spec.events);
-    const stats = await listener.child.call('waitDone', deliveryTimeoutMs(spec.events));
-    const firstPublish = load.toRunnerClock(published.startedAt);
-    const lastPublish = load.toRunnerClock(published.finishedAt);
-    const lastDelivery = listener.child.toRunnerClock(stats.lastAt!);
-    const sorted = trips(rig, stats);
-    return {
-      deliveriesPerSecond: stats.unique / ((lastDelivery - firstPublish) / 1000),
-      p50Ms: percentileOfSorted(sorted, 50),
-      p99Ms: percentileOfSorted(sorted, 99),
-      details: {
-        seconds: (lastDelivery - firstPublish) / 1000,
-        publishSeconds: (lastPublish - firstPublish) / 1000,
-        acceptedPerSecond: published.accepted / ((lastPublish - firstPublish) / 1000),
-        lastDeliveryAfterLastPublishMs: lastDelivery - lastPublish,
-        maxMs: sorted[sorted.length - 1] ?? NaN,
-        publishP50Ms: published.responseP50Ms,
-        publishP99Ms: published.responseP99Ms,
-        duplicates: stats.duplicates,
-        connectionsOpened: stats.connections,
-      },
-    };
+    return variant === 'rate'
+      ? await measureAtRate(rig, relay, spec)
+      : await measureClosedLoop(rig, relay, variant, spec);
   } finally {
     await scope.close();
   }
