@@ -202,10 +202,17 @@ async function main(): Promise<number> {
   return scenarioResults.some((r) => r.status === 'failed') ? 1 : 0;
 }
 
+// After Ctrl-C the scenario under way fails and main() returns while the signal's cleanup may
+// still be stopping what it started (a queue to obliterate, a database to drop): exiting then
+// would cut that short, so wait for it (it exits 130 itself).
 main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
+  async (code) => {
+    await interruptCleanup();
+    process.exit(code);
+  },
+  async (error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    await interruptCleanup();
     process.exit(2);
   },
 );
