@@ -51,6 +51,46 @@ async function keysOf(redis: RedisServer, queue: string): Promise<number> {
   }
 }
 
+/**
+ * Obliterates the queues earlier bench runs left behind: those whose runner (the pid in the
+ * queue's name) is no longer alive, as after a SIGKILL. Queues of a live runner are left alone.
+ */
+export async function obliterateStaleQueues(
+  redis: RedisServer,
+  log: (line: string) => void,
+): Promise<void> {
+  const client = new Redis({ host: redis.host, port: redis.port, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  const queues = new Set<string>();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${DIY_PREFIX}:run-*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) queues.add(key.split(':')[1]!);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  for (const queue of queues) {
+    const pid = Number(/^run-(\d+)-/.exec(queue)?.[1]);
+    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    const left = await obliterateQueue(redis, queue);
+    log(
+      `obliterated ${DIY_PREFIX}:${queue}, left by a runner (pid ${pid}) that is gone${left ? ` (${left} keys remain)` : ''}`,
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Removes the queue and every job in it, whatever their state; returns the keys left (0). */
 export async function obliterateQueue(redis: RedisServer, queue: string): Promise<number> {
   const q = new Queue(queue, {

@@ -4,7 +4,13 @@
 // the same raw run right before, one after the other (which goes first alternates run by run).
 // Herald / DIY is the median of the per-run ratios.
 
-import { DIY_CONCURRENCY, DIY_PREFIX, diyLayout, diyRelay } from '../lib/diy.js';
+import {
+  DIY_CONCURRENCY,
+  DIY_PREFIX,
+  diyLayout,
+  diyRelay,
+  obliterateStaleQueues,
+} from '../lib/diy.js';
 import { HERALD_MAX_CONCURRENCY, heraldSqlite } from '../lib/herald-contestants.js';
 import { ensureRedis } from '../lib/redis.js';
 import { metric } from '../lib/result.js';
@@ -51,6 +57,7 @@ export const diy: Scenario = {
     const found = await ensureRedis(scope, log);
     if (!found.server) return { method, metrics: [], details: {}, skipped: found.reason };
     const redis = found.server;
+    await obliterateStaleQueues(redis, log);
     const { paired, rig, spec } = await startRig(scope, options);
     const herald = heraldSqlite();
     const relay = diyRelay(redis, layout, log);
