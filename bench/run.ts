@@ -23,7 +23,10 @@ const HELP = `Usage: npm run bench -- [options]
   --duration S          seconds per timed run (default 5, quick 2)
   --deliveries N        events delivered per run in basic, oauth, postgres (default 30000)
   --backlog-size N      pending deliveries in the backlog scenario (default 1000000, quick 100000)
-  --latency-rate N      events/s of the latency scenario (default 2000; its target is at 2000)
+  --events N            events published per run in sustained, diy, sustained-pg (default 50000,
+                        quick 10000)
+  --latency-rate N      events/s of the latency scenario and of sustained's fixed-rate run
+                        (default 2000; their targets are at 2000)
   --no-baseline         do not add the baseline (raw) a requested scenario is compared to
   --list                list the scenarios and exit
 
@@ -47,6 +50,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; names: string[];
       duration: { type: 'string' },
       deliveries: { type: 'string' },
       'backlog-size': { type: 'string' },
+      events: { type: 'string' },
       'latency-rate': { type: 'string' },
       'no-baseline': { type: 'boolean' },
       list: { type: 'boolean' },
@@ -69,6 +73,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; names: string[];
     backlogSize: Math.round(
       positiveInt(values['backlog-size'], '--backlog-size', quick ? 100_000 : 1_000_000),
     ),
+    events: Math.round(positiveInt(values.events, '--events', quick ? 10_000 : 50_000)),
     latencyRate: Math.round(positiveInt(values['latency-rate'], '--latency-rate', 2000)),
     baselines: !(values['no-baseline'] ?? false),
   };
@@ -197,10 +202,17 @@ async function main(): Promise<number> {
   return scenarioResults.some((r) => r.status === 'failed') ? 1 : 0;
 }
 
+// After Ctrl-C the scenario under way fails and main() returns while the signal's cleanup may
+// still be stopping what it started (a queue to obliterate, a database to drop): exiting then
+// would cut that short, so wait for it (it exits 130 itself).
 main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
+  async (code) => {
+    await interruptCleanup();
+    process.exit(code);
+  },
+  async (error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    await interruptCleanup();
     process.exit(2);
   },
 );

@@ -27,6 +27,11 @@ export class Child<Api extends Methods<Api>> implements Closable {
     private readonly process: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => process.once('exit', () => resolve()));
+    // A failed send is reported to its caller (send's callback); unhandled, the 'error' event
+    // would end the runner in the middle of its cleanup.
+    process.on('error', (error) => {
+      this.stderrTail = `${this.stderrTail}\n${String(error)}`.slice(-4000);
+    });
     process.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
     });
@@ -104,10 +109,19 @@ export class Child<Api extends Methods<Api>> implements Closable {
 
   private send(method: string, arg: unknown): Promise<unknown> {
     if (this.gone) return Promise.reject(new Error(`${this.label} ${this.exitReason}`));
+    // Once close() has disconnected the child (Ctrl-C stops children while a scenario still
+    // calls them), a send would fail with ERR_IPC_CHANNEL_CLOSED: refuse the call instead.
+    if (!this.process.connected) {
+      return Promise.reject(new Error(`${this.label} is being stopped`));
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.process.send({ kind: 'call', id, method, arg });
+      this.process.send({ kind: 'call', id, method, arg }, (error) => {
+        if (!error) return;
+        this.pending.delete(id);
+        reject(new Error(`${this.label}: ${error.message}`));
+      });
     });
   }
 

@@ -5,7 +5,8 @@
 
 import { Pool } from 'undici';
 import { wallNow } from './clock.js';
-import type { ClosedLoopResult, LoadApi, OpenLoopResult } from './load-protocol.js';
+import type { ClosedLoopResult, LoadApi, OpenLoopResult, PublishResult } from './load-protocol.js';
+import { stampedBody } from './payload.js';
 import { serveRpc } from './rpc.js';
 import { percentileOfSorted } from './stats.js';
 
@@ -22,17 +23,44 @@ function newPool(origin: string, connections: number): Pool {
 
 const sortedCopy = (values: number[]): Float64Array => Float64Array.from(values).sort();
 
+/** Answers by status, failures, and the first failure's description. */
+class Tally {
+  readonly statuses: Record<string, number> = {};
+  failed = 0;
+  firstError: string | null = null;
+
+  /** Counts an answer; true when it has the expected status. */
+  answer(status: number, text: string, expected: number): boolean {
+    this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+    if (status === expected) return true;
+    this.fail(`HTTP ${status}: ${text.slice(0, 300)}`);
+    return false;
+  }
+
+  fail(error: unknown): void {
+    this.failed++;
+    this.firstError ??= String(error);
+  }
+}
+
+/** Runs `count` copies of `loop` at once, then closes the pool. */
+async function inParallel(pool: Pool, count: number, loop: () => Promise<void>): Promise<void> {
+  try {
+    await Promise.all(Array.from({ length: count }, loop));
+  } finally {
+    await pool.close();
+  }
+}
+
 const api: LoadApi = {
   async closedLoop(spec): Promise<ClosedLoopResult> {
     const pool = newPool(spec.origin, spec.connections);
     const start = wallNow();
     const windowStart = start + spec.warmupMs;
     const windowEnd = windowStart + spec.durationMs;
-    const statuses: Record<string, number> = {};
+    const tally = new Tally();
     const latencies: number[] = [];
     let completed = 0;
-    let failed = 0;
-    let firstError: string | null = null;
     const loop = async (): Promise<void> => {
       while (wallNow() < windowEnd) {
         const sentAt = wallNow();
@@ -46,48 +74,37 @@ const api: LoadApi = {
           const text = await res.body.text();
           const doneAt = wallNow();
           if (doneAt < windowStart || doneAt >= windowEnd) continue;
-          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-          if (res.statusCode === spec.expectStatus) {
+          if (tally.answer(res.statusCode, text, spec.expectStatus)) {
             completed++;
             latencies.push(doneAt - sentAt);
-          } else {
-            failed++;
-            firstError ??= `HTTP ${res.statusCode}: ${text.slice(0, 300)}`;
           }
         } catch (error) {
-          failed++;
-          firstError ??= String(error);
+          tally.fail(error);
           await new Promise((r) => setTimeout(r, 10));
         }
       }
     };
-    try {
-      await Promise.all(Array.from({ length: spec.inflight }, loop));
-    } finally {
-      await pool.close();
-    }
+    await inParallel(pool, spec.inflight, loop);
     const sorted = sortedCopy(latencies);
     return {
       completed,
-      failed,
-      statuses,
+      failed: tally.failed,
+      statuses: tally.statuses,
       measuredMs: spec.durationMs,
       latencyP50Ms: percentileOfSorted(sorted, 50),
       latencyP99Ms: percentileOfSorted(sorted, 99),
-      firstError,
+      firstError: tally.firstError,
     };
   },
 
   async openLoop(spec): Promise<OpenLoopResult> {
     const pool = newPool(spec.origin, spec.connections);
     const total = Math.round((spec.ratePerSecond * spec.durationMs) / 1000);
-    const statuses: Record<string, number> = {};
+    const tally = new Tally();
     const responseTimes: number[] = [];
     const requests: Promise<void>[] = [];
     let completed = 0;
-    let failed = 0;
     let maxLagMs = 0;
-    let firstError: string | null = null;
     const startedAt = wallNow();
     const fire = (n: number): void => {
       const sentAt = wallNow();
@@ -102,19 +119,12 @@ const api: LoadApi = {
           })
           .then(async (res) => {
             const text = await res.body.text();
-            statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-            if (res.statusCode === spec.expectStatus) {
+            if (tally.answer(res.statusCode, text, spec.expectStatus)) {
               completed++;
               responseTimes.push(wallNow() - sentAt);
-            } else {
-              failed++;
-              firstError ??= `HTTP ${res.statusCode}: ${text.slice(0, 300)}`;
             }
           })
-          .catch((error: unknown) => {
-            failed++;
-            firstError ??= String(error);
-          }),
+          .catch((error: unknown) => tally.fail(error)),
       );
     };
     // Timers fire at best every millisecond: each tick sends whatever the schedule says is due.
@@ -140,13 +150,59 @@ const api: LoadApi = {
     return {
       sent,
       completed,
-      failed,
-      statuses,
+      failed: tally.failed,
+      statuses: tally.statuses,
       startedAt,
-      firstError,
+      firstError: tally.firstError,
       responseP50Ms: percentileOfSorted(sorted, 50),
       responseP99Ms: percentileOfSorted(sorted, 99),
       maxLagMs,
+    };
+  },
+
+  async publish(spec): Promise<PublishResult> {
+    const pool = newPool(spec.origin, spec.publishers);
+    const tally = new Tally();
+    const responseTimes: number[] = [];
+    let next = 0;
+    let accepted = 0;
+    let startedAt: number | null = null;
+    let finishedAt = 0;
+    const single = spec.batchSize === 1;
+    const publisher = async (): Promise<void> => {
+      while (next < spec.total) {
+        const offset = next;
+        const count = Math.min(spec.batchSize, spec.total - offset);
+        next += count;
+        const sentAt = wallNow();
+        startedAt ??= sentAt;
+        try {
+          const res = await pool.request({
+            path: spec.path,
+            method: 'POST',
+            headers: spec.headers,
+            body: stampedBody(spec.first + offset, count, sentAt, single),
+          });
+          const text = await res.body.text();
+          finishedAt = wallNow();
+          responseTimes.push(finishedAt - sentAt);
+          if (tally.answer(res.statusCode, text, spec.expectStatus)) accepted += count;
+        } catch (error) {
+          tally.fail(error);
+        }
+      }
+    };
+    await inParallel(pool, spec.publishers, publisher);
+    const sorted = sortedCopy(responseTimes);
+    return {
+      accepted,
+      failed: tally.failed,
+      statuses: tally.statuses,
+      firstError: tally.firstError,
+      startedAt: startedAt ?? wallNow(),
+      finishedAt,
+      responseP50Ms: percentileOfSorted(sorted, 50),
+      responseP99Ms: percentileOfSorted(sorted, 99),
     };
   },
 };

@@ -52,7 +52,38 @@ export interface OpenLoopResult {
   readonly maxLagMs: number;
 }
 
+export interface PublishSpec {
+  readonly origin: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  /** Event numbers `first` .. `first + total - 1`, so packageIds differ between phases. */
+  readonly first: number;
+  readonly total: number;
+  /** Events per request: 1 publishes single JSON objects, more publishes JSON arrays. */
+  readonly batchSize: number;
+  /** Concurrent publishers: each sends its next request when the last one is answered. */
+  readonly publishers: number;
+  readonly expectStatus: number;
+}
+
+export interface PublishResult {
+  /** Events in requests answered with `expectStatus`. */
+  readonly accepted: number;
+  /** Requests answered otherwise, or that failed. */
+  readonly failed: number;
+  readonly statuses: Record<string, number>;
+  readonly firstError: string | null;
+  /** When the first request was sent and the last answer arrived (this process's clock). */
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  /** Publish request → answer. */
+  readonly responseP50Ms: number;
+  readonly responseP99Ms: number;
+}
+
 export type LoadApi = {
   closedLoop(spec: ClosedLoopSpec): Promise<ClosedLoopResult>;
   openLoop(spec: OpenLoopSpec): Promise<OpenLoopResult>;
+  /** Publishes a fixed number of events, each stamped with its request's send time. */
+  publish(spec: PublishSpec): Promise<PublishResult>;
 };

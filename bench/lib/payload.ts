@@ -55,3 +55,15 @@ export function syntheticWebhookId(prefix: string, n: number): string {
     .toUpperCase()
     .padStart(26 - prefix.length, '0')}`;
 }
+
+/**
+ * Events `first` .. `first + count - 1` as one publish body, each carrying `benchSentAt` (the
+ * publisher's clock when the request is sent): a JSON object for a single-event publish, else
+ * an array.
+ */
+export function stampedBody(first: number, count: number, sentAt: number, single: boolean): string {
+  if (single) return JSON.stringify(eventInput(first, { benchSentAt: sentAt }));
+  const events: Record<string, unknown>[] = [];
+  for (let i = first; i < first + count; i++) events.push(eventInput(i, { benchSentAt: sentAt }));
+  return JSON.stringify(events);
+}

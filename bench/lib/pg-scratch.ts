@@ -37,8 +37,15 @@ export interface ScratchDatabase extends Closable {
   readonly url: string;
 }
 
-/** Creates `herald_bench_<pid>_<n>` next to the database `url` names; close() drops it. */
-export async function createScratchDatabase(url: string, n: number): Promise<ScratchDatabase> {
+/**
+ * Creates `herald_bench_<pid>_<n>` next to the database `url` names; close() drops it. `n` is a
+ * number or lower-case letters, digits and underscores, distinct per scratch database of a run.
+ */
+export async function createScratchDatabase(
+  url: string,
+  n: number | string,
+): Promise<ScratchDatabase> {
+  if (!/^[a-z0-9_]+$/.test(String(n))) throw new Error(`bad scratch database suffix ${String(n)}`);
   const name = `herald_bench_${process.pid}_${n}`;
   await admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin(url, `CREATE DATABASE ${name}`);

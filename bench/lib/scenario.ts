@@ -14,6 +14,8 @@ export interface BenchOptions {
   /** Events delivered per run in the delivery-rate scenarios (basic, oauth, postgres). */
   readonly deliveries: number;
   readonly backlogSize: number;
+  /** Events published per timed run in the sustained scenarios (sustained, diy, sustained-pg). */
+  readonly events: number;
   /** Events/s the latency scenario publishes (its target is set at 2,000). */
   readonly latencyRate: number;
   /** Run the baseline a scenario's ratio needs, even when only that scenario was asked for. */

@@ -5,12 +5,15 @@ import type { Scenario } from '../lib/scenario.js';
 import { backlog } from './backlog.js';
 import { basic } from './basic.js';
 import { bomb } from './bomb.js';
+import { diy } from './diy.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
 import { oauth } from './oauth.js';
 import { postgres } from './postgres.js';
 import { raw } from './raw.js';
+import { sustained } from './sustained.js';
+import { sustainedPg } from './sustained-pg.js';
 import { tokens } from './tokens.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -19,9 +22,12 @@ export const SCENARIOS: readonly Scenario[] = [
   oauth,
   ingest,
   latency,
+  sustained,
+  diy,
   fanout,
   tokens,
   backlog,
   postgres,
   bomb,
+  sustainedPg,
 ];

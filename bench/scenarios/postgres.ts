@@ -21,7 +21,11 @@ import { ratePerSecond } from '../lib/stats.js';
 const MAX_CONCURRENCY = 256;
 const ADAPTER_DIR = fileURLToPath(new URL('../../../src/store/postgres/', import.meta.url));
 
-function databaseUrl(): string | undefined {
+export const NO_DATABASE =
+  'set HERALD_BENCH_DATABASE_URL (or HERALD_TEST_DATABASE_URL) to a postgres:// URL';
+
+/** The database the PostgreSQL scenarios make their scratch databases next to, if one is named. */
+export function databaseUrl(): string | undefined {
   return process.env.HERALD_BENCH_DATABASE_URL || process.env.HERALD_TEST_DATABASE_URL || undefined;
 }
 
@@ -42,14 +46,7 @@ export const postgres: Scenario = {
     if (!existsSync(ADAPTER_DIR)) {
       return { method, metrics: [], details: {}, skipped: 'src/store/postgres does not exist yet' };
     }
-    if (!url) {
-      return {
-        method,
-        metrics: [],
-        details: {},
-        skipped: 'set HERALD_BENCH_DATABASE_URL (or HERALD_TEST_DATABASE_URL) to a postgres:// URL',
-      };
-    }
+    if (!url) return { method, metrics: [], details: {}, skipped: NO_DATABASE };
     const listener = await startListener();
     scope.add('listener', listener.child);
     const masterKey = generateMasterKey();
