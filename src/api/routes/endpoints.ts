@@ -7,15 +7,15 @@ import { isMasked } from '../../domain/endpoint.js';
 import { parseId, type EndpointId } from '../../domain/ids.js';
 import { jsonBody, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
-import { authFromBody, optionsFromBody, salesforceAuth } from '../drafts.js';
-import { presentEndpoint } from '../present.js';
+import { authFromBody, optionsFromBody, salesforceAuth } from '../../services/drafts.js';
+import { presentEndpoint } from '../../services/present.js';
 import {
   CredentialsSchema,
   EndpointCreateSchema,
   EndpointPatchSchema,
   RecoverSchema,
   TestEventSchema,
-} from '../schemas.js';
+} from '../../services/schemas.js';
 
 function endpointId(c: Context<AppEnv>): EndpointId {
   const id = parseId('endpoint', c.req.param('id') ?? '');

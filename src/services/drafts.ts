@@ -1,5 +1,5 @@
-// Turns validated request bodies (OneSpan `Callback`, /v1 endpoint) into endpoint drafts.
-// Masked secrets sent back (`****7f3a`) mean "keep what is stored".
+// Turns validated request bodies (OneSpan `Callback`, /v1 endpoint, the console's endpoint form)
+// into endpoint drafts. Masked secrets sent back (`****7f3a`) mean "keep what is stored".
 
 import { ValidationError } from '../errors.js';
 import {
@@ -12,12 +12,7 @@ import {
 } from '../domain/endpoint.js';
 import { parseDuration } from '../domain/retry.js';
 import { parseSalesforceKey, salesforceTokenUrl } from '../domain/salesforce-key.js';
-import {
-  KEEP,
-  type AuthDraft,
-  type EndpointDraft,
-  type SecretInput,
-} from '../services/endpoints.js';
+import { KEEP, type AuthDraft, type EndpointDraft, type SecretInput } from './endpoints.js';
 import { BASIC_KEY_RULES, type AuthBody, type CallbackBody } from './schemas.js';
 import type { z } from 'zod';
 import type { EndpointOptionsSchema } from './schemas.js';
