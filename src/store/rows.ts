@@ -4,13 +4,24 @@
 
 import type { DeliveryStatus } from '../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../domain/endpoint.js';
-import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../domain/ids.js';
+import {
+  idTimeBound,
+  type AccountId,
+  type ApiKeyId,
+  type DeliveryId,
+  type EndpointId,
+  type EventId,
+} from '../domain/ids.js';
 import type {
   AccountRecord,
   ApiKeyRecord,
   AttemptRecord,
+  ActivityOutcome,
   ClaimedDelivery,
+  DeliveryActivity,
   DeliveryRecord,
+  EndpointActivity,
+  EventFilter,
   EndpointRow,
   EventRecord,
   OperationalEventRecord,
@@ -225,3 +236,56 @@ export const ENDPOINT_COLUMNS =
 /** The ids of endpoints that accept deliveries: enabled, with credentials not known dead. */
 export const ACCEPTING_ENDPOINTS = `SELECT id FROM endpoints
   WHERE state = 'enabled' AND auth_status <> 'reauthorization_required'`;
+
+/**
+ * The WHERE conditions of an event search, with `placeholder(n)` writing the dialect's n-th
+ * parameter. Times become id ranges too (ids sort by time), so the search reads an index range:
+ * the primary key, or (account, package id) or (account, name) when those are given.
+ */
+export function eventConditions(
+  filter: EventFilter,
+  cursor: string | null,
+  placeholder: (index: number) => string,
+): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (condition: string, value: unknown): void => {
+    params.push(value);
+    where.push(`${condition} ${placeholder(params.length)}`);
+  };
+  add('account_id =', filter.accountId);
+  if (filter.packageId !== undefined) add('package_id =', filter.packageId);
+  if (filter.name !== undefined) add('name =', filter.name);
+  if (filter.since !== undefined) {
+    add('id >=', idTimeBound('event', filter.since));
+    add('received_at >=', filter.since);
+  }
+  if (filter.until !== undefined) {
+    add('id <', idTimeBound('event', filter.until));
+    add('received_at <', filter.until);
+  }
+  if (cursor !== null) add('id <', cursor);
+  return { where, params };
+}
+
+export function toActivity(minutes: readonly Row[], latency: readonly Row[]): DeliveryActivity {
+  return {
+    minutes: minutes.map((r) => ({
+      minute: Number(r.minute),
+      outcome: str(r.outcome) as ActivityOutcome,
+      count: Number(r.n),
+    })),
+    latency: latency.map((r) => ({ bucket: Number(r.bucket), count: Number(r.n) })),
+  };
+}
+
+export function toEndpointActivity(r: Row, lastError: string | null): EndpointActivity {
+  return {
+    endpointId: str(r.endpoint_id) as EndpointId,
+    succeeded: Number(r.succeeded),
+    retried: Number(r.retried),
+    failed: Number(r.failed),
+    lastError,
+    lastErrorAt: r.last_error_at === null ? null : Number(r.last_error_at),
+  };
+}

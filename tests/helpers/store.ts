@@ -18,6 +18,7 @@ import type {
   NewDelivery,
   NewEvent,
   OperationalEventRecord,
+  Store,
 } from '../../src/store/port.js';
 
 /** A fixed point in time (2025-06-15T00:00:00Z) that tests count from. */
@@ -234,4 +235,31 @@ export function anOperationalEvent(
     createdAt,
     ...overrides,
   };
+}
+
+/**
+ * Drives the given deliveries (all due at `at`) to a final or waiting status through a claim
+ * and a result, as a worker would; anything else claimed on the way is released untouched.
+ */
+export async function settleDeliveries(
+  store: Store,
+  ids: readonly DeliveryId[],
+  status: DeliveryResult['status'],
+  at: number,
+  overrides: Partial<DeliveryResult> = {},
+): Promise<void> {
+  const claimed = await store.claimDeliveries(aClaim(at, 'settler', { limit: 10_000 }));
+  const wanted = new Set<string>(ids);
+  const missing = ids.filter((id) => !claimed.some((c) => c.id === id));
+  if (missing.length > 0) throw new Error(`not claimable at ${at}: ${missing.join(', ')}`);
+  await store.recordResults(
+    claimed
+      .filter((c) => wanted.has(c.id))
+      .map((c) => aResult(c.id, 'settler', status, at, overrides)),
+  );
+  await store.releaseLeases(
+    'settler',
+    claimed.filter((c) => !wanted.has(c.id)).map((c) => c.id),
+    at,
+  );
 }

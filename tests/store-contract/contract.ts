@@ -27,8 +27,10 @@ import {
   anIngestBatch,
   anOperationalEvent,
   nextVersion,
+  settleDeliveries,
 } from '../helpers/store.js';
 import type { BatchSpec, BuiltBatch } from '../helpers/store.js';
+import { consoleQueriesContract } from './console-queries.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -96,31 +98,12 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       return idsOf(await store.claimDeliveries(aClaim(now, owner, { limit })));
     }
 
-    /**
-     * Drives the given deliveries (all due at `at`) to a final or waiting status through a claim
-     * and a result, as a worker would; anything else claimed on the way is released untouched.
-     */
-    async function settle(
+    const settle = (
       ids: readonly DeliveryId[],
       status: DeliveryResult['status'],
       at: number,
       overrides: Partial<DeliveryResult> = {},
-    ): Promise<void> {
-      const claimed = await store.claimDeliveries(aClaim(at, 'settler', { limit: 10_000 }));
-      const wanted = new Set<string>(ids);
-      const missing = ids.filter((id) => !claimed.some((c) => c.id === id));
-      if (missing.length > 0) throw new Error(`not claimable at ${at}: ${missing.join(', ')}`);
-      await store.recordResults(
-        claimed
-          .filter((c) => wanted.has(c.id))
-          .map((c) => aResult(c.id, 'settler', status, at, overrides)),
-      );
-      await store.releaseLeases(
-        'settler',
-        claimed.filter((c) => !wanted.has(c.id)).map((c) => c.id),
-        at,
-      );
-    }
+    ): Promise<void> => settleDeliveries(store, ids, status, at, overrides);
 
     // ---- migrations ------------------------------------------------------------------------
 
@@ -1747,6 +1730,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           });
         });
       });
+
+      consoleQueriesContract(() => store);
 
       // ---- operational events --------------------------------------------------------------
 

@@ -8,21 +8,26 @@ import pg from 'pg';
 import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
+import { ACTIVITY_KEEP_MS, MINUTE_MS, rollUpActivity, type ResultFacts } from '../activity.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
   endpointParams,
+  eventConditions,
   num,
   numOrNull,
   str,
+  strOrNull,
   toAccount,
+  toActivity,
   toApiKey,
   toAttempt,
   toClaimed,
   toDelivery,
   toEndpoint,
+  toEndpointActivity,
   toEvent,
   toOperationalEvent,
   toQueueStats,
@@ -38,10 +43,13 @@ import type {
   AttemptRecord,
   ClaimQuery,
   ClaimedDelivery,
+  DeliveryActivity,
   DeliveryFilter,
   DeliveryRecord,
   DeliveryResult,
+  EndpointActivity,
   EndpointRow,
+  EventFilter,
   EventRecord,
   IngestBatch,
   IngestOutcome,
@@ -100,6 +108,8 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly connectionString: string;
   private channel = 'herald_work';
+  /** The minute of activity last pruned up to (see countActivity). */
+  private activityPrunedAt = 0;
 
   constructor(options: PostgresStoreOptions) {
     this.connectionString = options.connectionString;
@@ -282,6 +292,7 @@ export class PostgresStore implements Store {
       );
       await client.query('DELETE FROM deliveries WHERE endpoint_id = $1', [id]);
       await client.query('DELETE FROM oauth_tokens WHERE endpoint_id = $1', [id]);
+      await client.query('DELETE FROM delivery_activity WHERE endpoint_id = $1', [id]);
       return true;
     });
   }
@@ -407,6 +418,21 @@ export class PostgresStore implements Store {
     return rows[0] && toEvent(rows[0]);
   }
 
+  async searchEvents(
+    filter: EventFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<EventRecord>> {
+    const { where, params } = eventConditions(filter, cursor, (n) => `$${n}`);
+    params.push(limit + 1);
+    const rows = await this.query(
+      `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const data = rows.slice(0, limit).map(toEvent);
+    return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
   async claimDeliveries(q: ClaimQuery): Promise<ClaimedDelivery[]> {
     const claimable = `NOT (d.endpoint_id = ANY($2::text[]))
       AND (d.ordering_key IS NULL OR NOT EXISTS (
@@ -507,13 +533,14 @@ export class PostgresStore implements Store {
     if (results.length === 0) return;
     const attempts = results.map((r) => r.attempt).filter((a): a is AttemptRecord => a !== null);
     await this.transaction(async (client) => {
-      await client.query(
+      const updated = await client.query(
         `UPDATE deliveries d SET status = r.status, next_attempt_at = r.next, attempts = r.attempts,
                 cycle_attempts = r.cycle, last_status_code = r.code, last_error = r.err, updated_at = r.updated,
                 manual = FALSE, lease_owner = NULL, lease_expires_at = NULL
            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::int[], $8::text[], $9::bigint[])
                 AS r(id, owner, status, next, attempts, cycle, code, err, updated)
-          WHERE d.id = r.id AND d.lease_owner = r.owner AND d.status = 'delivering'`,
+          WHERE d.id = r.id AND d.lease_owner = r.owner AND d.status = 'delivering'
+          RETURNING d.id, d.endpoint_id, d.account_id, d.created_at`,
         [
           results.map((r) => r.deliveryId),
           results.map((r) => r.owner),
@@ -544,7 +571,59 @@ export class PostgresStore implements Store {
           ],
         );
       }
+      await this.countActivity(client, results, updated.rows as Row[]);
     });
+  }
+
+  /**
+   * Adds the results whose delivery was updated (and that made an attempt) to the delivery
+   * activity, in key order so that processes upserting the same rows never deadlock; once a
+   * minute per process, forgets activity past its keep.
+   */
+  private async countActivity(
+    client: pg.PoolClient,
+    results: readonly DeliveryResult[],
+    updated: readonly Row[],
+  ): Promise<void> {
+    const byId = new Map(updated.map((r) => [str(r.id), r]));
+    const facts: ResultFacts[] = [];
+    for (const r of results) {
+      const row = byId.get(r.deliveryId);
+      if (!row || !r.attempt) continue;
+      facts.push({
+        endpointId: str(row.endpoint_id) as EndpointId,
+        accountId: str(row.account_id) as AccountId,
+        createdAt: num(row.created_at),
+        status: r.status,
+        updatedAt: r.updatedAt,
+        lastError: r.lastError,
+      });
+    }
+    const rows = rollUpActivity(facts);
+    if (rows.length === 0) return;
+    await client.query(
+      `INSERT INTO delivery_activity (endpoint_id, minute, outcome, bucket, account_id, count, last_error)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::text[])
+       ON CONFLICT (endpoint_id, minute, outcome, bucket) DO UPDATE
+         SET count = delivery_activity.count + EXCLUDED.count,
+             last_error = COALESCE(EXCLUDED.last_error, delivery_activity.last_error)`,
+      [
+        rows.map((r) => r.endpointId),
+        rows.map((r) => r.minute),
+        rows.map((r) => r.outcome),
+        rows.map((r) => r.bucket),
+        rows.map((r) => r.accountId),
+        rows.map((r) => r.count),
+        rows.map((r) => r.lastError),
+      ],
+    );
+    const latest = Math.max(...rows.map((r) => r.minute));
+    if (latest - this.activityPrunedAt >= MINUTE_MS) {
+      this.activityPrunedAt = latest;
+      await client.query('DELETE FROM delivery_activity WHERE minute < $1', [
+        latest - ACTIVITY_KEEP_MS,
+      ]);
+    }
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -670,6 +749,65 @@ export class PostgresStore implements Store {
     );
     const r = rows[0]!;
     return toQueueStats(r);
+  }
+
+  async accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats> {
+    // Pending work is counted per endpoint of the account, in the partial index of pending
+    // deliveries by endpoint; held and failed in theirs by account.
+    const rows = await this.query(
+      `WITH eps AS (SELECT id FROM endpoints WHERE account_id = $1)
+       SELECT
+         (SELECT COUNT(*) FROM deliveries
+           WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM eps))::int AS pending,
+         (SELECT COUNT(*) FROM deliveries
+           WHERE status = 'delivering' AND account_id = $1)::int AS delivering,
+         (SELECT COUNT(*) FROM deliveries WHERE status = 'held' AND account_id = $1)::int AS held,
+         (SELECT COUNT(*) FROM deliveries WHERE status = 'failed' AND account_id = $1)::int AS failed,
+         (SELECT COUNT(*) FROM deliveries WHERE status = 'pending'
+           AND endpoint_id IN (SELECT id FROM eps) AND next_attempt_at <= $2)::int AS due,
+         (SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'
+           AND endpoint_id IN (SELECT id FROM eps) AND next_attempt_at <= $2) AS oldest`,
+      [accountId, now],
+    );
+    return toQueueStats(rows[0]!);
+  }
+
+  async deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity> {
+    const scope = accountId === null ? '' : 'account_id = $2 AND ';
+    const params = accountId === null ? [since] : [since, accountId];
+    const [minutes, latency] = await Promise.all([
+      this.query(
+        `SELECT minute, outcome, SUM(count) AS n FROM delivery_activity
+          WHERE ${scope}minute >= $1 GROUP BY minute, outcome ORDER BY minute, outcome`,
+        params,
+      ),
+      this.query(
+        `SELECT bucket, SUM(count) AS n FROM delivery_activity
+          WHERE ${scope}minute >= $1 AND outcome = 'succeeded' GROUP BY bucket ORDER BY bucket`,
+        params,
+      ),
+    ]);
+    return toActivity(minutes, latency);
+  }
+
+  async endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]> {
+    const rows = await this.query(
+      `SELECT a.endpoint_id, a.succeeded, a.retried, a.failed, a.last_error_at,
+              (SELECT last_error FROM delivery_activity l
+                WHERE l.endpoint_id = a.endpoint_id AND l.minute = a.last_error_at
+                  AND l.last_error IS NOT NULL
+                ORDER BY l.outcome LIMIT 1) AS last_error
+         FROM (SELECT endpoint_id,
+                      SUM(CASE WHEN outcome = 'succeeded' THEN count ELSE 0 END) AS succeeded,
+                      SUM(CASE WHEN outcome = 'retried' THEN count ELSE 0 END) AS retried,
+                      SUM(CASE WHEN outcome = 'failed' THEN count ELSE 0 END) AS failed,
+                      MAX(CASE WHEN last_error IS NOT NULL THEN minute END) AS last_error_at
+                 FROM delivery_activity WHERE account_id = $1 AND minute >= $2
+                GROUP BY endpoint_id) a
+        ORDER BY a.endpoint_id`,
+      [accountId, since],
+    );
+    return rows.map((r) => toEndpointActivity(r, strOrNull(r.last_error)));
   }
 
   async getToken(endpointId: EndpointId): Promise<TokenRecord | undefined> {

@@ -4,14 +4,17 @@
 
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
+import { ACTIVITY_KEEP_MS, MINUTE_MS, rollUpActivity, type ResultFacts } from '../activity.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import { CLAIMED_WIDTH, decodeClaimed, flattenClaimedRows } from './thread-codec.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
+  eventConditions,
   endpointParams,
   num,
   numOrNull,
@@ -19,9 +22,11 @@ import {
   strOrNull,
   toAccount,
   toApiKey,
+  toActivity,
   toAttempt,
   toDelivery,
   toEndpoint,
+  toEndpointActivity,
   toEvent,
   toOperationalEvent,
   toQueueStats,
@@ -37,10 +42,13 @@ import type {
   AttemptRecord,
   ClaimQuery,
   ClaimedDelivery,
+  DeliveryActivity,
   DeliveryFilter,
   DeliveryRecord,
   DeliveryResult,
+  EndpointActivity,
   EndpointRow,
+  EventFilter,
   EventRecord,
   IngestBatch,
   IngestOutcome,
@@ -70,6 +78,19 @@ const PARKED = `status IN ('held', 'failed')`;
 /** Endpoints a thorough claim looks at, at most. */
 const DISCOVERY_LIMIT = 512;
 
+/** `status = '<status>'` (a literal from the closed list of statuses), with PARKED where it applies. */
+function statusCondition(status: DeliveryStatus): string {
+  switch (status) {
+    case 'held':
+    case 'failed':
+      return `status = '${status}' AND ${PARKED}`;
+    case 'pending':
+    case 'delivering':
+    case 'succeeded':
+      return `status = '${status}'`;
+  }
+}
+
 export const SQLITE_CAPABILITIES: StoreCapabilities = {
   concurrentWorkers: false,
   crossProcessWakeups: false,
@@ -87,6 +108,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private readonly fullSync: boolean;
+  /** The minute of activity last pruned up to (see countActivity). */
+  private activityPrunedAt = 0;
   private readonly ingests = GroupCommit.ofBatches((group) =>
     Promise.resolve(this.commitIngest(group)),
   );
@@ -275,6 +298,7 @@ export class SqliteStore implements Store {
       ).run(id);
       this.sql('DELETE FROM deliveries WHERE endpoint_id = ?').run(id);
       this.sql('DELETE FROM oauth_tokens WHERE endpoint_id = ?').run(id);
+      this.sql('DELETE FROM delivery_activity WHERE endpoint_id = ?').run(id);
       return true;
     })();
   }
@@ -373,6 +397,19 @@ export class SqliteStore implements Store {
       id,
     ) as Row | undefined;
     return r && toEvent(r);
+  }
+
+  async searchEvents(
+    filter: EventFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<EventRecord>> {
+    const { where, params } = eventConditions(filter, cursor, () => '?');
+    const rows = this.sql(
+      `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+    ).all(...params, limit + 1) as Row[];
+    const data = rows.slice(0, limit).map(toEvent);
+    return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
   }
 
   async claimDeliveries(q: ClaimQuery): Promise<ClaimedDelivery[]> {
@@ -498,11 +535,15 @@ export class SqliteStore implements Store {
   }
 
   async recordResults(results: readonly DeliveryResult[]): Promise<void> {
+    // Returns what the activity figures need of the delivery: an attempt whose lease was lost
+    // updates nothing and is not counted.
     const update = this.sql(
       `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempts = ?, cycle_attempts = ?,
               last_status_code = ?, last_error = ?, updated_at = ?, manual = 0,
               lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ? AND lease_owner = ? AND status = 'delivering'`,
+        WHERE id = ? AND lease_owner = ? AND status = 'delivering'
+        RETURNING endpoint_id, account_id, created_at`,
+      true,
     );
     const insertAttempt = this.sql(
       `INSERT INTO attempts (id, delivery_id, number, trigger, started_at, duration_ms, status_code,
@@ -510,8 +551,9 @@ export class SqliteStore implements Store {
     );
     this.relaxed(
       this.db.transaction(() => {
+        const facts: ResultFacts[] = [];
         for (const r of results) {
-          update.run(
+          const updated = update.get(
             r.status,
             r.nextAttemptAt,
             r.attempts,
@@ -521,8 +563,18 @@ export class SqliteStore implements Store {
             r.updatedAt,
             r.deliveryId,
             r.owner,
-          );
+          ) as unknown[] | undefined;
           const a = r.attempt;
+          if (updated && a) {
+            facts.push({
+              endpointId: updated[0] as EndpointId,
+              accountId: updated[1] as AccountId,
+              createdAt: num(updated[2]),
+              status: r.status,
+              updatedAt: r.updatedAt,
+              lastError: r.lastError,
+            });
+          }
           if (a) {
             insertAttempt.run(
               a.id,
@@ -538,8 +590,36 @@ export class SqliteStore implements Store {
             );
           }
         }
+        this.countActivity(facts);
       }),
     );
+  }
+
+  /** Adds results to the delivery activity; once a minute, forgets activity past its keep. */
+  private countActivity(facts: readonly ResultFacts[]): void {
+    const upsert = this.sql(
+      `INSERT INTO delivery_activity (endpoint_id, minute, outcome, bucket, account_id, count, last_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint_id, minute, outcome, bucket) DO UPDATE
+         SET count = count + excluded.count, last_error = COALESCE(excluded.last_error, last_error)`,
+    );
+    let latest = 0;
+    for (const row of rollUpActivity(facts)) {
+      upsert.run(
+        row.endpointId,
+        row.minute,
+        row.outcome,
+        row.bucket,
+        row.accountId,
+        row.count,
+        row.lastError,
+      );
+      latest = Math.max(latest, row.minute);
+    }
+    if (latest - this.activityPrunedAt >= MINUTE_MS) {
+      this.sql('DELETE FROM delivery_activity WHERE minute < ?').run(latest - ACTIVITY_KEEP_MS);
+      this.activityPrunedAt = latest;
+    }
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -584,7 +664,9 @@ export class SqliteStore implements Store {
     };
     if (filter.endpointId) add('endpoint_id = ?', filter.endpointId);
     if (filter.eventId) add('event_id = ?', filter.eventId);
-    if (filter.status) add('status = ?', filter.status);
+    // The status is written into the query, not bound: SQLite uses a partial index (of pending,
+    // delivering, held or failed deliveries) only for a query whose text implies its condition.
+    if (filter.status) where.push(statusCondition(filter.status));
     if (filter.eventName) add('event_name = ?', filter.eventName);
     if (filter.since !== undefined) add('created_at >= ?', filter.since);
     if (filter.until !== undefined) add('created_at < ?', filter.until);
@@ -654,6 +736,67 @@ export class SqliteStore implements Store {
            WHERE status = 'pending' AND next_attempt_at <= ?) AS oldest`,
     ).get(now, now) as Row;
     return toQueueStats(r);
+  }
+
+  async accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats> {
+    // Pending work is counted per endpoint of the account, in the partial index of pending
+    // deliveries by endpoint; held and failed in theirs by account.
+    const r = this.sql(
+      `WITH eps AS (SELECT id FROM endpoints WHERE account_id = ?)
+       SELECT
+         (SELECT COUNT(*) FROM deliveries
+           WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM eps)) AS pending,
+         (SELECT COUNT(*) FROM deliveries
+           WHERE status = 'delivering' AND account_id = ?) AS delivering,
+         (SELECT COUNT(*) FROM deliveries
+           WHERE status = 'held' AND ${PARKED} AND account_id = ?) AS held,
+         (SELECT COUNT(*) FROM deliveries
+           WHERE status = 'failed' AND ${PARKED} AND account_id = ?) AS failed,
+         (SELECT COUNT(*) FROM deliveries WHERE status = 'pending'
+           AND endpoint_id IN (SELECT id FROM eps) AND next_attempt_at <= ?) AS due,
+         (SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'
+           AND endpoint_id IN (SELECT id FROM eps) AND next_attempt_at <= ?) AS oldest`,
+    ).get(accountId, accountId, accountId, accountId, now, now) as Row;
+    return toQueueStats(r);
+  }
+
+  async deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity> {
+    const scope = accountId === null ? '' : 'account_id = ? AND ';
+    const params = accountId === null ? [since] : [accountId, since];
+    const minutes = this.sql(
+      `SELECT minute, outcome, SUM(count) AS n FROM delivery_activity
+        WHERE ${scope}minute >= ? GROUP BY minute, outcome ORDER BY minute, outcome`,
+    ).all(...params) as Row[];
+    const latency = this.sql(
+      `SELECT bucket, SUM(count) AS n FROM delivery_activity
+        WHERE ${scope}minute >= ? AND outcome = 'succeeded' GROUP BY bucket ORDER BY bucket`,
+    ).all(...params) as Row[];
+    return toActivity(minutes, latency);
+  }
+
+  async endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]> {
+    const rows = this.sql(
+      `SELECT endpoint_id,
+              SUM(CASE WHEN outcome = 'succeeded' THEN count ELSE 0 END) AS succeeded,
+              SUM(CASE WHEN outcome = 'retried' THEN count ELSE 0 END) AS retried,
+              SUM(CASE WHEN outcome = 'failed' THEN count ELSE 0 END) AS failed,
+              MAX(CASE WHEN last_error IS NOT NULL THEN minute END) AS last_error_at
+         FROM delivery_activity WHERE account_id = ? AND minute >= ?
+        GROUP BY endpoint_id ORDER BY endpoint_id`,
+    ).all(accountId, since) as Row[];
+    const lastError = this.sql(
+      `SELECT last_error FROM delivery_activity
+        WHERE endpoint_id = ? AND minute = ? AND last_error IS NOT NULL
+        ORDER BY outcome LIMIT 1`,
+    );
+    return rows.map((r) =>
+      toEndpointActivity(
+        r,
+        r.last_error_at === null
+          ? null
+          : str((lastError.get(r.endpoint_id, r.last_error_at) as Row).last_error),
+      ),
+    );
   }
 
   async getToken(endpointId: EndpointId): Promise<TokenRecord | undefined> {
