@@ -1,0 +1,252 @@
+// The console's routes without a browser (app.request): sign-in, sessions, CSRF, headers, and
+// that pages show what the services hold and nothing secret.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pageText, testConsole, type TestConsole } from '../helpers/console.js';
+import {
+  startTestHerald,
+  TEST_ADMIN_KEY,
+  TEST_API_KEY,
+  type TestHerald,
+} from '../helpers/herald.js';
+
+let herald: TestHerald;
+let web: TestConsole;
+
+beforeAll(async () => {
+  herald = await startTestHerald();
+  web = testConsole(herald.services);
+});
+afterAll(async () => {
+  await herald?.close();
+});
+
+describe('the console on the server', () => {
+  it('sends a browser at / to /console/, and keeps the JSON answer for API clients', async () => {
+    const browser = await fetch(`${herald.url}/`, {
+      headers: { accept: 'text/html,application/xhtml+xml' },
+      redirect: 'manual',
+    });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get('location')).toBe('/console/');
+    const api = await fetch(`${herald.url}/`);
+    expect(await api.json()).toMatchObject({ service: 'herald' });
+    const page = await fetch(`${herald.url}/console/sign-in`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+  });
+});
+
+describe('signing in', () => {
+  it('shows a field labelled "API key" and a "Sign in" button, under a strict CSP', async () => {
+    const response = await web.client().request('/console/sign-in');
+    const html = await response.text();
+    expect(html).toMatch(/<label for="api-key">API key<\/label>/);
+    expect(html).toMatch(/<input id="api-key" name="apiKey" type="password"/);
+    expect(html).toMatch(/<button type="submit">Sign in<\/button>/);
+    const csp = response.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  });
+
+  it('sends pages to sign-in without a session', async () => {
+    for (const path of [
+      '/console/',
+      '/console/endpoints',
+      '/console/deliveries',
+      '/console/events',
+    ]) {
+      const response = await web.client().request(path);
+      expect(response.status, path).toBe(303);
+      expect(response.headers.get('location')).toBe('/console/sign-in');
+    }
+  });
+
+  it('refuses a wrong key in plain words, then slows down a guesser', async () => {
+    const client = web.client();
+    const wrong = await client.request('/console/sign-in', { form: { apiKey: 'not-a-key' } });
+    expect(wrong.status).toBe(401);
+    expect(pageText(await wrong.text())).toContain('That API key is not valid');
+    expect(client.cookies.size).toBe(0);
+    for (let i = 0; i < 4; i++) {
+      await client.request('/console/sign-in', { form: { apiKey: `guess-${i}` } });
+    }
+    const limited = await client.request('/console/sign-in', { form: { apiKey: TEST_API_KEY } });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(pageText(await limited.text())).toMatch(/Too many sign-in attempts .* Wait \d+ seconds/);
+    web.clock.advance(61_000);
+    const after = await client.request('/console/sign-in', { form: { apiKey: TEST_API_KEY } });
+    expect(after.status).toBe(303);
+  });
+
+  it('starts a session in an HttpOnly, SameSite=Strict cookie that does not carry the key', async () => {
+    const client = web.client();
+    const response = await client.request('/console/sign-in', { form: { apiKey: TEST_API_KEY } });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/console/');
+    const cookie = client.lastSetCookies.find((c) => c.startsWith('herald_session='))!;
+    expect(cookie).toMatch(/; HttpOnly/);
+    expect(cookie).toMatch(/; SameSite=Strict/);
+    expect(cookie).toMatch(/; Path=\/console/);
+    expect(cookie).not.toMatch(/; Secure/);
+    expect(cookie).not.toContain(TEST_API_KEY);
+    expect(
+      Buffer.from(cookie.split('=')[1]!.split(';')[0]!, 'base64url').toString('latin1'),
+    ).not.toContain(TEST_API_KEY);
+  });
+
+  it('marks the cookies Secure behind https', async () => {
+    const secure = testConsole(herald.services, { publicUrl: 'https://herald.example.com' });
+    const client = secure.client('https://herald.example.com');
+    await client.request('/console/sign-in', { form: { apiKey: TEST_API_KEY } });
+    expect(client.lastSetCookies.find((c) => c.startsWith('herald_session='))).toMatch(/; Secure/);
+  });
+});
+
+describe('a signed-in account', () => {
+  it('sees the navigation, and no page shows its API key', async () => {
+    const client = web.client();
+    await client.signIn(TEST_API_KEY);
+    for (const path of [
+      '/console/',
+      '/console/endpoints',
+      '/console/deliveries',
+      '/console/events',
+      '/console/endpoints/new',
+    ]) {
+      const response = await client.request(path);
+      expect(response.status, path).toBe(200);
+      const html = await response.text();
+      for (const name of ['Overview', 'Endpoints', 'Deliveries', 'Events']) {
+        expect(html, `${path} links ${name}`).toMatch(
+          new RegExp(`<a href="[^"]+"[^>]*>${name}</a>`),
+        );
+      }
+      expect(html, path).not.toMatch(/>Accounts</);
+      expect(html, path).not.toContain(TEST_API_KEY);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+    }
+    expect((await client.request('/console/accounts')).status).toBe(403);
+  });
+
+  it('refuses a state-changing form without the CSRF token, with a wrong one, or from another site', async () => {
+    const client = web.client();
+    const csrf = await client.signIn(TEST_API_KEY);
+    const before = (
+      await herald.services.endpoints.list((await herald.services.accounts.defaultAccountId())!)
+    ).length;
+    const form = { url: 'http://127.0.0.1:9/hook', authType: 'NONE', events: '*' };
+    const none = await client.request('/console/endpoints', { form });
+    expect(none.status).toBe(403);
+    expect(pageText(await none.text())).toContain('security token does not match');
+    expect(
+      (await client.request('/console/endpoints', { form: { ...form, _csrf: `${csrf}x` } })).status,
+    ).toBe(403);
+    const crossSite = await client.request('/console/endpoints', {
+      form: { ...form, _csrf: csrf },
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(403);
+    const after = (
+      await herald.services.endpoints.list((await herald.services.accounts.defaultAccountId())!)
+    ).length;
+    expect(after).toBe(before);
+    const ok = await client.request('/console/endpoints', { form: { ...form, _csrf: csrf } });
+    expect(ok.status).toBe(201);
+  });
+
+  it('ends the session when it expires: pages send to sign-in, forms are refused', async () => {
+    const short = testConsole(herald.services, { sessionMs: 60_000 });
+    const client = short.client();
+    const csrf = await client.signIn(TEST_API_KEY);
+    short.clock.advance(61_000);
+    const page = await client.request('/console/endpoints');
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/console/sign-in?expired');
+    const signIn = await client.request('/console/sign-in?expired');
+    expect(pageText(await signIn.text())).toContain('Your session has expired');
+
+    const again = short.client();
+    const token = await again.signIn(TEST_API_KEY);
+    short.clock.advance(61_000);
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    const before = (await herald.services.endpoints.list(accountId)).length;
+    const refused = await again.request('/console/endpoints', {
+      form: { url: 'http://127.0.0.1:9/late', authType: 'NONE', events: '*', _csrf: token },
+    });
+    expect(refused.status).toBe(401);
+    expect((await herald.services.endpoints.list(accountId)).length).toBe(before);
+    void csrf;
+  });
+
+  it('ends the session when its key is revoked', async () => {
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    const key = await herald.services.accounts.createApiKey(accountId, 'short-lived');
+    const client = web.client();
+    await client.signIn(key.key);
+    expect((await client.request('/console/endpoints')).status).toBe(200);
+    await herald.services.accounts.revokeApiKey(accountId, key.id);
+    web.clock.advance(6000); // past the key cache
+    const response = await client.request('/console/endpoints');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/console/sign-in');
+  });
+});
+
+describe('static files', () => {
+  it('serves fingerprinted assets cached as immutable, and nothing else', async () => {
+    const client = web.client();
+    const html = await (await client.request('/console/sign-in')).text();
+    const urls = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(urls.map((u) => u.replace(/\.[0-9a-f]{12}\./, '.'))).toEqual(
+      expect.arrayContaining([
+        '/console/assets/console.css',
+        '/console/assets/console.js',
+        '/console/assets/htmx.min.js',
+        '/console/assets/uPlot.iife.min.js',
+        '/console/assets/uPlot.min.css',
+      ]),
+    );
+    for (const url of urls) {
+      const response = await client.request(url);
+      expect(response.status, url).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    }
+    expect((await client.request('/console/assets/console.js')).status).toBe(404);
+    expect((await client.request('/console/assets/..%2F..%2Fpackage.json')).status).toBe(404);
+  });
+});
+
+describe('the operator', () => {
+  it('signs in with the admin key, sees Accounts, creates an account (key shown once) and acts for it', async () => {
+    const client = web.client();
+    const csrf = await client.signIn(TEST_ADMIN_KEY);
+    const overview = await (await client.request('/console/')).text();
+    expect(overview).toMatch(/<a href="\/console\/accounts"[^>]*>Accounts<\/a>/);
+    expect(overview).not.toContain(TEST_ADMIN_KEY);
+    const created = await client.request('/console/accounts', {
+      form: { name: 'Globex', contactEmail: 'ops@globex.test', _csrf: csrf },
+    });
+    expect(created.status).toBe(201);
+    const html = await created.text();
+    const key = /<code id="new-api-key">([^<]+)<\/code>/.exec(html)![1]!;
+    const principal = await herald.services.accounts.authenticate(`Bearer ${key}`);
+    expect(principal.kind).toBe('account');
+    const listed = await (await client.request('/console/accounts')).text();
+    expect(listed).toContain('ops@globex.test');
+    expect(listed).not.toContain(key);
+
+    // Pages for one account need one picked.
+    expect((await client.request('/console/endpoints')).status).toBe(403);
+    const accountId = (principal as { accountId: string }).accountId;
+    const switched = await client.request('/console/account', { form: { accountId, _csrf: csrf } });
+    expect(switched.status).toBe(303);
+    const endpoints = await client.request('/console/endpoints');
+    expect(endpoints.status).toBe(200);
+    expect(await endpoints.text()).toContain('No endpoints yet');
+  });
+});
