@@ -4,6 +4,7 @@
 import type { Scenario } from '../lib/scenario.js';
 import { backlog } from './backlog.js';
 import { basic } from './basic.js';
+import { consolePages } from './console.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
@@ -22,4 +23,5 @@ export const SCENARIOS: readonly Scenario[] = [
   tokens,
   backlog,
   postgres,
+  consolePages,
 ];

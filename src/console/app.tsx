@@ -112,7 +112,10 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
   });
 
   app.use('*', async (c, next) => {
+    const started = performance.now();
     await next();
+    // How long the page took to make, for the browser's developer tools and bench/ (console).
+    c.header('server-timing', `app;dur=${(performance.now() - started).toFixed(1)}`);
     c.header('content-security-policy', CSP);
     c.header('x-frame-options', 'DENY');
     c.header('x-content-type-options', 'nosniff');

@@ -97,3 +97,12 @@ export function idTimeBound(kind: IdKind, ms: number): string {
   }
   return ID_PREFIX[kind] + String.fromCharCode(...codes);
 }
+
+/** When an id was made (ms since the epoch), or undefined when it is not an id of `kind`. */
+export function timeOfId(kind: IdKind, id: string): number | undefined {
+  if (!parseId(kind, id)) return undefined;
+  let ms = 0;
+  const start = ID_PREFIX[kind].length;
+  for (let i = start; i < start + TIME_CHARS; i++) ms = ms * 32 + ALPHABET.indexOf(id[i]!);
+  return ms;
+}

@@ -183,7 +183,7 @@ export interface EndpointActivity {
   readonly succeeded: number;
   readonly retried: number;
   readonly failed: number;
-  /** The latest error seen, and the minute it was seen in. */
+  /** The latest error seen, and when. */
   readonly lastError: string | null;
   readonly lastErrorAt: number | null;
 }
@@ -335,11 +335,14 @@ export interface Store {
   /** queueStats for one account's deliveries. */
   accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats>;
   /**
-   * Attempts recorded since `since` (recordResults keeps per-minute counts of them for two days),
-   * for one account or, with null, for all.
+   * Attempts recorded since `since` (recordResults keeps counts of them for two days), for one
+   * account or, with null, for all: per minute, and latency from the 10-minute slice of `since`.
    */
   deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity>;
-  /** Per endpoint of the account with activity since `since`: counts and the latest error. */
+  /**
+   * Per endpoint of the account with activity since the hour `since` falls in: counts and the
+   * latest error.
+   */
   endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]>;
 
   // OAuth tokens (single flight across processes: the lock; persist-before-use: saveToken's CAS).

@@ -246,6 +246,8 @@ export function eventConditions(
   filter: EventFilter,
   cursor: string | null,
   placeholder: (index: number) => string,
+  /** How the account column is named: SQLite writes `+account_id` to keep to the id order. */
+  accountColumn = 'account_id',
 ): { where: string[]; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -253,7 +255,7 @@ export function eventConditions(
     params.push(value);
     where.push(`${condition} ${placeholder(params.length)}`);
   };
-  add('account_id =', filter.accountId);
+  add(`${accountColumn} =`, filter.accountId);
   if (filter.packageId !== undefined) add('package_id =', filter.packageId);
   if (filter.name !== undefined) add('name =', filter.name);
   if (filter.since !== undefined) {
@@ -268,13 +270,17 @@ export function eventConditions(
   return { where, params };
 }
 
+/** Minute rows (one per minute, a column per outcome) as counts, and latency bucket sums. */
 export function toActivity(minutes: readonly Row[], latency: readonly Row[]): DeliveryActivity {
+  const counts: Array<{ minute: number; outcome: ActivityOutcome; count: number }> = [];
+  for (const r of minutes) {
+    for (const outcome of ['failed', 'retried', 'succeeded'] as const) {
+      const count = Number(r[outcome]);
+      if (count > 0) counts.push({ minute: Number(r.minute), outcome, count });
+    }
+  }
   return {
-    minutes: minutes.map((r) => ({
-      minute: Number(r.minute),
-      outcome: str(r.outcome) as ActivityOutcome,
-      count: Number(r.n),
-    })),
+    minutes: counts,
     latency: latency.map((r) => ({ bucket: Number(r.bucket), count: Number(r.n) })),
   };
 }

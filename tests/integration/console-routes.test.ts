@@ -2,6 +2,7 @@
 // that pages show what the services hold and nothing secret.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ENDPOINT_OPTIONS } from '../../src/domain/endpoint.js';
 import { pageText, testConsole, type TestConsole } from '../helpers/console.js';
 import {
   startTestHerald,
@@ -248,5 +249,197 @@ describe('the operator', () => {
     const endpoints = await client.request('/console/endpoints');
     expect(endpoints.status).toBe(200);
     expect(await endpoints.text()).toContain('No endpoints yet');
+  });
+});
+
+describe('endpoint forms', () => {
+  it('refuses a bad form with its reason and keeps what was typed; secrets never come back', async () => {
+    const client = web.client();
+    const csrf = await client.signIn(TEST_API_KEY);
+    const bad = await client.request('/console/endpoints', {
+      form: {
+        _csrf: csrf,
+        url: 'http://127.0.0.1:9/typed-url',
+        events: 'PACKAGE_COMPLETE',
+        authType: 'BASIC',
+        basicKey: 'my-basic-secret',
+        header0Key: 'Authorization',
+        header0Value: 'nope',
+      },
+    });
+    expect(bad.status).toBe(400);
+    const html = await bad.text();
+    expect(pageText(html)).toContain('is set by Herald and cannot be overridden');
+    expect(html).toContain('value="http://127.0.0.1:9/typed-url"');
+    expect(html).not.toContain('my-basic-secret');
+  });
+
+  it('keeps a stored key when its field is left empty, and shows it only masked', async () => {
+    const client = web.client();
+    const csrf = await client.signIn(TEST_API_KEY);
+    const created = await client.request('/console/endpoints', {
+      form: {
+        _csrf: csrf,
+        url: 'http://127.0.0.1:9/kept',
+        events: 'PACKAGE_COMPLETE',
+        authType: 'BASIC',
+        basicKey: 'kept-secret-7f3a',
+        signing: 'on',
+      },
+    });
+    expect(created.status).toBe(201);
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    const endpoint = (await herald.services.endpoints.list(accountId)).find(
+      (e) => e.url === 'http://127.0.0.1:9/kept',
+    )!;
+    for (const path of [
+      `/console/endpoints/${endpoint.id}`,
+      `/console/endpoints/${endpoint.id}/edit`,
+    ]) {
+      const html = await (await client.request(path)).text();
+      expect(html, path).not.toContain('kept-secret-7f3a');
+      expect(html, path).toContain('****7f3a');
+    }
+    const saved = await client.request(`/console/endpoints/${endpoint.id}/edit`, {
+      form: {
+        _csrf: csrf,
+        url: 'http://127.0.0.1:9/kept',
+        events: ['PACKAGE_COMPLETE', 'DOCUMENT_SIGNED'],
+        authType: 'BASIC',
+        basicKey: '',
+        signing: 'on',
+      },
+    });
+    expect(saved.status).toBe(303);
+    const after = await herald.services.endpoints.get(accountId, endpoint.id);
+    expect(after.secrets.basicKey).toBe('kept-secret-7f3a');
+    expect(after.events).toEqual(['PACKAGE_COMPLETE', 'DOCUMENT_SIGNED']);
+  });
+
+  it("keeps accounts apart: another account's endpoint is not found", async () => {
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    const { endpoint } = await herald.services.endpoints.create(accountId, null, {
+      url: 'http://127.0.0.1:9/private',
+      events: ['*'],
+      description: null,
+      auth: { type: 'NONE' },
+      customHeaders: [],
+      options: DEFAULT_ENDPOINT_OPTIONS,
+      signing: false,
+    });
+    const other = await herald.services.accounts.createAccount('Initech', null);
+    const key = await herald.services.accounts.createApiKey(other.id, 'k');
+    const client = web.client();
+    const csrf = await client.signIn(key.key);
+    const page = await client.request(`/console/endpoints/${endpoint.id}`);
+    expect(page.status).toBe(404);
+    expect(await page.text()).not.toContain('127.0.0.1:9/private');
+    const disable = await client.request(`/console/endpoints/${endpoint.id}/state`, {
+      form: { _csrf: csrf, state: 'disabled' },
+    });
+    expect(disable.status).toBe(404);
+    expect((await herald.services.endpoints.get(accountId, endpoint.id)).state).toBe('enabled');
+    expect(await (await client.request('/console/endpoints')).text()).not.toContain('/private');
+  });
+});
+
+describe('connecting Salesforce (the way back, without a browser)', () => {
+  async function oauthEndpoint(tokenHost: string) {
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    const { endpoint } = await herald.services.endpoints.create(accountId, null, {
+      url: 'http://127.0.0.1:9/apex',
+      events: ['*'],
+      description: null,
+      auth: {
+        type: 'OAUTH2',
+        oauth: {
+          flavor: 'salesforce',
+          grantType: 'REFRESH_TOKEN',
+          tokenUrl: `${tokenHost}/services/oauth2/token`,
+          clientId: 'consumer-key',
+          scope: null,
+          authMechanism: 'BODY',
+          customParameters: [],
+        },
+        clientSecret: null,
+        refreshToken: 'old-refresh-token',
+      },
+      customHeaders: [],
+      options: DEFAULT_ENDPOINT_OPTIONS,
+      signing: false,
+    });
+    return endpoint;
+  }
+
+  it('begins with PKCE S256 and a state, carried in a SameSite=Lax cookie for the way back only', async () => {
+    const endpoint = await oauthEndpoint('http://127.0.0.1:9');
+    const client = web.client();
+    const csrf = await client.signIn(TEST_API_KEY);
+    const page = await client.request(`/console/endpoints/${endpoint.id}`);
+    const html = await page.text();
+    expect(html).toContain(
+      '<code id="redirect-uri">http://localhost/console/oauth/callback</code>',
+    );
+    expect(html).toMatch(/<button type="submit" id="connect-button">Connect<\/button>/);
+    const begun = await client.request(`/console/endpoints/${endpoint.id}/connect`, {
+      form: { _csrf: csrf, login: 'custom', loginUrl: 'http://127.0.0.1:9' },
+    });
+    expect(begun.status).toBe(200);
+    const flow = client.lastSetCookies.find((c) => c.startsWith('herald_oauth_flow='))!;
+    expect(flow).toMatch(/; Path=\/console\/oauth/);
+    expect(flow).toMatch(/; SameSite=Lax/);
+    expect(flow).toMatch(/; HttpOnly/);
+    const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)"/.exec(
+      await begun.text(),
+    )![1]!;
+    const authorize = new URL(refresh.replace(/&amp;/g, '&'));
+    expect(authorize.origin + authorize.pathname).toBe(
+      'http://127.0.0.1:9/services/oauth2/authorize',
+    );
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorize.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(authorize.searchParams.get('redirect_uri')).toBe(
+      'http://localhost/console/oauth/callback',
+    );
+    const state = authorize.searchParams.get('state')!;
+    expect(flow).not.toContain(state);
+
+    // A redirect with another state is refused, and the flow is over.
+    const forged = await client.request(`/console/oauth/callback?code=abc&state=${state}x`);
+    expect(forged.status).toBe(400);
+    expect(pageText(await forged.text())).toContain('its state differs');
+    expect(client.cookies.has('herald_oauth_flow')).toBe(false);
+  });
+
+  it('refuses a way back with no flow, and a flow finished by another session', async () => {
+    const endpoint = await oauthEndpoint('http://127.0.0.1:9');
+    const stranger = web.client();
+    const none = await stranger.request('/console/oauth/callback?code=abc&state=xyz');
+    expect(none.status).toBe(400);
+    expect(pageText(await none.text())).toContain('unknown here');
+
+    const victim = web.client();
+    const csrf = await victim.signIn(TEST_API_KEY);
+    const begun = await victim.request(`/console/endpoints/${endpoint.id}/connect`, {
+      form: { _csrf: csrf, login: 'custom', loginUrl: 'http://127.0.0.1:9' },
+    });
+    const state = new URL(
+      /content="0;url=([^"]+)"/.exec(await begun.text())![1]!.replace(/&amp;/g, '&'),
+    ).searchParams.get('state')!;
+    const back = await victim.request(`/console/oauth/callback?code=abc&state=${state}`);
+    expect(back.status).toBe(200);
+    expect(await back.text()).toContain('content="0;url=/console/oauth/finish"');
+    // The flow cookie taken to another signed-in session does not finish there.
+    const other = web.client();
+    await other.signIn(TEST_API_KEY);
+    other.cookies.set('herald_oauth_flow', victim.cookies.get('herald_oauth_flow')!);
+    const finish = await other.request('/console/oauth/finish');
+    expect(finish.status).toBe(303);
+    const flash = await (await other.request(finish.headers.get('location')!)).text();
+    expect(pageText(flash)).toContain('started in another console session');
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    expect((await herald.services.endpoints.get(accountId, endpoint.id)).secrets.refreshToken).toBe(
+      'old-refresh-token',
+    );
   });
 });

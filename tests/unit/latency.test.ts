@@ -61,7 +61,7 @@ describe('activity rollup', () => {
     expect(activityOutcome('failed')).toBe('failed');
   });
 
-  it('adds up by endpoint, minute, outcome and bucket, keeping the latest error, in key order', () => {
+  it('adds up per account and for all, per endpoint and hour with its latest error, in key order', () => {
     const rows = rollUpActivity([
       fact('pending', 61_000, 'second'),
       fact('pending', 60_500, 'first'),
@@ -69,33 +69,26 @@ describe('activity rollup', () => {
       fact('succeeded', 11),
       fact('failed', 5_000, 'gave up'),
     ]);
-    expect(rows).toEqual([
+    expect(rows.minutes).toEqual([
+      { scope: '*', minute: 0, succeeded: 2, retried: 0, failed: 1 },
+      { scope: '*', minute: 60_000, succeeded: 0, retried: 2, failed: 0 },
+      { scope: acc, minute: 0, succeeded: 2, retried: 0, failed: 1 },
+      { scope: acc, minute: 60_000, succeeded: 0, retried: 2, failed: 0 },
+    ]);
+    expect(rows.latency).toEqual([
+      { scope: '*', slice: 0, bucket: latencyBucket(10), count: 2 },
+      { scope: acc, slice: 0, bucket: latencyBucket(10), count: 2 },
+    ]);
+    expect(rows.endpoints).toEqual([
       {
         endpointId: ep,
-        minute: 0,
-        outcome: 'failed',
-        bucket: 0,
+        hour: 0,
         accountId: acc,
-        count: 1,
-        lastError: 'gave up',
-      },
-      {
-        endpointId: ep,
-        minute: 0,
-        outcome: 'succeeded',
-        bucket: latencyBucket(10),
-        accountId: acc,
-        count: 2,
-        lastError: null,
-      },
-      {
-        endpointId: ep,
-        minute: 60_000,
-        outcome: 'retried',
-        bucket: 0,
-        accountId: acc,
-        count: 2,
+        succeeded: 2,
+        retried: 2,
+        failed: 1,
         lastError: 'second',
+        lastErrorAt: 61_000,
       },
     ]);
   });

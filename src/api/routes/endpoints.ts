@@ -52,7 +52,11 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
   app.post('/', async (c) => {
     const accountId = accountOf(c);
     const body = await jsonBody(c, EndpointCreateSchema);
-    const { endpoint, signingSecret } = await endpoints.create(accountId, null, draftFromBody(body));
+    const { endpoint, signingSecret } = await endpoints.create(
+      accountId,
+      null,
+      draftFromBody(body),
+    );
     // The signing secret is shown once, here; afterwards only its count is visible.
     return json({ ...presentEndpoint(endpoint), ...(signingSecret ? { signingSecret } : {}) }, 201);
   });

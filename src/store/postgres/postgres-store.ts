@@ -8,7 +8,16 @@ import pg from 'pg';
 import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
-import { ACTIVITY_KEEP_MS, MINUTE_MS, rollUpActivity, type ResultFacts } from '../activity.js';
+import {
+  ACTIVITY_KEEP_MS,
+  ALL_ACCOUNTS,
+  floorTo,
+  HOUR_MS,
+  MINUTE_MS,
+  rollUpActivity,
+  SLICE_MS,
+  type ResultFacts,
+} from '../activity.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import {
@@ -292,7 +301,7 @@ export class PostgresStore implements Store {
       );
       await client.query('DELETE FROM deliveries WHERE endpoint_id = $1', [id]);
       await client.query('DELETE FROM oauth_tokens WHERE endpoint_id = $1', [id]);
-      await client.query('DELETE FROM delivery_activity WHERE endpoint_id = $1', [id]);
+      await client.query('DELETE FROM endpoint_activity WHERE endpoint_id = $1', [id]);
       return true;
     });
   }
@@ -577,8 +586,8 @@ export class PostgresStore implements Store {
 
   /**
    * Adds the results whose delivery was updated (and that made an attempt) to the delivery
-   * activity, in key order so that processes upserting the same rows never deadlock; once a
-   * minute per process, forgets activity past its keep.
+   * activity, each table's rows in key order so that processes upserting the same rows never
+   * deadlock; once a minute per process, forgets activity past its keep.
    */
   private async countActivity(
     client: pg.PoolClient,
@@ -599,30 +608,68 @@ export class PostgresStore implements Store {
         lastError: r.lastError,
       });
     }
+    if (facts.length === 0) return;
     const rows = rollUpActivity(facts);
-    if (rows.length === 0) return;
     await client.query(
-      `INSERT INTO delivery_activity (endpoint_id, minute, outcome, bucket, account_id, count, last_error)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::text[])
-       ON CONFLICT (endpoint_id, minute, outcome, bucket) DO UPDATE
-         SET count = delivery_activity.count + EXCLUDED.count,
-             last_error = COALESCE(EXCLUDED.last_error, delivery_activity.last_error)`,
+      `INSERT INTO activity_minutes (scope, minute, succeeded, retried, failed)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+       ON CONFLICT (scope, minute) DO UPDATE
+         SET succeeded = activity_minutes.succeeded + EXCLUDED.succeeded,
+             retried = activity_minutes.retried + EXCLUDED.retried,
+             failed = activity_minutes.failed + EXCLUDED.failed`,
       [
-        rows.map((r) => r.endpointId),
-        rows.map((r) => r.minute),
-        rows.map((r) => r.outcome),
-        rows.map((r) => r.bucket),
-        rows.map((r) => r.accountId),
-        rows.map((r) => r.count),
-        rows.map((r) => r.lastError),
+        rows.minutes.map((r) => r.scope),
+        rows.minutes.map((r) => r.minute),
+        rows.minutes.map((r) => r.succeeded),
+        rows.minutes.map((r) => r.retried),
+        rows.minutes.map((r) => r.failed),
       ],
     );
-    const latest = Math.max(...rows.map((r) => r.minute));
+    if (rows.latency.length > 0) {
+      await client.query(
+        `INSERT INTO activity_latency (scope, slice, bucket, count)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bigint[])
+         ON CONFLICT (scope, slice, bucket) DO UPDATE
+           SET count = activity_latency.count + EXCLUDED.count`,
+        [
+          rows.latency.map((r) => r.scope),
+          rows.latency.map((r) => r.slice),
+          rows.latency.map((r) => r.bucket),
+          rows.latency.map((r) => r.count),
+        ],
+      );
+    }
+    await client.query(
+      `INSERT INTO endpoint_activity (endpoint_id, hour, account_id, succeeded, retried, failed,
+         last_error, last_error_at)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[],
+         $6::bigint[], $7::text[], $8::bigint[])
+       ON CONFLICT (endpoint_id, hour) DO UPDATE
+         SET succeeded = endpoint_activity.succeeded + EXCLUDED.succeeded,
+             retried = endpoint_activity.retried + EXCLUDED.retried,
+             failed = endpoint_activity.failed + EXCLUDED.failed,
+             last_error = CASE WHEN EXCLUDED.last_error_at >= COALESCE(endpoint_activity.last_error_at, 0)
+                               THEN EXCLUDED.last_error ELSE endpoint_activity.last_error END,
+             last_error_at = CASE WHEN EXCLUDED.last_error_at >= COALESCE(endpoint_activity.last_error_at, 0)
+                                  THEN EXCLUDED.last_error_at ELSE endpoint_activity.last_error_at END`,
+      [
+        rows.endpoints.map((r) => r.endpointId),
+        rows.endpoints.map((r) => r.hour),
+        rows.endpoints.map((r) => r.accountId),
+        rows.endpoints.map((r) => r.succeeded),
+        rows.endpoints.map((r) => r.retried),
+        rows.endpoints.map((r) => r.failed),
+        rows.endpoints.map((r) => r.lastError),
+        rows.endpoints.map((r) => r.lastErrorAt),
+      ],
+    );
+    const latest = Math.max(...rows.minutes.map((r) => r.minute));
     if (latest - this.activityPrunedAt >= MINUTE_MS) {
       this.activityPrunedAt = latest;
-      await client.query('DELETE FROM delivery_activity WHERE minute < $1', [
-        latest - ACTIVITY_KEEP_MS,
-      ]);
+      const before = latest - ACTIVITY_KEEP_MS;
+      await client.query('DELETE FROM activity_minutes WHERE minute < $1', [before]);
+      await client.query('DELETE FROM activity_latency WHERE slice < $1', [before]);
+      await client.query('DELETE FROM endpoint_activity WHERE hour < $1', [before]);
     }
   }
 
@@ -773,18 +820,17 @@ export class PostgresStore implements Store {
   }
 
   async deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity> {
-    const scope = accountId === null ? '' : 'account_id = $2 AND ';
-    const params = accountId === null ? [since] : [since, accountId];
+    const scope = accountId ?? ALL_ACCOUNTS;
     const [minutes, latency] = await Promise.all([
       this.query(
-        `SELECT minute, outcome, SUM(count) AS n FROM delivery_activity
-          WHERE ${scope}minute >= $1 GROUP BY minute, outcome ORDER BY minute, outcome`,
-        params,
+        `SELECT minute, succeeded, retried, failed FROM activity_minutes
+          WHERE scope = $1 AND minute >= $2 ORDER BY minute`,
+        [scope, floorTo(since, MINUTE_MS)],
       ),
       this.query(
-        `SELECT bucket, SUM(count) AS n FROM delivery_activity
-          WHERE ${scope}minute >= $1 AND outcome = 'succeeded' GROUP BY bucket ORDER BY bucket`,
-        params,
+        `SELECT bucket, SUM(count) AS n FROM activity_latency
+          WHERE scope = $1 AND slice >= $2 GROUP BY bucket ORDER BY bucket`,
+        [scope, floorTo(since, SLICE_MS)],
       ),
     ]);
     return toActivity(minutes, latency);
@@ -792,20 +838,12 @@ export class PostgresStore implements Store {
 
   async endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]> {
     const rows = await this.query(
-      `SELECT a.endpoint_id, a.succeeded, a.retried, a.failed, a.last_error_at,
-              (SELECT last_error FROM delivery_activity l
-                WHERE l.endpoint_id = a.endpoint_id AND l.minute = a.last_error_at
-                  AND l.last_error IS NOT NULL
-                ORDER BY l.outcome LIMIT 1) AS last_error
-         FROM (SELECT endpoint_id,
-                      SUM(CASE WHEN outcome = 'succeeded' THEN count ELSE 0 END) AS succeeded,
-                      SUM(CASE WHEN outcome = 'retried' THEN count ELSE 0 END) AS retried,
-                      SUM(CASE WHEN outcome = 'failed' THEN count ELSE 0 END) AS failed,
-                      MAX(CASE WHEN last_error IS NOT NULL THEN minute END) AS last_error_at
-                 FROM delivery_activity WHERE account_id = $1 AND minute >= $2
-                GROUP BY endpoint_id) a
-        ORDER BY a.endpoint_id`,
-      [accountId, since],
+      `SELECT endpoint_id, SUM(succeeded) AS succeeded, SUM(retried) AS retried,
+              SUM(failed) AS failed, MAX(last_error_at) AS last_error_at,
+              (ARRAY_AGG(last_error ORDER BY last_error_at DESC NULLS LAST))[1] AS last_error
+         FROM endpoint_activity WHERE account_id = $1 AND hour >= $2
+        GROUP BY endpoint_id ORDER BY endpoint_id`,
+      [accountId, floorTo(since, HOUR_MS)],
     );
     return rows.map((r) => toEndpointActivity(r, strOrNull(r.last_error)));
   }

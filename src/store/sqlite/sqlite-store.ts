@@ -7,7 +7,16 @@ import type { Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
-import { ACTIVITY_KEEP_MS, MINUTE_MS, rollUpActivity, type ResultFacts } from '../activity.js';
+import {
+  ACTIVITY_KEEP_MS,
+  ALL_ACCOUNTS,
+  floorTo,
+  HOUR_MS,
+  MINUTE_MS,
+  rollUpActivity,
+  SLICE_MS,
+  type ResultFacts,
+} from '../activity.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import { CLAIMED_WIDTH, decodeClaimed, flattenClaimedRows } from './thread-codec.js';
@@ -298,7 +307,7 @@ export class SqliteStore implements Store {
       ).run(id);
       this.sql('DELETE FROM deliveries WHERE endpoint_id = ?').run(id);
       this.sql('DELETE FROM oauth_tokens WHERE endpoint_id = ?').run(id);
-      this.sql('DELETE FROM delivery_activity WHERE endpoint_id = ?').run(id);
+      this.sql('DELETE FROM endpoint_activity WHERE endpoint_id = ?').run(id);
       return true;
     })();
   }
@@ -404,7 +413,15 @@ export class SqliteStore implements Store {
     cursor: string | null,
     limit: number,
   ): Promise<Page<EventRecord>> {
-    const { where, params } = eventConditions(filter, cursor, () => '?');
+    // Without a package id or a name, the newest events are read along the primary key (ids sort
+    // by time); `+account_id` keeps SQLite from reading the account's whole index and sorting.
+    const plain = filter.packageId === undefined && filter.name === undefined;
+    const { where, params } = eventConditions(
+      filter,
+      cursor,
+      () => '?',
+      plain ? '+account_id' : 'account_id',
+    );
     const rows = this.sql(
       `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
     ).all(...params, limit + 1) as Row[];
@@ -597,27 +614,47 @@ export class SqliteStore implements Store {
 
   /** Adds results to the delivery activity; once a minute, forgets activity past its keep. */
   private countActivity(facts: readonly ResultFacts[]): void {
-    const upsert = this.sql(
-      `INSERT INTO delivery_activity (endpoint_id, minute, outcome, bucket, account_id, count, last_error)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (endpoint_id, minute, outcome, bucket) DO UPDATE
-         SET count = count + excluded.count, last_error = COALESCE(excluded.last_error, last_error)`,
+    if (facts.length === 0) return;
+    const rows = rollUpActivity(facts);
+    const minute = this.sql(
+      `INSERT INTO activity_minutes (scope, minute, succeeded, retried, failed) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, minute) DO UPDATE SET succeeded = succeeded + excluded.succeeded,
+         retried = retried + excluded.retried, failed = failed + excluded.failed`,
     );
-    let latest = 0;
-    for (const row of rollUpActivity(facts)) {
-      upsert.run(
-        row.endpointId,
-        row.minute,
-        row.outcome,
-        row.bucket,
-        row.accountId,
-        row.count,
-        row.lastError,
+    for (const r of rows.minutes) minute.run(r.scope, r.minute, r.succeeded, r.retried, r.failed);
+    const latency = this.sql(
+      `INSERT INTO activity_latency (scope, slice, bucket, count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (scope, slice, bucket) DO UPDATE SET count = count + excluded.count`,
+    );
+    for (const r of rows.latency) latency.run(r.scope, r.slice, r.bucket, r.count);
+    const endpoint = this.sql(
+      `INSERT INTO endpoint_activity (endpoint_id, hour, account_id, succeeded, retried, failed,
+         last_error, last_error_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint_id, hour) DO UPDATE SET succeeded = succeeded + excluded.succeeded,
+         retried = retried + excluded.retried, failed = failed + excluded.failed,
+         last_error = CASE WHEN excluded.last_error_at >= COALESCE(last_error_at, 0)
+                           THEN excluded.last_error ELSE last_error END,
+         last_error_at = CASE WHEN excluded.last_error_at >= COALESCE(last_error_at, 0)
+                              THEN excluded.last_error_at ELSE last_error_at END`,
+    );
+    for (const r of rows.endpoints) {
+      endpoint.run(
+        r.endpointId,
+        r.hour,
+        r.accountId,
+        r.succeeded,
+        r.retried,
+        r.failed,
+        r.lastError,
+        r.lastErrorAt,
       );
-      latest = Math.max(latest, row.minute);
     }
+    const latest = Math.max(...rows.minutes.map((r) => r.minute));
     if (latest - this.activityPrunedAt >= MINUTE_MS) {
-      this.sql('DELETE FROM delivery_activity WHERE minute < ?').run(latest - ACTIVITY_KEEP_MS);
+      const before = latest - ACTIVITY_KEEP_MS;
+      this.sql('DELETE FROM activity_minutes WHERE minute < ?').run(before);
+      this.sql('DELETE FROM activity_latency WHERE slice < ?').run(before);
+      this.sql('DELETE FROM endpoint_activity WHERE hour < ?').run(before);
       this.activityPrunedAt = latest;
     }
   }
@@ -656,7 +693,10 @@ export class SqliteStore implements Store {
     cursor: string | null,
     limit: number,
   ): Promise<Page<DeliveryRecord>> {
-    const where = ['account_id = ?'];
+    // An endpoint's or an event's deliveries are read in their own index (newest first there):
+    // `+account_id` keeps SQLite from walking the account's index, every delivery, instead.
+    const narrow = filter.endpointId !== undefined || filter.eventId !== undefined;
+    const where = [narrow ? '+account_id = ?' : 'account_id = ?'];
     const params: unknown[] = [filter.accountId];
     const add = (clause: string, value: unknown): void => {
       where.push(clause);
@@ -740,14 +780,15 @@ export class SqliteStore implements Store {
 
   async accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats> {
     // Pending work is counted per endpoint of the account, in the partial index of pending
-    // deliveries by endpoint; held and failed in theirs by account.
+    // deliveries by endpoint; held and failed in theirs by account; deliveries in flight in
+    // theirs (`+account_id`: not by walking every delivery of the account).
     const r = this.sql(
       `WITH eps AS (SELECT id FROM endpoints WHERE account_id = ?)
        SELECT
          (SELECT COUNT(*) FROM deliveries
            WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM eps)) AS pending,
          (SELECT COUNT(*) FROM deliveries
-           WHERE status = 'delivering' AND account_id = ?) AS delivering,
+           WHERE status = 'delivering' AND +account_id = ?) AS delivering,
          (SELECT COUNT(*) FROM deliveries
            WHERE status = 'held' AND ${PARKED} AND account_id = ?) AS held,
          (SELECT COUNT(*) FROM deliveries
@@ -761,40 +802,38 @@ export class SqliteStore implements Store {
   }
 
   async deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity> {
-    const scope = accountId === null ? '' : 'account_id = ? AND ';
-    const params = accountId === null ? [since] : [accountId, since];
+    const scope = accountId ?? ALL_ACCOUNTS;
     const minutes = this.sql(
-      `SELECT minute, outcome, SUM(count) AS n FROM delivery_activity
-        WHERE ${scope}minute >= ? GROUP BY minute, outcome ORDER BY minute, outcome`,
-    ).all(...params) as Row[];
+      `SELECT minute, succeeded, retried, failed FROM activity_minutes
+        WHERE scope = ? AND minute >= ? ORDER BY minute`,
+    ).all(scope, floorTo(since, MINUTE_MS)) as Row[];
     const latency = this.sql(
-      `SELECT bucket, SUM(count) AS n FROM delivery_activity
-        WHERE ${scope}minute >= ? AND outcome = 'succeeded' GROUP BY bucket ORDER BY bucket`,
-    ).all(...params) as Row[];
+      `SELECT bucket, SUM(count) AS n FROM activity_latency
+        WHERE scope = ? AND slice >= ? GROUP BY bucket ORDER BY bucket`,
+    ).all(scope, floorTo(since, SLICE_MS)) as Row[];
     return toActivity(minutes, latency);
   }
 
   async endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]> {
     const rows = this.sql(
-      `SELECT endpoint_id,
-              SUM(CASE WHEN outcome = 'succeeded' THEN count ELSE 0 END) AS succeeded,
-              SUM(CASE WHEN outcome = 'retried' THEN count ELSE 0 END) AS retried,
-              SUM(CASE WHEN outcome = 'failed' THEN count ELSE 0 END) AS failed,
-              MAX(CASE WHEN last_error IS NOT NULL THEN minute END) AS last_error_at
-         FROM delivery_activity WHERE account_id = ? AND minute >= ?
+      `SELECT endpoint_id, SUM(succeeded) AS succeeded, SUM(retried) AS retried,
+              SUM(failed) AS failed, MAX(last_error_at) AS last_error_at
+         FROM endpoint_activity WHERE account_id = ? AND hour >= ?
         GROUP BY endpoint_id ORDER BY endpoint_id`,
-    ).all(accountId, since) as Row[];
+    ).all(accountId, floorTo(since, HOUR_MS)) as Row[];
     const lastError = this.sql(
-      `SELECT last_error FROM delivery_activity
-        WHERE endpoint_id = ? AND minute = ? AND last_error IS NOT NULL
-        ORDER BY outcome LIMIT 1`,
+      `SELECT last_error FROM endpoint_activity
+        WHERE endpoint_id = ? AND hour >= ? AND last_error_at = ? LIMIT 1`,
     );
     return rows.map((r) =>
       toEndpointActivity(
         r,
         r.last_error_at === null
           ? null
-          : str((lastError.get(r.endpoint_id, r.last_error_at) as Row).last_error),
+          : strOrNull(
+              (lastError.get(r.endpoint_id, floorTo(since, HOUR_MS), r.last_error_at) as Row)
+                .last_error,
+            ),
       ),
     );
   }
