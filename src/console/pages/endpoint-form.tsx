@@ -194,8 +194,11 @@ export function EndpointForm(props: {
                     name="events"
                     value={name}
                     checked={events.includes(name)}
-                  />{' '}
-                  {label} <span class="hint mono">{name}</span>
+                  />
+                  <span>
+                    {label}
+                    <span class="hint mono wire">{name}</span>
+                  </span>
                 </label>
               ))}
             </div>
