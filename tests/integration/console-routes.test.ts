@@ -3,7 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ENDPOINT_OPTIONS } from '../../src/domain/endpoint.js';
+import { startSandbox } from '../../src/sandbox/index.js';
 import { pageText, testConsole, type TestConsole } from '../helpers/console.js';
+import { startListener } from '../helpers/listener.js';
 import {
   startTestHerald,
   TEST_ADMIN_KEY,
@@ -441,5 +443,79 @@ describe('connecting Salesforce (the way back, without a browser)', () => {
     expect((await herald.services.endpoints.get(accountId, endpoint.id)).secrets.refreshToken).toBe(
       'old-refresh-token',
     );
+  });
+});
+
+describe('an endpoint page', () => {
+  it('sends a test event and shows what the listener answered', async () => {
+    const listener = await startListener(() => ({ status: 202, body: 'got it' }));
+    try {
+      const accountId = (await herald.services.accounts.defaultAccountId())!;
+      const { endpoint } = await herald.services.endpoints.create(accountId, null, {
+        url: `${listener.url}/test`,
+        events: ['*'],
+        description: null,
+        auth: { type: 'NONE' },
+        customHeaders: [],
+        options: DEFAULT_ENDPOINT_OPTIONS,
+        signing: false,
+      });
+      const client = web.client();
+      const csrf = await client.signIn(TEST_API_KEY);
+      const response = await client.request(`/console/endpoints/${endpoint.id}/test`, {
+        form: { _csrf: csrf },
+      });
+      expect(response.status).toBe(200);
+      const text = pageText(await response.text());
+      expect(text).toContain('Test event delivered');
+      expect(text).toMatch(/Status code 202/);
+      expect(text).toContain('got it');
+      expect(JSON.parse(listener.received[0]!.body)).toMatchObject({ name: 'HERALD_TEST' });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('runs the OAuth token tools against the org, and revoking parks the endpoint', async () => {
+    const sandbox = await startSandbox({ host: '127.0.0.1' });
+    try {
+      const origin = `http://127.0.0.1:${new URL(sandbox.url).port}`;
+      const key = Buffer.from(
+        JSON.stringify({
+          host: origin,
+          client_id: sandbox.connectedApp.clientId,
+          refresh_token: sandbox.issueRefreshToken(),
+        }),
+      ).toString('base64');
+      const created = await herald.api('POST', '/v1/endpoints', {
+        url: `${origin}/services/apexrest/herald/events`,
+        events: ['*'],
+        auth: { type: 'OAUTH2', salesforceKey: key },
+      });
+      const id = created.body.id as string;
+      const client = web.client();
+      const csrf = await client.signIn(TEST_API_KEY);
+      const before = pageText(await (await client.request(`/console/endpoints/${id}`)).text());
+      expect(before).toContain('Access token none yet');
+      const tested = await client.request(`/console/endpoints/${id}/token/test`, {
+        form: { _csrf: csrf },
+      });
+      const text = pageText(await tested.text());
+      expect(text).toContain('The credential works');
+      expect(text).toContain(sandbox.users[0]!.username);
+      expect(text).toContain('Access token held');
+      const revoked = await client.request(`/console/endpoints/${id}/token/revoke`, {
+        form: { _csrf: csrf },
+      });
+      expect(revoked.status).toBe(303);
+      const after = pageText(await (await client.request(revoked.headers.get('location')!)).text());
+      expect(after).toContain('Revoked');
+      expect(after).toContain('needs reauthorization');
+      expect(after).toContain('Reconnect');
+      const endpoint = await herald.api('GET', `/v1/endpoints/${id}`);
+      expect(endpoint.body.auth.status).toBe('reauthorization_required');
+    } finally {
+      await sandbox.close();
+    }
   });
 });
