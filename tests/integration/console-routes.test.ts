@@ -34,6 +34,9 @@ describe('the console on the server', () => {
     expect(browser.headers.get('location')).toBe('/console/');
     const api = await fetch(`${herald.url}/`);
     expect(await api.json()).toMatchObject({ service: 'herald' });
+    const bare = await fetch(`${herald.url}/console`, { redirect: 'manual' });
+    expect(bare.status).toBe(303);
+    expect(bare.headers.get('location')).toBe('/console/sign-in');
     const page = await fetch(`${herald.url}/console/sign-in`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
