@@ -7,6 +7,7 @@ import { ValidationError } from '../errors.js';
 import { ALL_EVENTS } from '../domain/endpoint.js';
 import { KNOWN_EVENT_NAMES } from '../domain/events.js';
 import type { EndpointCreateSchema } from '../services/schemas.js';
+import { SALESFORCE_LOGIN_URLS } from '../services/web-connect.js';
 import type { z } from 'zod';
 
 export type Form = Record<string, string | string[]>;
@@ -107,8 +108,17 @@ export const UNGROUPED_EVENTS = KNOWN_EVENT_NAMES.filter((n) => !GROUPED_EVENTS.
 
 export type EndpointBody = z.input<typeof EndpointCreateSchema>;
 
-/** Auth choices of the form; `salesforce` takes a salesforceOauth2 key. */
-export const AUTH_CHOICES = ['NONE', 'BASIC', 'OAUTH2', 'SALESFORCE_KEY'] as const;
+/**
+ * Auth choices of the form: `SALESFORCE_KEY` takes a salesforceOauth2 key, `SALESFORCE_CONNECT`
+ * (a new endpoint only) logs in to Salesforce before the endpoint is created.
+ */
+export const AUTH_CHOICES = [
+  'NONE',
+  'BASIC',
+  'OAUTH2',
+  'SALESFORCE_KEY',
+  'SALESFORCE_CONNECT',
+] as const;
 export type AuthChoice = (typeof AUTH_CHOICES)[number];
 
 export const CUSTOM_HEADER_ROWS = 5;
@@ -202,4 +212,12 @@ export function endpointBody(
     },
     signing: text(form, 'signing') === 'on',
   };
+}
+
+/** The login host chosen in a Salesforce login choice (radio `login`, field `loginUrl`). */
+export function chosenLoginUrl(form: Form): string {
+  const login = text(form, 'login');
+  if (login === 'production') return SALESFORCE_LOGIN_URLS.production;
+  if (login === 'sandbox') return SALESFORCE_LOGIN_URLS.sandbox;
+  return text(form, 'loginUrl');
 }

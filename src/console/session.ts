@@ -12,6 +12,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { ValidationError } from '../errors.js';
 import type { AccountId } from '../domain/ids.js';
 import type { SecretBox } from '../services/secret-box.js';
 import type { PendingConnect } from '../services/web-connect.js';
@@ -23,6 +24,8 @@ export const CONSOLE_PATH = '/console';
 /** Where the flow cookie is sent: the callback and the page that finishes the flow. */
 export const FLOW_PATH = `${CONSOLE_PATH}/oauth`;
 export const FLOW_LIFETIME_MS = 10 * 60_000;
+/** What a cookie's value may take, leaving room for its name and attributes within 4 KiB. */
+const MAX_COOKIE_BYTES = 3800;
 
 export interface Session {
   /** Random id of this sign-in: what the flow cookie is bound to. */
@@ -87,7 +90,15 @@ export class CookieJar {
     data: object,
     options: { path: string; sameSite: 'Strict' | 'Lax'; maxAgeMs: number },
   ): void {
-    setCookie(c, name, this.box.seal(JSON.stringify({ purpose, data })), {
+    const sealed = this.box.seal(JSON.stringify({ purpose, data }));
+    // Browsers drop a cookie over 4 KiB without a word: refuse instead.
+    if (sealed.length > MAX_COOKIE_BYTES) {
+      throw new ValidationError(
+        'validation_failed',
+        'These settings are too long to carry through the login; create the endpoint without Connect, then connect it from its page',
+      );
+    }
+    setCookie(c, name, sealed, {
       path: options.path,
       httpOnly: true,
       secure: this.secure,

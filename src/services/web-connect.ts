@@ -5,7 +5,7 @@
 // halves (the console seals it into a short-lived cookie); nothing here is kept in memory.
 
 import { ValidationError } from '../errors.js';
-import type { Endpoint } from '../domain/endpoint.js';
+import type { Endpoint, OAuthSettings } from '../domain/endpoint.js';
 import { parseId, type AccountId, type EndpointId } from '../domain/ids.js';
 import {
   beginAuthorization,
@@ -15,7 +15,13 @@ import {
   type WebFlowErrorCode,
   type WebFlowOptions,
 } from '../oauth/web-flow.js';
-import type { DestinationCheck, EndpointService } from './endpoints.js';
+import {
+  checkCustomHeaders,
+  normaliseEventFilter,
+  type DestinationCheck,
+  type EndpointDraft,
+  type EndpointService,
+} from './endpoints.js';
 
 /** Where production and sandbox orgs log in; a My Domain is given as its own URL. */
 export const SALESFORCE_LOGIN_URLS = {
@@ -23,10 +29,25 @@ export const SALESFORCE_LOGIN_URLS = {
   sandbox: 'https://test.salesforce.com',
 } as const;
 
-/** A flow begun for an endpoint: what finishing it needs. Holds the PKCE verifier: keep it secret. */
+/**
+ * A new endpoint to create once the grant is there: everything but its auth, and the connected
+ * app to log in to (its secret, when the app requires one, is sealed with the rest).
+ */
+export interface NewEndpointPlan {
+  readonly draft: Omit<EndpointDraft, 'auth'>;
+  readonly clientId: string;
+  readonly clientSecret?: string | undefined;
+}
+
+/**
+ * A flow begun for an endpoint, or for a new one: what finishing it needs. Holds the PKCE
+ * verifier (and a new endpoint's client secret): keep it secret.
+ */
 export interface PendingConnect {
   readonly accountId: AccountId;
-  readonly endpointId: EndpointId;
+  /** The endpoint to reconnect, or null to create `plan`'s. */
+  readonly endpointId: EndpointId | null;
+  readonly plan?: NewEndpointPlan | undefined;
   readonly loginUrl: string;
   readonly redirectUri: string;
   readonly state: string;
@@ -34,7 +55,13 @@ export interface PendingConnect {
 }
 
 export type ConnectOutcome =
-  | { readonly ok: true; readonly endpoint: Endpoint; readonly instanceUrl: string | undefined }
+  | {
+      readonly ok: true;
+      readonly endpoint: Endpoint;
+      readonly instanceUrl: string | undefined;
+      /** A new endpoint's signing secret, to show once. */
+      readonly signingSecret: string | null;
+    }
   | { readonly ok: false; readonly reason: WebFlowErrorCode; readonly message: string };
 
 /** Whether an endpoint's grant can be (re)connected with the Web Server flow. */
@@ -64,6 +91,19 @@ export function normaliseLoginUrl(raw: string): string {
   return url.origin;
 }
 
+/** The OAuth settings of a Salesforce refresh-token grant at a login host. */
+function salesforceSettings(loginUrl: string, clientId: string): OAuthSettings {
+  return {
+    flavor: 'salesforce',
+    grantType: 'REFRESH_TOKEN',
+    tokenUrl: `${loginUrl}/services/oauth2/token`,
+    clientId,
+    scope: null,
+    authMechanism: 'BODY',
+    customParameters: [],
+  };
+}
+
 export class WebConnect {
   constructor(
     private readonly endpoints: EndpointService,
@@ -71,13 +111,25 @@ export class WebConnect {
     private readonly fetchImpl: typeof fetch,
   ) {}
 
-  private options(endpoint: Endpoint, loginUrl: string, redirectUri: string): WebFlowOptions {
+  private options(
+    app: { clientId: string; clientSecret: string | undefined; scope: string | null },
+    loginUrl: string,
+    redirectUri: string,
+  ): WebFlowOptions {
     return {
       loginUrl,
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      scope: app.scope ?? DEFAULT_SCOPE,
+      redirectUri,
+    };
+  }
+
+  private appOf(endpoint: Endpoint) {
+    return {
       clientId: endpoint.oauth!.clientId,
       clientSecret: endpoint.secrets.clientSecret,
-      scope: endpoint.oauth!.scope ?? DEFAULT_SCOPE,
-      redirectUri,
+      scope: endpoint.oauth!.scope,
     };
   }
 
@@ -92,6 +144,18 @@ export class WebConnect {
     return endpoint;
   }
 
+  private async start(
+    app: { clientId: string; clientSecret: string | undefined; scope: string | null },
+    loginUrl: string,
+    redirectUri: string,
+  ): Promise<{ url: string; login: string; state: string; codeVerifier: string }> {
+    const login = normaliseLoginUrl(loginUrl);
+    // Checked before anyone is sent to log in: Herald will exchange the code there.
+    await this.checkDestination(`${login}/services/oauth2/token`);
+    const started = await beginAuthorization(this.options(app, login, redirectUri));
+    return { url: started.url, login, state: started.state, codeVerifier: started.codeVerifier };
+  }
+
   /** Builds the authorization URL (PKCE S256, random state) for the endpoint's connected app. */
   async begin(
     accountId: AccountId,
@@ -100,16 +164,45 @@ export class WebConnect {
     redirectUri: string,
   ): Promise<{ readonly url: string; readonly pending: PendingConnect }> {
     const endpoint = await this.connectableEndpoint(accountId, endpointId);
-    const login = normaliseLoginUrl(loginUrl);
-    // Checked before anyone is sent to log in: Herald will exchange the code there.
-    await this.checkDestination(`${login}/services/oauth2/token`);
-    const started = await beginAuthorization(this.options(endpoint, login, redirectUri));
+    const started = await this.start(this.appOf(endpoint), loginUrl, redirectUri);
     return {
       url: started.url,
       pending: {
         accountId,
         endpointId,
-        loginUrl: login,
+        loginUrl: started.login,
+        redirectUri,
+        state: started.state,
+        codeVerifier: started.codeVerifier,
+      },
+    };
+  }
+
+  /**
+   * The same for an endpoint that does not exist yet: its settings are checked now (as creating
+   * it would), so a mistake shows before anyone logs in; it is created when the grant arrives.
+   */
+  async beginNew(
+    accountId: AccountId,
+    plan: NewEndpointPlan,
+    loginUrl: string,
+    redirectUri: string,
+  ): Promise<{ readonly url: string; readonly pending: PendingConnect }> {
+    if (plan.clientId.trim() === '') {
+      throw new ValidationError('validation_failed', 'The consumer key (client id) is required');
+    }
+    await this.checkDestination(plan.draft.url);
+    checkCustomHeaders(plan.draft.customHeaders);
+    normaliseEventFilter(plan.draft.events);
+    const app = { clientId: plan.clientId.trim(), clientSecret: plan.clientSecret, scope: null };
+    const started = await this.start(app, loginUrl, redirectUri);
+    return {
+      url: started.url,
+      pending: {
+        accountId,
+        endpointId: null,
+        plan: { ...plan, clientId: app.clientId },
+        loginUrl: started.login,
         redirectUri,
         state: started.state,
         codeVerifier: started.codeVerifier,
@@ -119,31 +212,56 @@ export class WebConnect {
 
   /**
    * Checks the redirect against the pending flow, exchanges the code, and stores the refresh
-   * token into the endpoint (with the token URL of the org that issued it). Refusals come back as
-   * values with a message in plain words.
+   * token into the endpoint (with the token URL of the org that issued it), or creates the new
+   * endpoint with it. Refusals come back as values with a message in plain words.
    */
   async complete(pending: PendingConnect, redirect: URL): Promise<ConnectOutcome> {
-    const endpointId = parseId('endpoint', pending.endpointId);
-    if (!endpointId) throw new ValidationError('invalid_request', 'Not an endpoint id');
-    const endpoint = await this.connectableEndpoint(pending.accountId, endpointId);
+    const endpointId = pending.endpointId === null ? null : parseId('endpoint', pending.endpointId);
+    if (endpointId === undefined)
+      throw new ValidationError('invalid_request', 'Not an endpoint id');
+    const endpoint =
+      endpointId === null ? null : await this.connectableEndpoint(pending.accountId, endpointId);
+    const plan = pending.plan;
+    if (!endpoint && !plan) throw new ValidationError('invalid_request', 'Nothing to connect');
+    const app = endpoint
+      ? this.appOf(endpoint)
+      : { clientId: plan!.clientId, clientSecret: plan!.clientSecret, scope: null };
     let result;
     try {
       result = await completeAuthorization(
-        this.options(endpoint, pending.loginUrl, pending.redirectUri),
+        this.options(app, pending.loginUrl, pending.redirectUri),
         { url: '', state: pending.state, codeVerifier: pending.codeVerifier },
         redirect,
         this.fetchImpl,
       );
     } catch (error) {
-      if (error instanceof WebFlowError)
+      if (error instanceof WebFlowError) {
         return { ok: false, reason: error.code, message: error.message };
+      }
       throw error;
     }
+    if (!endpoint) {
+      const created = await this.endpoints.create(pending.accountId, null, {
+        ...plan!.draft,
+        auth: {
+          type: 'OAUTH2',
+          oauth: salesforceSettings(pending.loginUrl, app.clientId),
+          clientSecret: app.clientSecret ?? null,
+          refreshToken: result.refreshToken,
+        },
+      });
+      return {
+        ok: true,
+        endpoint: created.endpoint,
+        instanceUrl: result.instanceUrl,
+        signingSecret: created.signingSecret,
+      };
+    }
     const tokenUrl = `${pending.loginUrl}/services/oauth2/token`;
-    const updated = await this.endpoints.replaceCredentials(pending.accountId, endpointId, {
+    const updated = await this.endpoints.replaceCredentials(pending.accountId, endpoint.id, {
       refreshToken: result.refreshToken,
       oauth: endpoint.oauth!.tokenUrl === tokenUrl ? undefined : { ...endpoint.oauth!, tokenUrl },
     });
-    return { ok: true, endpoint: updated, instanceUrl: result.instanceUrl };
+    return { ok: true, endpoint: updated, instanceUrl: result.instanceUrl, signingSecret: null };
   }
 }

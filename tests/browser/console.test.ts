@@ -310,6 +310,38 @@ describe.skipIf(chromiumMissing !== undefined)(
       expect(await page.content()).not.toContain(refreshToken);
     });
 
+    it('creates a Salesforce endpoint by logging in to the org from the new endpoint form', async () => {
+      const sandboxOrigin = `http://127.0.0.1:${new URL(sandbox.url).port}`;
+      const received = sandbox.received.length;
+      await page.goto(`${console_}/endpoints/new`);
+      await page.getByLabel('Listener URL').fill(`${sandboxOrigin}${APEX_PATH}`);
+      await page.getByLabel('Signer completed signing').check();
+      await page.getByLabel('How the listener checks Herald').selectOption('SALESFORCE_CONNECT');
+      const redirectUri = (await page.locator('#new-redirect-uri').textContent())!;
+      expect(redirectUri).toBe(`${console_}/oauth/callback`);
+      sandbox.addCallbackUrl(redirectUri);
+      await page.getByLabel('Connected App consumer key').fill(sandbox.connectedApp.clientId);
+      await page.getByRole('radio', { name: 'My Domain or another URL' }).check();
+      await page.getByLabel('My Domain URL').fill(sandboxOrigin);
+      await page.getByRole('button', { name: 'Create endpoint' }).click();
+
+      await page.waitForURL(/127\.0\.0\.1:\d+\/services\/oauth2\/authorize\?/);
+      await page.fill('#username', sandbox.users[0]!.username);
+      await page.fill('#password', sandbox.users[0]!.password);
+      await page.click('#login');
+      await page.click('#allow');
+      await page.waitForURL(`${console_}/oauth/finish`);
+      expect(await page.getByRole('status').first().textContent()).toContain('Connected');
+      expect(await page.locator('#signing-secret').textContent()).toMatch(/^whsec_/);
+
+      await herald.api('POST', '/v1/events', { name: 'SIGNER_COMPLETE', packageId: 'pkg-sf-new' });
+      await eventually(
+        () => (sandbox.received.length === received + 1 ? true : undefined),
+        15_000,
+        'the delivery to the new endpoint',
+      );
+    });
+
     it("finds events by package id and shows an event's payload and where it went", async () => {
       await nav('Events');
       await page.getByLabel('Package id').fill('pkg-console-1');

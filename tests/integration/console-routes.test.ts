@@ -522,3 +522,36 @@ describe('an endpoint page', () => {
     }
   });
 });
+
+describe('a new Salesforce endpoint made by logging in', () => {
+  it('checks the rest of the form before anyone is sent to log in', async () => {
+    const client = web.client();
+    const csrf = await client.signIn(TEST_API_KEY);
+    const form = {
+      _csrf: csrf,
+      url: 'http://127.0.0.1:9/apex',
+      events: 'PACKAGE_COMPLETE',
+      authType: 'SALESFORCE_CONNECT',
+      sfClientId: 'consumer-key',
+      login: 'custom',
+      loginUrl: 'http://127.0.0.1:9',
+    };
+    const noKey = await client.request('/console/endpoints', { form: { ...form, sfClientId: '' } });
+    expect(noKey.status).toBe(400);
+    expect(pageText(await noKey.text())).toContain('The consumer key (client id) is required');
+    const badUrl = await client.request('/console/endpoints', {
+      form: { ...form, url: 'ftp://x' },
+    });
+    expect(badUrl.status).toBe(400);
+    expect(client.cookies.has('herald_oauth_flow')).toBe(false);
+
+    const begun = await client.request('/console/endpoints', { form });
+    expect(begun.status).toBe(200);
+    const authorize = new URL(
+      /content="0;url=([^"]+)"/.exec(await begun.text())![1]!.replace(/&amp;/g, '&'),
+    );
+    expect(authorize.searchParams.get('client_id')).toBe('consumer-key');
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(client.cookies.has('herald_oauth_flow')).toBe(true);
+  });
+});

@@ -18,11 +18,7 @@ import type { Context, Hono } from 'hono';
 import type { Endpoint } from '../../domain/endpoint.js';
 import { parseId, type AccountId } from '../../domain/ids.js';
 import { NotFoundError } from '../../errors.js';
-import {
-  loginUrlOf,
-  SALESFORCE_LOGIN_URLS,
-  type PendingConnect,
-} from '../../services/web-connect.js';
+import { loginUrlOf, type PendingConnect } from '../../services/web-connect.js';
 import {
   accountOf,
   consoleBase,
@@ -31,11 +27,11 @@ import {
   type ConsoleDeps,
   type ConsoleEnv,
 } from '../context.js';
-import { readForm, text } from '../forms.js';
+import { chosenLoginUrl, readForm } from '../forms.js';
 import { Csrf, Document, MessagePage } from '../layout.js';
 import { FLOW_LIFETIME_MS } from '../session.js';
-import { Field } from '../ui.js';
-import { formRefusal } from './endpoints.js';
+import { LoginChoice } from './endpoint-form.js';
+import { createdPage, formRefusal } from './endpoints.js';
 
 const CALLBACK_PATH = '/oauth/callback';
 
@@ -45,19 +41,7 @@ export function redirectUriOf(c: Context, deps: ConsoleDeps): string {
 
 export function ConnectPanel(props: { c: ConsoleContext; deps: ConsoleDeps; endpoint: Endpoint }) {
   const { endpoint } = props;
-  const current = loginUrlOf(endpoint);
-  const choice =
-    current === SALESFORCE_LOGIN_URLS.production
-      ? 'production'
-      : current === SALESFORCE_LOGIN_URLS.sandbox
-        ? 'sandbox'
-        : 'custom';
   const reconnect = endpoint.authStatus === 'reauthorization_required';
-  const radio = (value: string, label: string) => (
-    <label>
-      <input type="radio" name="login" value={value} checked={choice === value} /> {label}
-    </label>
-  );
   return (
     <section class="card" aria-labelledby="connect">
       <h2 id="connect">Salesforce connection</h2>
@@ -72,23 +56,7 @@ export function ConnectPanel(props: { c: ConsoleContext; deps: ConsoleDeps; endp
       </p>
       <form method="post" action={`/console/endpoints/${endpoint.id}/connect`} class="stack">
         <Csrf session={props.c.get('session')} />
-        <fieldset>
-          <legend>Log in at</legend>
-          <div class="checks">
-            {radio('production', 'Production (login.salesforce.com)')}
-            {radio('sandbox', 'Sandbox (test.salesforce.com)')}
-            {radio('custom', 'My Domain or another URL')}
-          </div>
-          <Field id="login-url" label="My Domain URL" hint="with My Domain or another URL">
-            <input
-              id="login-url"
-              name="loginUrl"
-              type="url"
-              value={choice === 'custom' ? (current ?? '') : ''}
-              placeholder="https://yourcompany.my.salesforce.com"
-            />
-          </Field>
-        </fieldset>
+        <LoginChoice current={loginUrlOf(endpoint)} />
         <p class="hint">
           Each Salesforce user keeps at most 5 approvals per app: a sixth revokes the oldest refresh
           token.
@@ -129,6 +97,27 @@ function Refused(props: { deps: ConsoleDeps; text: string }) {
       text={props.text}
       back={{ href: '/console/endpoints', label: 'Back to the endpoints' }}
     />
+  );
+}
+
+/** Keeps the begun flow in the session-bound Lax cookie and sends the browser to log in. */
+export function goToLogin(
+  c: ConsoleContext,
+  deps: ConsoleDeps,
+  begun: { readonly url: string; readonly pending: PendingConnect },
+) {
+  deps.cookies.saveFlow(c, {
+    ...begun.pending,
+    sid: c.get('session').sid,
+    exp: deps.clock() + FLOW_LIFETIME_MS,
+  });
+  return c.html(
+    <MoveOn
+      deps={deps}
+      title="Log in to Salesforce"
+      to={begun.url}
+      text="Taking you to the login page…"
+    />,
   );
 }
 
@@ -175,14 +164,7 @@ export function connectRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const accountId = accountOf(c);
     const id = parseId('endpoint', c.req.param('id'));
     if (!id) throw new NotFoundError('Endpoint', c.req.param('id'));
-    const form = await readForm(c);
-    const login = text(form, 'login');
-    const loginUrl =
-      login === 'production'
-        ? SALESFORCE_LOGIN_URLS.production
-        : login === 'sandbox'
-          ? SALESFORCE_LOGIN_URLS.sandbox
-          : text(form, 'loginUrl');
+    const loginUrl = chosenLoginUrl(await readForm(c));
     const back = (message: string) =>
       seeOther(c, deps, `/console/endpoints/${id}`, { kind: 'error', text: message });
     if (loginUrl === '') return back('Enter the My Domain URL, or choose production or sandbox.');
@@ -194,20 +176,7 @@ export function connectRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
       if (!refusal) throw error;
       return back(refusal.message);
     }
-    const pending: PendingConnect = begun.pending;
-    cookies.saveFlow(c, {
-      ...pending,
-      sid: c.get('session').sid,
-      exp: deps.clock() + FLOW_LIFETIME_MS,
-    });
-    return c.html(
-      <MoveOn
-        deps={deps}
-        title="Log in to Salesforce"
-        to={begun.url}
-        text="Taking you to the login page…"
-      />,
-    );
+    return goToLogin(c, deps, begun);
   });
 
   app.get('/oauth/finish', async (c) => {
@@ -229,15 +198,24 @@ export function connectRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     }
     const redirect = new URL(`${consoleBase(c, deps.publicUrl)}${CALLBACK_PATH}?${flow.redirect}`);
     const outcome = await services.connect.complete(flow, redirect);
+    const connected = (instanceUrl: string | undefined) =>
+      `Connected${instanceUrl ? ` to ${instanceUrl}` : ''}: the refresh token is stored`;
     if (!outcome.ok) {
-      return seeOther(c, deps, endpointPage(flow.endpointId), {
-        kind: 'error',
-        text: outcome.message,
-      });
+      const back = flow.endpointId ? endpointPage(flow.endpointId) : '/console/endpoints/new';
+      return seeOther(c, deps, back, { kind: 'error', text: outcome.message });
+    }
+    if (flow.endpointId === null) {
+      return createdPage(
+        c,
+        deps,
+        outcome.endpoint,
+        outcome.signingSecret,
+        `${connected(outcome.instanceUrl)}, and Herald delivers to it from now on.`,
+      );
     }
     return seeOther(c, deps, endpointPage(flow.endpointId), {
       kind: 'ok',
-      text: `Connected${outcome.instanceUrl ? ` to ${outcome.instanceUrl}` : ''}: the refresh token is stored and held deliveries are on their way.`,
+      text: `${connected(outcome.instanceUrl)} and held deliveries are on their way.`,
     });
   });
 }

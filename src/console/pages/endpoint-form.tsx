@@ -17,6 +17,7 @@ import {
   type Form,
 } from '../forms.js';
 import { Field } from '../ui.js';
+import { SALESFORCE_LOGIN_URLS } from '../../services/web-connect.js';
 
 /** What is stored, masked, for the placeholders of the secret fields. */
 export interface Masks {
@@ -66,6 +67,42 @@ export function formOf(e: Endpoint): Form {
     form[`header${i}Value`] = h.value;
   });
   return form;
+}
+
+/** Where to log in to Salesforce: production, sandbox, or a My Domain (or other) URL. */
+export function LoginChoice(props: { current: string | undefined }) {
+  const choice =
+    props.current === SALESFORCE_LOGIN_URLS.production
+      ? 'production'
+      : props.current === SALESFORCE_LOGIN_URLS.sandbox
+        ? 'sandbox'
+        : props.current
+          ? 'custom'
+          : 'production';
+  const radio = (value: string, label: string) => (
+    <label>
+      <input type="radio" name="login" value={value} checked={choice === value} /> {label}
+    </label>
+  );
+  return (
+    <fieldset>
+      <legend>Log in at</legend>
+      <div class="checks">
+        {radio('production', 'Production (login.salesforce.com)')}
+        {radio('sandbox', 'Sandbox (test.salesforce.com)')}
+        {radio('custom', 'My Domain or another URL')}
+      </div>
+      <Field id="login-url" label="My Domain URL" hint="when you log in at your own domain">
+        <input
+          id="login-url"
+          name="loginUrl"
+          type="url"
+          value={choice === 'custom' ? (props.current ?? '') : ''}
+          placeholder="https://yourcompany.my.salesforce.com"
+        />
+      </Field>
+    </fieldset>
+  );
 }
 
 export const NEW_ENDPOINT_FORM: Form = {
@@ -133,6 +170,8 @@ export function EndpointForm(props: {
   masks: Masks;
   problems?: readonly FieldProblem[] | undefined;
   error?: string | undefined;
+  /** For a new endpoint: the callback URL of connecting Salesforce before it is created. */
+  connectCallback?: string | undefined;
 }) {
   const v = props.values;
   const events = all(v, 'events');
@@ -226,6 +265,9 @@ export function EndpointForm(props: {
             {option('BASIC', 'Basic callback key (OneSpan)', auth)}
             {option('OAUTH2', 'OAuth 2.0 (client credentials or refresh token)', auth)}
             {option('SALESFORCE_KEY', 'Salesforce key (salesforceOauth2)', auth)}
+            {props.connectCallback
+              ? option('SALESFORCE_CONNECT', 'Salesforce: log in and allow access (Connect)', auth)
+              : null}
           </select>
         </Field>
         <div data-section-of="auth" data-section="BASIC" class="stack">
@@ -289,6 +331,36 @@ export function EndpointForm(props: {
             ></textarea>
           </Field>
         </div>
+        {props.connectCallback ? (
+          <div data-section-of="auth" data-section="SALESFORCE_CONNECT" class="stack">
+            <p>
+              Creating the endpoint takes you to Salesforce to log in and allow access; it is
+              created with the refresh token when you come back. The Connected App must list this
+              callback URL exactly: <code id="new-redirect-uri">{props.connectCallback}</code>
+            </p>
+            <Field
+              id="sfClientId"
+              label="Connected App consumer key"
+              hint="from the app's API (OAuth) settings"
+            >
+              <input id="sfClientId" name="sfClientId" type="text" value={text(v, 'sfClientId')} />
+            </Field>
+            <Field
+              id="sfClientSecret"
+              label="Connected App consumer secret"
+              hint="only if the app requires it for the Web Server flow; write-only"
+            >
+              <input
+                id="sfClientSecret"
+                name="sfClientSecret"
+                type="password"
+                autocomplete="off"
+                spellcheck={false}
+              />
+            </Field>
+            <LoginChoice current={text(v, 'loginUrl') || undefined} />
+          </div>
+        ) : null}
       </fieldset>
 
       <fieldset>

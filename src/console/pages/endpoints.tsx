@@ -3,16 +3,17 @@
 
 import type { Hono } from 'hono';
 import { ZodError } from 'zod';
-import { HeraldError, type FieldProblem } from '../../errors.js';
+import { HeraldError, ValidationError, type FieldProblem } from '../../errors.js';
 import type { Endpoint } from '../../domain/endpoint.js';
 import { draftFromBody } from '../../services/drafts.js';
 import type { EndpointHealthView } from '../../services/overview.js';
 import { EndpointCreateSchema } from '../../services/schemas.js';
 import { chromeOf } from '../chrome.js';
 import { accountOf, type ConsoleContext, type ConsoleDeps, type ConsoleEnv } from '../context.js';
-import { endpointBody, readForm, type Form } from '../forms.js';
+import { chosenLoginUrl, endpointBody, readForm, text, type Form } from '../forms.js';
 import { Page } from '../layout.js';
 import { Badge, formatCount, Table } from '../ui.js';
+import { goToLogin, redirectUriOf } from './connect.js';
 import { EndpointForm, NEW_ENDPOINT_FORM } from './endpoint-form.js';
 
 /** A refusal of a form as one message and its field problems, or undefined for other errors. */
@@ -129,10 +130,47 @@ async function newForm(
         masks={{}}
         error={refusal?.message}
         problems={refusal?.problems}
+        connectCallback={redirectUriOf(c, deps)}
       />
     </Page>,
     refusal ? 400 : 200,
   );
+}
+
+/**
+ * A new Salesforce endpoint made by logging in: the rest of the form is checked as creating it
+ * would, then the browser goes to the login page; the endpoint is created when it comes back.
+ */
+async function connectNew(c: ConsoleContext, deps: ConsoleDeps, form: Form) {
+  const accountId = accountOf(c);
+  try {
+    const { auth, ...draft } = draftFromBody(
+      EndpointCreateSchema.parse(endpointBody({ ...form, authType: 'NONE' }, () => undefined)),
+    );
+    void auth; // made when the grant arrives
+    const loginUrl = chosenLoginUrl(form);
+    if (loginUrl === '') {
+      throw new ValidationError(
+        'validation_failed',
+        'Enter the My Domain URL, or choose production or sandbox',
+      );
+    }
+    const begun = await deps.services.connect.beginNew(
+      accountId,
+      {
+        draft,
+        clientId: text(form, 'sfClientId'),
+        clientSecret: text(form, 'sfClientSecret') || undefined,
+      },
+      loginUrl,
+      redirectUriOf(c, deps),
+    );
+    return goToLogin(c, deps, begun);
+  } catch (error) {
+    const refusal = formRefusal(error);
+    if (!refusal) throw error;
+    return newForm(c, deps, form, refusal);
+  }
 }
 
 export function endpointListRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
@@ -177,6 +215,7 @@ export function endpointListRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): vo
   app.post('/endpoints', async (c) => {
     const accountId = accountOf(c);
     const form = await readForm(c);
+    if (text(form, 'authType') === 'SALESFORCE_CONNECT') return connectNew(c, deps, form);
     let created;
     try {
       const body = EndpointCreateSchema.parse(endpointBody(form, () => undefined));
@@ -186,32 +225,48 @@ export function endpointListRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): vo
       if (!refusal) throw error;
       return newForm(c, deps, form, refusal);
     }
-    const { endpoint, signingSecret } = created;
-    return c.html(
-      <Page title="Endpoint created" section="endpoints" chrome={await chromeOf(c, deps)}>
-        <h1>Endpoint created</h1>
-        <p class="notice ok" role="status">
-          Herald now delivers to <span class="mono">{endpoint.url}</span>.
-        </p>
-        {signingSecret ? (
-          <div class="secret-once">
-            <h2>Signing secret</h2>
-            <p>
-              Copy it now: it is shown this once. Your listener verifies the{' '}
-              <code>webhook-signature</code> header with it.
-            </p>
-            <p>
-              <code id="signing-secret">{signingSecret}</code>
-            </p>
-          </div>
-        ) : null}
-        <p>
-          <a class="button" href={`/console/endpoints/${endpoint.id}`}>
-            Go to the endpoint
-          </a>
-        </p>
-      </Page>,
-      201,
+    return createdPage(
+      c,
+      deps,
+      created.endpoint,
+      created.signingSecret,
+      `Herald now delivers to ${created.endpoint.url}.`,
     );
   });
+}
+
+/** A new endpoint, with its signing secret shown this once. */
+export async function createdPage(
+  c: ConsoleContext,
+  deps: ConsoleDeps,
+  endpoint: Endpoint,
+  signingSecret: string | null,
+  notice: string,
+) {
+  return c.html(
+    <Page title="Endpoint created" section="endpoints" chrome={await chromeOf(c, deps)}>
+      <h1>Endpoint created</h1>
+      <p class="notice ok" role="status">
+        {notice}
+      </p>
+      {signingSecret ? (
+        <div class="secret-once">
+          <h2>Signing secret</h2>
+          <p>
+            Copy it now: it is shown this once. Your listener verifies the{' '}
+            <code>webhook-signature</code> header with it.
+          </p>
+          <p>
+            <code id="signing-secret">{signingSecret}</code>
+          </p>
+        </div>
+      ) : null}
+      <p>
+        <a class="button" href={`/console/endpoints/${endpoint.id}`}>
+          Go to the endpoint
+        </a>
+      </p>
+    </Page>,
+    201,
+  );
 }
