@@ -157,6 +157,22 @@ export class AccountService {
     return account;
   }
 
+  /** Renames an account or changes its contact email (who is told when deliveries fail). */
+  async updateAccount(
+    id: AccountId,
+    changes: { readonly name?: string; readonly contactEmail?: string | null },
+  ): Promise<AccountRecord> {
+    const account = await this.getAccount(id);
+    const next = {
+      ...account,
+      name: changes.name ?? account.name,
+      contactEmail:
+        changes.contactEmail === undefined ? account.contactEmail : changes.contactEmail,
+    };
+    if (!(await this.store.updateAccount(next))) throw new NotFoundError('Account', id);
+    return next;
+  }
+
   listAccounts(): Promise<AccountRecord[]> {
     return this.store.listAccounts();
   }

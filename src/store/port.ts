@@ -260,6 +260,8 @@ export interface Store {
   // Accounts and API keys.
   insertAccount(account: AccountRecord): Promise<void>;
   getAccount(id: AccountId): Promise<AccountRecord | undefined>;
+  /** Writes an account's name and contact email; false when there is no such account. */
+  updateAccount(account: Pick<AccountRecord, 'id' | 'name' | 'contactEmail'>): Promise<boolean>;
   listAccounts(): Promise<AccountRecord[]>;
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;

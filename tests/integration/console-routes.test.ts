@@ -246,6 +246,23 @@ describe('the operator', () => {
     expect(listed).toContain('ops@globex.test');
     expect(listed).not.toContain(key);
 
+    // The contact email can be changed; a bad one is refused in words.
+    const globex = (await herald.services.accounts.listAccounts()).find(
+      (a) => a.name === 'Globex',
+    )!;
+    const bad = await client.request(`/console/accounts/${globex.id}`, {
+      form: { name: 'Globex', contactEmail: 'not an email', _csrf: csrf },
+    });
+    expect(bad.status).toBe(400);
+    const saved = await client.request(`/console/accounts/${globex.id}`, {
+      form: { name: 'Globex Inc', contactEmail: 'alerts@globex.test', _csrf: csrf },
+    });
+    expect(saved.status).toBe(303);
+    expect(await herald.services.accounts.getAccount(globex.id)).toMatchObject({
+      name: 'Globex Inc',
+      contactEmail: 'alerts@globex.test',
+    });
+
     // Pages for one account need one picked.
     expect((await client.request('/console/endpoints')).status).toBe(403);
     const accountId = (principal as { accountId: string }).accountId;

@@ -173,6 +173,26 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect(byId(await store.listAccounts())).toEqual(byId([a, b]));
         });
 
+        it("changes an account's name and contact email, and only that account's", async () => {
+          const a = anAccount(T0);
+          const b = anAccount(T0 + 1);
+          await store.insertAccount(a);
+          await store.insertAccount(b);
+          expect(
+            await store.updateAccount({ id: a.id, name: 'Acme Corp', contactEmail: null }),
+          ).toBe(true);
+          expect(await store.getAccount(a.id)).toEqual({
+            ...a,
+            name: 'Acme Corp',
+            contactEmail: null,
+          });
+          expect(await store.getAccount(b.id)).toEqual(b);
+          const missing = anAccount(T0 + 2);
+          expect(await store.updateAccount({ id: missing.id, name: 'x', contactEmail: null })).toBe(
+            false,
+          );
+        });
+
         it('lists no accounts in an empty store', async () => {
           expect(await store.listAccounts()).toEqual([]);
         });

@@ -137,7 +137,7 @@ export function accountRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     return listPage(c, created);
   });
 
-  const accountPage = async (c: ConsoleContext, created?: string) => {
+  const accountPage = async (c: ConsoleContext, created?: string, error?: string) => {
     const id = accountIdOf(c);
     const [account, keys] = await Promise.all([
       services.accounts.getAccount(id),
@@ -154,6 +154,31 @@ export function accountRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
         <p>
           <span class="mono">{account.id}</span> · contact: {account.contactEmail ?? 'none'}
         </p>
+        <h2>Details</h2>
+        {error ? (
+          <p class="notice error" role="alert">
+            {error}
+          </p>
+        ) : null}
+        <form method="post" action={`/console/accounts/${account.id}`} class="inline">
+          <Csrf session={session} />
+          <Field id="edit-name" label="Name">
+            <input id="edit-name" name="name" type="text" required value={account.name} />
+          </Field>
+          <Field
+            id="edit-email"
+            label="Contact email"
+            hint="told when deliveries fail; empty: none"
+          >
+            <input
+              id="edit-email"
+              name="contactEmail"
+              type="email"
+              value={account.contactEmail ?? ''}
+            />
+          </Field>
+          <button type="submit">Save</button>
+        </form>
         <h2>API keys</h2>
         <Table
           head={[
@@ -199,9 +224,30 @@ export function accountRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
           <button type="submit">Create API key</button>
         </form>
       </Page>,
-      created ? 201 : 200,
+      error ? 400 : created ? 201 : 200,
     );
   };
+
+  app.post('/accounts/:id', async (c) => {
+    requireOperator(c);
+    const id = accountIdOf(c);
+    const form = await readForm(c);
+    try {
+      const body = AccountCreateSchema.parse({
+        name: text(form, 'name'),
+        contactEmail: text(form, 'contactEmail') || null,
+      });
+      await services.accounts.updateAccount(id, {
+        name: body.name,
+        contactEmail: body.contactEmail ?? null,
+      });
+    } catch (error) {
+      const refusal = formRefusal(error);
+      if (!refusal) throw error;
+      return accountPage(c, undefined, refusal.message);
+    }
+    return seeOther(c, deps, `/console/accounts/${id}`, { kind: 'ok', text: 'Saved.' });
+  });
 
   app.get('/accounts/:id', (c) => {
     requireOperator(c);

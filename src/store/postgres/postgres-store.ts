@@ -199,6 +199,14 @@ export class PostgresStore implements Store {
     );
   }
 
+  async updateAccount(a: Pick<AccountRecord, 'id' | 'name' | 'contactEmail'>): Promise<boolean> {
+    const result = await this.pool.query(
+      'UPDATE accounts SET name = $1, contact_email = $2 WHERE id = $3',
+      [a.name, a.contactEmail, a.id],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
     const rows = await this.query('SELECT * FROM accounts WHERE id = $1', [id]);
     return rows[0] && toAccount(rows[0]);

@@ -203,6 +203,16 @@ export class SqliteStore implements Store {
     );
   }
 
+  async updateAccount(a: Pick<AccountRecord, 'id' | 'name' | 'contactEmail'>): Promise<boolean> {
+    return (
+      this.sql('UPDATE accounts SET name = ?, contact_email = ? WHERE id = ?').run(
+        a.name,
+        a.contactEmail,
+        a.id,
+      ).changes > 0
+    );
+  }
+
   async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
     const row = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
     return row && toAccount(row);

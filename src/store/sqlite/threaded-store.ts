@@ -45,6 +45,7 @@ const FORWARDED = [
   'initSetting',
   'insertAccount',
   'getAccount',
+  'updateAccount',
   'listAccounts',
   'insertApiKey',
   'findApiKeyByHash',
