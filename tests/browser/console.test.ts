@@ -340,6 +340,12 @@ describe.skipIf(chromiumMissing !== undefined)(
         15_000,
         'the delivery to the new endpoint',
       );
+      // Every endpoint and delivery of the story so far, as the README shows them.
+      await nav('Endpoints');
+      await check('endpoints');
+      await nav('Deliveries');
+      await page.locator('#delivery-list .badge', { hasText: 'succeeded' }).first().waitFor();
+      await check('deliveries');
     });
 
     it("finds events by package id and shows an event's payload and where it went", async () => {
