@@ -37,9 +37,23 @@ export default tseslint.config(
     'domain/ is pure: no I/O and no outer layers.',
   ),
   boundary(
-    'src/{api,cli,dashboard}/**',
+    'src/{api,cli,console}/**',
     ['**/store/sqlite/**', '**/store/postgres/**', '**/queue/**', '**/delivery/**'],
     'Driving adapters call services/, never the store adapters, queue or delivery directly.',
+  ),
+  boundary(
+    'src/console/**',
+    [
+      '**/store/sqlite/**',
+      '**/store/postgres/**',
+      '**/queue/**',
+      '**/delivery/**',
+      '**/api/**',
+      '**/cli/**',
+      '**/oauth/**',
+      '**/net/**',
+    ],
+    'The console calls services/ (the same ones as the API); main.ts mounts it.',
   ),
   boundary(
     'src/{services,queue,delivery,oauth}/**',

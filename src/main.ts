@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createApp } from './api/app.js';
+import { createConsole } from './console/app.js';
 import { listen } from './api/server.js';
 import { publicUrlOf } from './config/load.js';
 import type { Config } from './config/settings.js';
@@ -31,7 +32,9 @@ import { EndpointService } from './services/endpoints.js';
 import type { Services } from './services/index.js';
 import { IngestService } from './services/ingest.js';
 import { OperationalEvents, type OperationsWebhook } from './services/operational-events.js';
+import { OverviewService } from './services/overview.js';
 import { SecretBox, generateMasterKey } from './services/secret-box.js';
+import { WebConnect } from './services/web-connect.js';
 import { WorkSignal } from './services/work-signal.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
@@ -303,15 +306,11 @@ export async function startHerald(
       },
     };
     let ready = false;
+    const guard = (url: string) => checkDestination(url, policy);
+    const endpoints = new EndpointService(repo, clock, guard, ops, signal);
     const services: Services = {
       accounts,
-      endpoints: new EndpointService(
-        repo,
-        clock,
-        (url) => checkDestination(url, policy),
-        ops,
-        signal,
-      ),
+      endpoints,
       ingest: new IngestService(store, repo, clock, signal, metrics),
       deliveries: new DeliveryService(store, clock, signal),
       tester: new EndpointTester(
@@ -321,6 +320,8 @@ export async function startHerald(
       ),
       tokens: new EndpointTokens(repo, tokens, health, outbound.fetch),
       operations: ops,
+      overview: new OverviewService(store, clock),
+      connect: new WebConnect(endpoints, guard, outbound.fetch),
       metrics,
       sampler,
       health: () => ({ ready }),
@@ -334,6 +335,18 @@ export async function startHerald(
       api: config.role !== 'worker',
       bodyTimeoutMs: config.bodyTimeoutMs,
       metricsToken: config.metricsToken,
+      console:
+        config.role === 'worker'
+          ? undefined
+          : createConsole({
+              services,
+              clock,
+              box: box.derive('herald console cookies'),
+              sessionMs: config.consoleSessionMs,
+              publicUrl: config.publicUrl,
+              logger,
+              version: VERSION,
+            }),
     });
     // Listening before the worker starts: a start that fails on its port has sent nothing yet.
     const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
@@ -370,10 +383,12 @@ export async function startHerald(
       `Herald ${VERSION} listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port} (role ${config.role})`,
     );
     print(`Store: ${store.description}`);
-    if (config.role !== 'worker')
+    if (config.role !== 'worker') {
       print(
         `API: ${url}/v1  ·  OneSpan-compatible: ${url}/api/callback  ·  OpenAPI: ${url}/openapi.json`,
       );
+      print(`Console: ${url}/console/`);
+    }
     if (generatedKey) {
       const file = join(config.dataDir, 'api-key');
       const showKey =

@@ -56,3 +56,8 @@ export async function createScratchDatabase(
     close: () => admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
+
+/** Gathers the planner's statistics, as autovacuum would after a bulk load. */
+export function analyzeDatabase(url: string): Promise<void> {
+  return admin(url, 'ANALYZE');
+}

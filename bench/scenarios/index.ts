@@ -6,6 +6,7 @@ import { backlog } from './backlog.js';
 import { basic } from './basic.js';
 import { bomb } from './bomb.js';
 import { diy } from './diy.js';
+import { consolePages } from './console.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
@@ -30,4 +31,5 @@ export const SCENARIOS: readonly Scenario[] = [
   postgres,
   bomb,
   sustainedPg,
+  consolePages,
 ];

@@ -55,6 +55,9 @@ export interface AppOptions {
   readonly bodyTimeoutMs: number;
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken?: string | null;
+  /** The web console, served at /console/ (roles all and api); built by main.ts. */
+  readonly console?:
+    { fetch: (request: Request, env?: unknown) => Response | Promise<Response> } | undefined;
 }
 
 export function createApp({
@@ -64,6 +67,7 @@ export function createApp({
   api,
   bodyTimeoutMs,
   metricsToken = null,
+  console: webConsole,
 }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((error, c) => errorResponse(error, c, logger));
@@ -128,6 +132,15 @@ export function createApp({
   app.route('/v1/endpoints', endpointRoutes(deps));
   app.route('/v1/deliveries', deliveryRoutes(deps));
   app.route('/v1', accountRoutes(deps));
-  app.get('/', () => json({ service: 'herald', version, docs: '/openapi.json' }));
+  if (webConsole) {
+    // Its own app, with its own errors (pages, not problem documents) and headers.
+    app.mount('/console', webConsole.fetch);
+  }
+  app.get('/', (c) =>
+    // A browser is sent to the console; API clients keep the service description.
+    webConsole && (c.req.header('accept') ?? '').includes('text/html')
+      ? c.redirect('/console/', 302)
+      : json({ service: 'herald', version, docs: '/openapi.json' }),
+  );
   return app;
 }

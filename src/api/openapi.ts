@@ -13,7 +13,7 @@ import {
   EndpointPatchSchema,
   RecoverSchema,
   TestEventSchema,
-} from './schemas.js';
+} from '../services/schemas.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 

@@ -20,6 +20,7 @@ export interface Config {
   readonly databaseUrl: string | null;
   readonly role: Role;
   readonly publicUrl: string | null;
+  readonly consoleSessionMs: number;
   readonly allowPrivateNetwork: boolean;
   readonly allowedNetworks: readonly string[];
   readonly allowPlainHttp: boolean;
@@ -152,6 +153,19 @@ export const SETTINGS: readonly Setting[] = [
     defaultText: 'http://<host>:<port>',
     doc: 'URL under which clients reach this server (behind a proxy, the proxy URL); printed at start.',
     parse: url,
+  },
+  {
+    key: 'consoleSessionMs',
+    env: 'HERALD_CONSOLE_SESSION',
+    default: 12 * 3600_000,
+    defaultText: '12h',
+    doc: 'How long a sign-in to the web console (`/console/`) lasts; then the console asks for the API key again.',
+    parse: (raw) => {
+      const ms = duration(raw);
+      return typeof ms === 'number' && (ms < 60_000 || ms > 30 * 24 * 3600_000)
+        ? { error: 'must be from 1m to 30d' }
+        : ms;
+    },
   },
   {
     key: 'allowPrivateNetwork',

@@ -83,3 +83,26 @@ export function parseId<K extends IdKind>(kind: K, value: string): IdOf[K] | und
   if (!value.startsWith(prefix)) return undefined;
   return ID_SHAPE.test(value.slice(prefix.length)) ? (value as IdOf[K]) : undefined;
 }
+
+/**
+ * The smallest id of `kind` made at `ms` or later: every id made before `ms` sorts below it, every
+ * id made at or after sorts at or above it. Turns a time range into an id range (an index range).
+ */
+export function idTimeBound(kind: IdKind, ms: number): string {
+  const codes: number[] = [];
+  let rest = Math.max(0, Math.floor(ms));
+  for (let i = 0; i < TIME_CHARS; i++) {
+    codes.unshift(ALPHABET_CODES[rest % 32]!);
+    rest = Math.floor(rest / 32);
+  }
+  return ID_PREFIX[kind] + String.fromCharCode(...codes);
+}
+
+/** When an id was made (ms since the epoch), or undefined when it is not an id of `kind`. */
+export function timeOfId(kind: IdKind, id: string): number | undefined {
+  if (!parseId(kind, id)) return undefined;
+  let ms = 0;
+  const start = ID_PREFIX[kind].length;
+  for (let i = start; i < start + TIME_CHARS; i++) ms = ms * 32 + ALPHABET.indexOf(id[i]!);
+  return ms;
+}

@@ -108,7 +108,16 @@ export class AccountService {
         'Send your API key as `Authorization: Bearer <key>` (or `Basic <key>`)',
       );
     }
-    const hash = hashKey(key);
+    const principal = await this.principalOfHash(hashKey(key));
+    if (!principal) throw new AuthError('unauthorized', 'The API key is not valid');
+    return principal;
+  }
+
+  /**
+   * The principal of a key known by its hash, or null when no valid key has it (revoked keys
+   * included): how the console checks, on every request, that a session's key still counts.
+   */
+  async principalOfHash(hash: string): Promise<Principal | null> {
     const now = this.clock();
     const cached = this.cache.get(hash);
     let principal: Principal | null;
@@ -119,7 +128,6 @@ export class AccountService {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(hash, { principal, until: now + CACHE_TTL_MS });
     }
-    if (!principal) throw new AuthError('unauthorized', 'The API key is not valid');
     return principal;
   }
 
@@ -147,6 +155,22 @@ export class AccountService {
     const account = await this.store.getAccount(id);
     if (!account) throw new NotFoundError('Account', id);
     return account;
+  }
+
+  /** Renames an account or changes its contact email (who is told when deliveries fail). */
+  async updateAccount(
+    id: AccountId,
+    changes: { readonly name?: string; readonly contactEmail?: string | null },
+  ): Promise<AccountRecord> {
+    const account = await this.getAccount(id);
+    const next = {
+      ...account,
+      name: changes.name ?? account.name,
+      contactEmail:
+        changes.contactEmail === undefined ? account.contactEmail : changes.contactEmail,
+    };
+    if (!(await this.store.updateAccount(next))) throw new NotFoundError('Account', id);
+    return next;
   }
 
   listAccounts(): Promise<AccountRecord[]> {

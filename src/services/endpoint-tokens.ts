@@ -6,7 +6,7 @@
 import { HeraldError, ValidationError } from '../errors.js';
 import type { Endpoint } from '../domain/endpoint.js';
 import type { AccountId, EndpointId } from '../domain/ids.js';
-import { credentialSubmission } from '../oauth/credential-keys.js';
+import { credentialLineage, credentialSubmission } from '../oauth/credential-keys.js';
 import type { TokenManager } from '../oauth/token-manager.js';
 import {
   fetchIdentity,
@@ -25,6 +25,19 @@ export interface TokenTestReport {
   readonly scope: string | null;
   readonly rotated: boolean;
   readonly identity: Identity | null;
+}
+
+/** What is known of an endpoint's tokens, without the tokens: for the console's token panel. */
+export interface TokenState {
+  /** An access token is held for the current credential. */
+  readonly hasAccessToken: boolean;
+  /** When the token record last changed (the last refresh, or the credential found dead). */
+  readonly updatedAt: number;
+  /** When the access token expires, if the server said (Salesforce does not). */
+  readonly expiresAt: number | null;
+  /** How many refreshes have been stored for this credential. */
+  readonly generation: number;
+  readonly deadReason: string | null;
 }
 
 export class EndpointTokens {
@@ -51,6 +64,20 @@ export class EndpointTokens {
       tokenUrl: endpoint.oauth.tokenUrl,
       clientId: endpoint.oauth.clientId,
       clientSecret: endpoint.secrets.clientSecret,
+    };
+  }
+
+  /** The token record of the endpoint's current credential, or null when none was obtained yet. */
+  async state(accountId: AccountId, id: EndpointId): Promise<TokenState | null> {
+    const endpoint = await this.oauthEndpoint(accountId, id);
+    const record = await this.repo.store.getToken(endpoint.id);
+    if (!record || record.credentialKey !== credentialLineage(endpoint)) return null;
+    return {
+      hasAccessToken: record.accessTokenCiphertext !== null,
+      updatedAt: record.updatedAt,
+      expiresAt: record.expiresAt,
+      generation: record.generation,
+      deadReason: record.deadReason,
     };
   }
 

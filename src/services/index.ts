@@ -1,4 +1,4 @@
-// The surface that the API and the CLI call.
+// The surface that the API, the console and the CLI call.
 
 import type { Metrics, QueueSampler } from '../observability/metrics.js';
 import type { AccountService } from './accounts.js';
@@ -8,6 +8,8 @@ import type { EndpointTokens } from './endpoint-tokens.js';
 import type { EndpointService } from './endpoints.js';
 import type { IngestService } from './ingest.js';
 import type { OperationalEvents } from './operational-events.js';
+import type { OverviewService } from './overview.js';
+import type { WebConnect } from './web-connect.js';
 
 export interface Health {
   /** Whether this process accepts requests (false while starting or draining). */
@@ -22,6 +24,8 @@ export interface Services {
   readonly tester: EndpointTester;
   readonly tokens: EndpointTokens;
   readonly operations: OperationalEvents;
+  readonly overview: OverviewService;
+  readonly connect: WebConnect;
   readonly metrics: Metrics;
   readonly sampler: QueueSampler;
   readonly health: () => Health;

@@ -1,7 +1,7 @@
 // Encryption of secrets at rest: AES-256-GCM with a key id, so the master key can be rotated
 // (the first key encrypts; every listed key decrypts). Sealed form: `v1.<kid>.<iv>.<ciphertext+tag>`.
 
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 
 interface MasterKey {
@@ -47,6 +47,20 @@ export class SecretBox {
 
   static fromText(text: string): SecretBox {
     return new SecretBox(parseMasterKeys(text));
+  }
+
+  /**
+   * A box of keys derived from these (HKDF-SHA256, one per master key, in the same order) for
+   * another purpose, such as sealing console sessions: every process with the same master key
+   * derives the same keys, and what one seals cannot be opened as a secret at rest.
+   */
+  derive(purpose: string): SecretBox {
+    return new SecretBox(
+      this.keys.map(({ key }) => {
+        const derived = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), purpose, 32));
+        return { id: keyId(derived), key: derived };
+      }),
+    );
   }
 
   seal(plaintext: string): string {

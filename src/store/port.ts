@@ -159,6 +159,45 @@ export interface QueueStats {
   readonly oldestDueAt: number | null;
 }
 
+/** What an attempt's result counts as in the activity figures (store/activity.ts). */
+export type ActivityOutcome = 'succeeded' | 'retried' | 'failed';
+
+/** Attempts that ended in one minute with one outcome. */
+export interface MinuteCount {
+  /** Start of the minute (ms). */
+  readonly minute: number;
+  readonly outcome: ActivityOutcome;
+  readonly count: number;
+}
+
+/** Delivery activity since a time: per-minute outcomes and publish-to-delivered latency. */
+export interface DeliveryActivity {
+  readonly minutes: readonly MinuteCount[];
+  /** Succeeded deliveries by latency bucket (domain/latency.ts). */
+  readonly latency: ReadonlyArray<{ readonly bucket: number; readonly count: number }>;
+}
+
+/** One endpoint's activity since a time, for its health. */
+export interface EndpointActivity {
+  readonly endpointId: EndpointId;
+  readonly succeeded: number;
+  readonly retried: number;
+  readonly failed: number;
+  /** The latest error seen, and when. */
+  readonly lastError: string | null;
+  readonly lastErrorAt: number | null;
+}
+
+export interface EventFilter {
+  readonly accountId: AccountId;
+  readonly packageId?: string | undefined;
+  readonly name?: string | undefined;
+  /** Received at or after (ms). */
+  readonly since?: number | undefined;
+  /** Received before (ms). */
+  readonly until?: number | undefined;
+}
+
 export interface OperationalEventRecord {
   readonly id: OperationalEventId;
   readonly accountId: AccountId;
@@ -223,6 +262,8 @@ export interface Store {
   // Accounts and API keys.
   insertAccount(account: AccountRecord): Promise<void>;
   getAccount(id: AccountId): Promise<AccountRecord | undefined>;
+  /** Writes an account's name and contact email; false when there is no such account. */
+  updateAccount(account: Pick<AccountRecord, 'id' | 'name' | 'contactEmail'>): Promise<boolean>;
   listAccounts(): Promise<AccountRecord[]>;
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
@@ -252,6 +293,12 @@ export interface Store {
    */
   ingest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]>;
   getEvent(accountId: AccountId, id: EventId): Promise<EventRecord | undefined>;
+  /** The account's events, newest first, by package id, name and time received. */
+  searchEvents(
+    filter: EventFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<EventRecord>>;
 
   /**
    * Leases up to `limit` due deliveries, oldest due first, never of a skipped endpoint, never one
@@ -264,6 +311,7 @@ export interface Store {
   releaseLeases(owner: string, ids: readonly DeliveryId[], now: number): Promise<void>;
   /** Moves deliveries whose lease ran out back to pending; all leases when `all` (single process). */
   recoverLeases(now: number, all: boolean): Promise<number>;
+  /** Applies results (and their attempt rows), and counts them in the delivery activity. */
   recordResults(results: readonly DeliveryResult[]): Promise<void>;
   /** The earliest next_attempt_at of a pending delivery, if any. */
   nextDueAt(): Promise<number | null>;
@@ -290,6 +338,18 @@ export interface Store {
   /** Makes every failed or held delivery of the endpoint created in [since, until) due now. */
   recover(endpointId: EndpointId, since: number, until: number, now: number): Promise<number>;
   queueStats(now: number): Promise<QueueStats>;
+  /** queueStats for one account's deliveries. */
+  accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats>;
+  /**
+   * Attempts recorded since `since` (recordResults keeps counts of them for two days), for one
+   * account or, with null, for all: per minute, and latency from the 10-minute slice of `since`.
+   */
+  deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity>;
+  /**
+   * Per endpoint of the account with activity since the hour `since` falls in: counts and the
+   * latest error.
+   */
+  endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]>;
 
   // OAuth tokens (single flight across processes: the lock; persist-before-use: saveToken's CAS).
   getToken(endpointId: EndpointId): Promise<TokenRecord | undefined>;

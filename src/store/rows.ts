@@ -4,13 +4,24 @@
 
 import type { DeliveryStatus } from '../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../domain/endpoint.js';
-import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../domain/ids.js';
+import {
+  idTimeBound,
+  type AccountId,
+  type ApiKeyId,
+  type DeliveryId,
+  type EndpointId,
+  type EventId,
+} from '../domain/ids.js';
 import type {
   AccountRecord,
   ApiKeyRecord,
   AttemptRecord,
+  ActivityOutcome,
   ClaimedDelivery,
+  DeliveryActivity,
   DeliveryRecord,
+  EndpointActivity,
+  EventFilter,
   EndpointRow,
   EventRecord,
   OperationalEventRecord,
@@ -225,3 +236,62 @@ export const ENDPOINT_COLUMNS =
 /** The ids of endpoints that accept deliveries: enabled, with credentials not known dead. */
 export const ACCEPTING_ENDPOINTS = `SELECT id FROM endpoints
   WHERE state = 'enabled' AND auth_status <> 'reauthorization_required'`;
+
+/**
+ * The WHERE conditions of an event search, with `placeholder(n)` writing the dialect's n-th
+ * parameter. Times become id ranges too (ids sort by time), so the search reads an index range:
+ * the primary key, or (account, package id) or (account, name) when those are given.
+ */
+export function eventConditions(
+  filter: EventFilter,
+  cursor: string | null,
+  placeholder: (index: number) => string,
+  /** How the account column is named: SQLite writes `+account_id` to keep to the id order. */
+  accountColumn = 'account_id',
+): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (condition: string, value: unknown): void => {
+    params.push(value);
+    where.push(`${condition} ${placeholder(params.length)}`);
+  };
+  add(`${accountColumn} =`, filter.accountId);
+  if (filter.packageId !== undefined) add('package_id =', filter.packageId);
+  if (filter.name !== undefined) add('name =', filter.name);
+  if (filter.since !== undefined) {
+    add('id >=', idTimeBound('event', filter.since));
+    add('received_at >=', filter.since);
+  }
+  if (filter.until !== undefined) {
+    add('id <', idTimeBound('event', filter.until));
+    add('received_at <', filter.until);
+  }
+  if (cursor !== null) add('id <', cursor);
+  return { where, params };
+}
+
+/** Minute rows (one per minute, a column per outcome) as counts, and latency bucket sums. */
+export function toActivity(minutes: readonly Row[], latency: readonly Row[]): DeliveryActivity {
+  const counts: Array<{ minute: number; outcome: ActivityOutcome; count: number }> = [];
+  for (const r of minutes) {
+    for (const outcome of ['failed', 'retried', 'succeeded'] as const) {
+      const count = Number(r[outcome]);
+      if (count > 0) counts.push({ minute: Number(r.minute), outcome, count });
+    }
+  }
+  return {
+    minutes: counts,
+    latency: latency.map((r) => ({ bucket: Number(r.bucket), count: Number(r.n) })),
+  };
+}
+
+export function toEndpointActivity(r: Row, lastError: string | null): EndpointActivity {
+  return {
+    endpointId: str(r.endpoint_id) as EndpointId,
+    succeeded: Number(r.succeeded),
+    retried: Number(r.retried),
+    failed: Number(r.failed),
+    lastError,
+    lastErrorAt: r.last_error_at === null ? null : Number(r.last_error_at),
+  };
+}

@@ -18,6 +18,7 @@ import type {
   NewDelivery,
   NewEvent,
   OperationalEventRecord,
+  Store,
 } from '../../src/store/port.js';
 
 /** A fixed point in time (2025-06-15T00:00:00Z) that tests count from. */
@@ -234,4 +235,50 @@ export function anOperationalEvent(
     createdAt,
     ...overrides,
   };
+}
+
+/**
+ * Drives the given deliveries (all due at `at`) to a final or waiting status through a claim
+ * and a result, as a worker would; anything else claimed on the way is released untouched.
+ */
+export async function settleDeliveries(
+  store: Store,
+  ids: readonly DeliveryId[],
+  status: DeliveryResult['status'],
+  at: number,
+  overrides: Partial<DeliveryResult> = {},
+): Promise<void> {
+  const claimed = await store.claimDeliveries(aClaim(at, 'settler', { limit: 10_000 }));
+  const wanted = new Set<string>(ids);
+  const missing = ids.filter((id) => !claimed.some((c) => c.id === id));
+  if (missing.length > 0) throw new Error(`not claimable at ${at}: ${missing.join(', ')}`);
+  // A worker holds a delivery only while its endpoint refuses work (a hold written when the
+  // endpoint accepts work is released at once): disable the endpoints for the hold, then enable
+  // them again, leaving the holds behind as a late result would.
+  const refusing =
+    status === 'held'
+      ? await Promise.all(
+          [...new Set(claimed.filter((c) => wanted.has(c.id)).map((c) => c.endpointId))].map(
+            async (id) => (await store.getEndpoint(id))!,
+          ),
+        )
+      : [];
+  for (const row of refusing) {
+    if (!(await store.updateEndpoint({ ...row, state: 'disabled', version: row.version + 1 })))
+      throw new Error(`could not disable ${row.id}`);
+  }
+  await store.recordResults(
+    claimed
+      .filter((c) => wanted.has(c.id))
+      .map((c) => aResult(c.id, 'settler', status, at, overrides)),
+  );
+  for (const row of refusing) {
+    if (!(await store.updateEndpoint({ ...row, version: row.version + 2 })))
+      throw new Error(`could not enable ${row.id}`);
+  }
+  await store.releaseLeases(
+    'settler',
+    claimed.filter((c) => !wanted.has(c.id)).map((c) => c.id),
+    at,
+  );
 }

@@ -27,8 +27,10 @@ import {
   anIngestBatch,
   anOperationalEvent,
   nextVersion,
+  settleDeliveries,
 } from '../helpers/store.js';
 import type { BatchSpec, BuiltBatch } from '../helpers/store.js';
+import { consoleQueriesContract } from './console-queries.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -96,50 +98,12 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       return idsOf(await store.claimDeliveries(aClaim(now, owner, { limit })));
     }
 
-    /**
-     * Drives the given deliveries (all due at `at`) to a final or waiting status through a claim
-     * and a result, as a worker would; anything else claimed on the way is released untouched.
-     */
-    async function settle(
+    const settle = (
       ids: readonly DeliveryId[],
       status: DeliveryResult['status'],
       at: number,
       overrides: Partial<DeliveryResult> = {},
-    ): Promise<void> {
-      const claimed = await store.claimDeliveries(aClaim(at, 'settler', { limit: 10_000 }));
-      const wanted = new Set<string>(ids);
-      const missing = ids.filter((id) => !claimed.some((c) => c.id === id));
-      if (missing.length > 0) throw new Error(`not claimable at ${at}: ${missing.join(', ')}`);
-      // A worker holds a delivery only while its endpoint refuses work (a hold written when the
-      // endpoint accepts work is released at once): disable the endpoints for the hold, then
-      // enable them again, leaving the holds behind as a late result would.
-      const refusing =
-        status === 'held'
-          ? await Promise.all(
-              [...new Set(claimed.filter((c) => wanted.has(c.id)).map((c) => c.endpointId))].map(
-                async (id) => (await store.getEndpoint(id))!,
-              ),
-            )
-          : [];
-      for (const row of refusing) {
-        expect(
-          await store.updateEndpoint({ ...row, state: 'disabled', version: row.version + 1 }),
-        ).toBe(true);
-      }
-      await store.recordResults(
-        claimed
-          .filter((c) => wanted.has(c.id))
-          .map((c) => aResult(c.id, 'settler', status, at, overrides)),
-      );
-      for (const row of refusing) {
-        expect(await store.updateEndpoint({ ...row, version: row.version + 2 })).toBe(true);
-      }
-      await store.releaseLeases(
-        'settler',
-        claimed.filter((c) => !wanted.has(c.id)).map((c) => c.id),
-        at,
-      );
-    }
+    ): Promise<void> => settleDeliveries(store, ids, status, at, overrides);
 
     // ---- migrations ------------------------------------------------------------------------
 
@@ -207,6 +171,26 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect(await store.getAccount(b.id)).toEqual(b);
           expect(await store.getAccount(anAccount(T0).id)).toBeUndefined();
           expect(byId(await store.listAccounts())).toEqual(byId([a, b]));
+        });
+
+        it("changes an account's name and contact email, and only that account's", async () => {
+          const a = anAccount(T0);
+          const b = anAccount(T0 + 1);
+          await store.insertAccount(a);
+          await store.insertAccount(b);
+          expect(
+            await store.updateAccount({ id: a.id, name: 'Acme Corp', contactEmail: null }),
+          ).toBe(true);
+          expect(await store.getAccount(a.id)).toEqual({
+            ...a,
+            name: 'Acme Corp',
+            contactEmail: null,
+          });
+          expect(await store.getAccount(b.id)).toEqual(b);
+          const missing = anAccount(T0 + 2);
+          expect(await store.updateAccount({ id: missing.id, name: 'x', contactEmail: null })).toBe(
+            false,
+          );
         });
 
         it('lists no accounts in an empty store', async () => {
@@ -1813,6 +1797,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           });
         });
       });
+
+      consoleQueriesContract(() => store);
 
       // ---- operational events --------------------------------------------------------------
 

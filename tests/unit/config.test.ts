@@ -27,6 +27,7 @@ describe('loadConfig defaults', () => {
       databaseUrl: null,
       role: 'all',
       publicUrl: null,
+      consoleSessionMs: 12 * 3600_000,
       allowPrivateNetwork: false,
       allowedNetworks: [],
       allowPlainHttp: false,
@@ -73,6 +74,7 @@ describe('loadConfig sources', () => {
     ['HERALD_PORT=0 (any free port)', { HERALD_PORT: '0' }, { port: 0 }],
     ['HERALD_PORT=65535', { HERALD_PORT: '65535' }, { port: 65535 }],
     ['HERALD_HOST', { HERALD_HOST: '0.0.0.0' }, { host: '0.0.0.0' }],
+    ['HERALD_CONSOLE_SESSION', { HERALD_CONSOLE_SESSION: '30m' }, { consoleSessionMs: 1_800_000 }],
     ['HERALD_DATA_DIR', { HERALD_DATA_DIR: '/var/lib/herald' }, { dataDir: '/var/lib/herald' }],
     [
       'HERALD_DATABASE_URL',
@@ -215,6 +217,11 @@ describe('loadConfig errors', () => {
       'HERALD_RETRY_SCHEDULE must be comma-separated durations such as 0s,300ms,5m',
     ],
     [{ HERALD_API_KEY: 'short' }, 'HERALD_API_KEY must be at least 16 characters'],
+    [{ HERALD_CONSOLE_SESSION: '10s' }, 'HERALD_CONSOLE_SESSION must be from 1m to 30d'],
+    [
+      { HERALD_CONSOLE_SESSION: 'soon' },
+      'HERALD_CONSOLE_SESSION must be a duration such as 500ms, 30s, 5m, 2h or 5d',
+    ],
     [{ HERALD_ADMIN_KEY: 'k'.repeat(15) }, 'HERALD_ADMIN_KEY must be at least 16 characters'],
     [
       { HERALD_LOG_LEVEL: 'verbose' },

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ID_PREFIX, newId, parseId } from '../../src/domain/ids.js';
+import { ID_PREFIX, idTimeBound, newId, parseId, timeOfId } from '../../src/domain/ids.js';
 import type { IdKind } from '../../src/domain/ids.js';
 
 const KINDS = Object.keys(ID_PREFIX) as IdKind[];
@@ -124,5 +124,15 @@ describe('parseId', () => {
     ['a doubled prefix', `ep_${good.slice(0, -3)}`],
   ])('refuses %s', (_label, value) => {
     expect(parseId('endpoint', value)).toBeUndefined();
+  });
+});
+
+describe('timeOfId', () => {
+  it('reads back the time an id was made, and nothing from what is not an id', () => {
+    const at = Date.UTC(2025, 5, 15, 12, 0, 0, 123);
+    expect(timeOfId('delivery', newId('delivery', at))).toBe(at);
+    expect(timeOfId('delivery', newId('event', at))).toBeUndefined();
+    expect(idTimeBound('event', at) < newId('event', at)).toBe(true);
+    expect(newId('event', at - 1) < idTimeBound('event', at)).toBe(true);
   });
 });

@@ -5,8 +5,8 @@ import { NotFoundError } from '../../errors.js';
 import { parseId, type AccountId, type ApiKeyId } from '../../domain/ids.js';
 import { jsonBody, pageLimit } from '../body.js';
 import { accountOf, json, requireAdmin, type AppEnv, type RouteDeps } from '../context.js';
-import { presentAccount, presentApiKey, presentOperationalEvent } from '../present.js';
-import { AccountCreateSchema, ApiKeyCreateSchema } from '../schemas.js';
+import { presentAccount, presentApiKey, presentOperationalEvent } from '../../services/present.js';
+import { AccountCreateSchema, ApiKeyCreateSchema } from '../../services/schemas.js';
 import { ValidationError } from '../../errors.js';
 
 function keyId(c: Context<AppEnv>): ApiKeyId {

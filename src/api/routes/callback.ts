@@ -12,9 +12,9 @@ import {
 } from '../../domain/endpoint.js';
 import { jsonBody } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
-import { draftFromCallback } from '../drafts.js';
-import { presentCallback } from '../present.js';
-import { CallbackSchema, type CallbackBody } from '../schemas.js';
+import { draftFromCallback } from '../../services/drafts.js';
+import { presentCallback } from '../../services/present.js';
+import { CallbackSchema, type CallbackBody } from '../../services/schemas.js';
 
 function originOf(param: string): Origin {
   if (!isConnectorOrigin(param)) {

@@ -7,7 +7,7 @@ import { normaliseEventName } from '../../domain/events.js';
 import { parseId } from '../../domain/ids.js';
 import { pageLimit, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
-import { presentAttempt, presentDelivery } from '../present.js';
+import { presentAttempt, presentDelivery } from '../../services/present.js';
 
 export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -7,15 +7,15 @@ import { isMasked } from '../../domain/endpoint.js';
 import { parseId, type EndpointId } from '../../domain/ids.js';
 import { jsonBody, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
-import { authFromBody, optionsFromBody, salesforceAuth } from '../drafts.js';
-import { presentEndpoint } from '../present.js';
+import { draftFromBody, patchFromBody, salesforceAuth } from '../../services/drafts.js';
+import { presentEndpoint } from '../../services/present.js';
 import {
   CredentialsSchema,
   EndpointCreateSchema,
   EndpointPatchSchema,
   RecoverSchema,
   TestEventSchema,
-} from '../schemas.js';
+} from '../../services/schemas.js';
 
 function endpointId(c: Context<AppEnv>): EndpointId {
   const id = parseId('endpoint', c.req.param('id') ?? '');
@@ -52,15 +52,11 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
   app.post('/', async (c) => {
     const accountId = accountOf(c);
     const body = await jsonBody(c, EndpointCreateSchema);
-    const { endpoint, signingSecret } = await endpoints.create(accountId, null, {
-      url: body.url.trim(),
-      events: body.events,
-      description: body.description ?? null,
-      auth: authFromBody(body.auth, undefined),
-      customHeaders: body.customHeaders ?? [],
-      options: optionsFromBody(body.options),
-      signing: body.signing ?? true,
-    });
+    const { endpoint, signingSecret } = await endpoints.create(
+      accountId,
+      null,
+      draftFromBody(body),
+    );
     // The signing secret is shown once, here; afterwards only its count is visible.
     return json({ ...presentEndpoint(endpoint), ...(signingSecret ? { signingSecret } : {}) }, 201);
   });
@@ -74,15 +70,7 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
     const id = endpointId(c);
     const body = await jsonBody(c, EndpointPatchSchema);
     const current = await endpoints.get(accountId, id);
-    let endpoint = await endpoints.update(accountId, id, {
-      url: body.url?.trim(),
-      events: body.events,
-      description: body.description,
-      auth: body.auth ? authFromBody(body.auth, current) : undefined,
-      customHeaders: body.customHeaders,
-      options: body.options ? optionsFromBody(body.options, current.options) : undefined,
-      signing: body.signing,
-    });
+    let endpoint = await endpoints.update(accountId, id, patchFromBody(body, current));
     if (body.state) endpoint = await endpoints.setState(accountId, id, body.state);
     return json(presentEndpoint(endpoint));
   });

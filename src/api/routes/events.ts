@@ -8,7 +8,7 @@ import { MAX_JSON_DEPTH } from '../../domain/json-shape.js';
 import { ByteBudget } from '../admission.js';
 import { bodyTooLarge, declaredLength, parseJson, readBody, type JsonBounds } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
-import { presentDelivery, presentEvent } from '../present.js';
+import { presentDelivery, presentEvent } from '../../services/present.js';
 import { ValidationError } from '../../errors.js';
 
 /** A batch may carry MAX_BATCH events of up to MAX_EVENT_BYTES each, within this total. */

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
+import { PostgresConsoleQueries } from './console-queries.js';
 import { GroupCommit } from '../group-commit.js';
 import { Connections, type ConnectionOptions } from './connections.js';
 import { loadMigrations } from '../migrations.js';
@@ -39,10 +40,13 @@ import type {
   AttemptRecord,
   ClaimQuery,
   ClaimedDelivery,
+  DeliveryActivity,
   DeliveryFilter,
   DeliveryRecord,
   DeliveryResult,
+  EndpointActivity,
   EndpointRow,
+  EventFilter,
   EventRecord,
   IngestBatch,
   IngestOutcome,
@@ -91,6 +95,8 @@ export class PostgresStore implements Store {
 
   private readonly connections: Connections;
   private channel = 'herald_work';
+  /** The console's reads and the delivery activity recordResults counts. */
+  private readonly reads = new PostgresConsoleQueries((text, values) => this.query(text, values));
 
   constructor(options: PostgresStoreOptions) {
     this.description = describe(options.connectionString);
@@ -170,6 +176,14 @@ export class PostgresStore implements Store {
       'INSERT INTO accounts (id, name, contact_email, created_at) VALUES ($1, $2, $3, $4)',
       [a.id, a.name, a.contactEmail, a.createdAt],
     );
+  }
+
+  async updateAccount(a: Pick<AccountRecord, 'id' | 'name' | 'contactEmail'>): Promise<boolean> {
+    const result = await this.connections.query(
+      'UPDATE accounts SET name = $1, contact_email = $2 WHERE id = $3',
+      [a.name, a.contactEmail, a.id],
+    );
+    return (result.rowCount ?? 0) > 0;
   }
 
   async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
@@ -261,6 +275,7 @@ export class PostgresStore implements Store {
       );
       await client.query('DELETE FROM deliveries WHERE endpoint_id = $1', [id]);
       await client.query('DELETE FROM oauth_tokens WHERE endpoint_id = $1', [id]);
+      await client.query('DELETE FROM endpoint_activity WHERE endpoint_id = $1', [id]);
       return true;
     });
   }
@@ -392,6 +407,14 @@ export class PostgresStore implements Store {
     return rows[0] && toEvent(rows[0]);
   }
 
+  async searchEvents(
+    filter: EventFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<EventRecord>> {
+    return this.reads.searchEvents(filter, cursor, limit);
+  }
+
   async claimDeliveries(q: ClaimQuery): Promise<ClaimedDelivery[]> {
     const claimable = `NOT (d.endpoint_id = ANY($2::text[]))
       AND (d.ordering_key IS NULL OR NOT EXISTS (
@@ -492,13 +515,14 @@ export class PostgresStore implements Store {
     if (results.length === 0) return;
     const attempts = results.map((r) => r.attempt).filter((a): a is AttemptRecord => a !== null);
     await this.transaction(async (client) => {
-      await client.query(
+      const updated = await client.query(
         `UPDATE deliveries d SET status = r.status, next_attempt_at = r.next, attempts = r.attempts,
                 cycle_attempts = r.cycle, last_status_code = r.code, last_error = r.err, updated_at = r.updated,
                 manual = FALSE, lease_owner = NULL, lease_expires_at = NULL
            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::int[], $8::text[], $9::bigint[])
                 AS r(id, owner, status, next, attempts, cycle, code, err, updated)
-          WHERE d.id = r.id AND d.lease_owner = r.owner AND d.status = 'delivering'`,
+          WHERE d.id = r.id AND d.lease_owner = r.owner AND d.status = 'delivering'
+          RETURNING d.id, d.endpoint_id, d.account_id, d.created_at`,
         [
           results.map((r) => r.deliveryId),
           results.map((r) => r.owner),
@@ -541,6 +565,7 @@ export class PostgresStore implements Store {
           ],
         );
       }
+      await this.reads.count(client, results, updated.rows as Row[]);
     });
   }
 
@@ -667,6 +692,18 @@ export class PostgresStore implements Store {
     );
     const r = rows[0]!;
     return toQueueStats(r);
+  }
+
+  accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats> {
+    return this.reads.accountQueueStats(accountId, now);
+  }
+
+  deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity> {
+    return this.reads.deliveryActivity(accountId, since);
+  }
+
+  endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]> {
+    return this.reads.endpointActivity(accountId, since);
   }
 
   async getToken(endpointId: EndpointId): Promise<TokenRecord | undefined> {

@@ -4,8 +4,11 @@
 
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
+import type { ResultFacts } from '../activity.js';
+import { PARKED, SqliteConsoleQueries } from './console-queries.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import { privateDatabaseFiles } from './private-files.js';
@@ -38,10 +41,13 @@ import type {
   AttemptRecord,
   ClaimQuery,
   ClaimedDelivery,
+  DeliveryActivity,
   DeliveryFilter,
   DeliveryRecord,
   DeliveryResult,
+  EndpointActivity,
   EndpointRow,
+  EventFilter,
   EventRecord,
   IngestBatch,
   IngestOutcome,
@@ -62,14 +68,21 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'full' | 'normal';
 }
 
-/**
- * The condition of the partial indexes of held and failed deliveries. SQLite uses a partial
- * index only when the query repeats its condition, so queries for one parked status add this.
- */
-const PARKED = `status IN ('held', 'failed')`;
-
 /** Endpoints a thorough claim looks at, at most. */
 const DISCOVERY_LIMIT = 512;
+
+/** `status = '<status>'` (a literal from the closed list of statuses), with PARKED where it applies. */
+function statusCondition(status: DeliveryStatus): string {
+  switch (status) {
+    case 'held':
+    case 'failed':
+      return `status = '${status}' AND ${PARKED}`;
+    case 'pending':
+    case 'delivering':
+    case 'succeeded':
+      return `status = '${status}'`;
+  }
+}
 
 export const SQLITE_CAPABILITIES: StoreCapabilities = {
   concurrentWorkers: false,
@@ -88,6 +101,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private readonly fullSync: boolean;
+  /** The console's reads and the delivery activity recordResults counts. */
+  private readonly reads = new SqliteConsoleQueries((text, arrays) => this.sql(text, arrays));
   private readonly ingests = GroupCommit.ofBatches((group) =>
     Promise.resolve(this.commitIngest(group)),
   );
@@ -194,6 +209,16 @@ export class SqliteStore implements Store {
     );
   }
 
+  async updateAccount(a: Pick<AccountRecord, 'id' | 'name' | 'contactEmail'>): Promise<boolean> {
+    return (
+      this.sql('UPDATE accounts SET name = ?, contact_email = ? WHERE id = ?').run(
+        a.name,
+        a.contactEmail,
+        a.id,
+      ).changes > 0
+    );
+  }
+
   async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
     const row = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
     return row && toAccount(row);
@@ -281,6 +306,7 @@ export class SqliteStore implements Store {
       ).run(id);
       this.sql('DELETE FROM deliveries WHERE endpoint_id = ?').run(id);
       this.sql('DELETE FROM oauth_tokens WHERE endpoint_id = ?').run(id);
+      this.sql('DELETE FROM endpoint_activity WHERE endpoint_id = ?').run(id);
       return true;
     })();
   }
@@ -387,6 +413,14 @@ export class SqliteStore implements Store {
       id,
     ) as Row | undefined;
     return r && toEvent(r);
+  }
+
+  async searchEvents(
+    filter: EventFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<EventRecord>> {
+    return this.reads.searchEvents(filter, cursor, limit);
   }
 
   async claimDeliveries(q: ClaimQuery): Promise<ClaimedDelivery[]> {
@@ -512,11 +546,15 @@ export class SqliteStore implements Store {
   }
 
   async recordResults(results: readonly DeliveryResult[]): Promise<void> {
+    // Returns what the activity figures need of the delivery: an attempt whose lease was lost
+    // updates nothing and is not counted.
     const update = this.sql(
       `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempts = ?, cycle_attempts = ?,
               last_status_code = ?, last_error = ?, updated_at = ?, manual = 0,
               lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ? AND lease_owner = ? AND status = 'delivering'`,
+        WHERE id = ? AND lease_owner = ? AND status = 'delivering'
+        RETURNING endpoint_id, account_id, created_at`,
+      true,
     );
     const insertAttempt = this.sql(
       `INSERT INTO attempts (id, delivery_id, number, trigger, started_at, duration_ms, status_code,
@@ -530,8 +568,9 @@ export class SqliteStore implements Store {
     );
     this.relaxed(
       this.db.transaction(() => {
+        const facts: ResultFacts[] = [];
         for (const r of results) {
-          update.run(
+          const updated = update.get(
             r.status,
             r.nextAttemptAt,
             r.attempts,
@@ -541,8 +580,18 @@ export class SqliteStore implements Store {
             r.updatedAt,
             r.deliveryId,
             r.owner,
-          );
+          ) as unknown[] | undefined;
           const a = r.attempt;
+          if (updated && a) {
+            facts.push({
+              endpointId: updated[0] as EndpointId,
+              accountId: updated[1] as AccountId,
+              createdAt: num(updated[2]),
+              status: r.status,
+              updatedAt: r.updatedAt,
+              lastError: r.lastError,
+            });
+          }
           if (a) {
             insertAttempt.run(
               a.id,
@@ -559,6 +608,7 @@ export class SqliteStore implements Store {
           }
           if (r.status === 'held') unhold.run(r.updatedAt, r.updatedAt, r.deliveryId);
         }
+        this.reads.count(facts);
       }),
     );
   }
@@ -597,7 +647,10 @@ export class SqliteStore implements Store {
     cursor: string | null,
     limit: number,
   ): Promise<Page<DeliveryRecord>> {
-    const where = ['account_id = ?'];
+    // An endpoint's or an event's deliveries are read in their own index (newest first there):
+    // `+account_id` keeps SQLite from walking the account's index, every delivery, instead.
+    const narrow = filter.endpointId !== undefined || filter.eventId !== undefined;
+    const where = [narrow ? '+account_id = ?' : 'account_id = ?'];
     const params: unknown[] = [filter.accountId];
     const add = (clause: string, value: unknown): void => {
       where.push(clause);
@@ -605,7 +658,9 @@ export class SqliteStore implements Store {
     };
     if (filter.endpointId) add('endpoint_id = ?', filter.endpointId);
     if (filter.eventId) add('event_id = ?', filter.eventId);
-    if (filter.status) add('status = ?', filter.status);
+    // The status is written into the query, not bound: SQLite uses a partial index (of pending,
+    // delivering, held or failed deliveries) only for a query whose text implies its condition.
+    if (filter.status) where.push(statusCondition(filter.status));
     if (filter.eventName) add('event_name = ?', filter.eventName);
     if (filter.since !== undefined) add('created_at >= ?', filter.since);
     if (filter.until !== undefined) add('created_at < ?', filter.until);
@@ -675,6 +730,18 @@ export class SqliteStore implements Store {
            WHERE status = 'pending' AND next_attempt_at <= ?) AS oldest`,
     ).get(now, now) as Row;
     return toQueueStats(r);
+  }
+
+  async accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats> {
+    return this.reads.accountQueueStats(accountId, now);
+  }
+
+  async deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity> {
+    return this.reads.deliveryActivity(accountId, since);
+  }
+
+  async endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]> {
+    return this.reads.endpointActivity(accountId, since);
   }
 
   async getToken(endpointId: EndpointId): Promise<TokenRecord | undefined> {

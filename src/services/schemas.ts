@@ -1,5 +1,5 @@
-// Request body schemas for both APIs (zod). They check shapes; the rules that both APIs share
-// (event names, custom header limits, the SSRF guard) are applied by the services.
+// Request body schemas for both APIs and the console's forms (zod). They check shapes; the rules
+// they share (event names, custom header limits, the SSRF guard) are applied by the services.
 // The same schemas feed the OpenAPI document.
 
 import { z } from 'zod';

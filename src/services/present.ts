@@ -1,4 +1,5 @@
-// JSON representations. Secrets leave only masked; times leave as ISO-8601 strings.
+// JSON representations, shared by the API and the console (which renders from them, so a page
+// can only show what the API would). Secrets leave only masked; times leave as ISO-8601 strings.
 
 import { maskSecret, type Endpoint } from '../domain/endpoint.js';
 import { formatDuration } from '../domain/retry.js';
@@ -9,7 +10,7 @@ import type {
   EventRecord,
   OperationalEventRecord,
 } from '../store/port.js';
-import type { PublicApiKey } from '../services/accounts.js';
+import type { PublicApiKey } from './accounts.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const masked = (secret: string | undefined): string | null =>

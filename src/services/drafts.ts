@@ -1,6 +1,6 @@
-// Turns validated request bodies (OneSpan `Callback`, /v1 endpoint) into endpoint drafts.
-// Masked secrets sent back (`****7f3a`) mean "keep what is stored", while it goes where it went
-// (services/secret-binding.ts).
+// Turns validated request bodies (OneSpan `Callback`, /v1 endpoint, the console's endpoint form)
+// into endpoint drafts. Masked secrets sent back (`****7f3a`) mean "keep what is stored", while it
+// goes where it went (services/secret-binding.ts).
 
 import { ValidationError } from '../errors.js';
 import {
@@ -17,12 +17,17 @@ import {
   KEEP,
   type AuthDraft,
   type EndpointDraft,
+  type EndpointPatch,
   type SecretInput,
-} from '../services/endpoints.js';
-import type { SecretFields } from '../services/secret-binding.js';
+} from './endpoints.js';
+import type { SecretFields } from './secret-binding.js';
 import { BASIC_KEY_RULES, type AuthBody, type CallbackBody } from './schemas.js';
 import type { z } from 'zod';
-import type { EndpointOptionsSchema } from './schemas.js';
+import type {
+  EndpointCreateSchema,
+  EndpointOptionsSchema,
+  EndpointPatchSchema,
+} from './schemas.js';
 
 function secretInput(value: string): SecretInput {
   return isMasked(value) ? KEEP : value;
@@ -220,5 +225,34 @@ export function optionsFromBody(
         : body.retrySchedule === null
           ? null
           : body.retrySchedule.map((d) => (typeof d === 'number' ? d : parseDuration(d)!)),
+  };
+}
+
+/** A validated /v1 endpoint body (or the console's endpoint form) as a new endpoint's draft. */
+export function draftFromBody(body: z.infer<typeof EndpointCreateSchema>): EndpointDraft {
+  return {
+    url: body.url.trim(),
+    events: body.events,
+    description: body.description ?? null,
+    auth: authFromBody(body.auth, undefined),
+    customHeaders: body.customHeaders ?? [],
+    options: optionsFromBody(body.options),
+    signing: body.signing ?? true,
+  };
+}
+
+/** A validated endpoint change as a patch of `current` (masked secrets keep what is stored). */
+export function patchFromBody(
+  body: z.infer<typeof EndpointPatchSchema>,
+  current: Endpoint,
+): EndpointPatch {
+  return {
+    url: body.url?.trim(),
+    events: body.events,
+    description: body.description,
+    auth: body.auth ? authFromBody(body.auth, current) : undefined,
+    customHeaders: body.customHeaders,
+    options: body.options ? optionsFromBody(body.options, current.options) : undefined,
+    signing: body.signing,
   };
 }
