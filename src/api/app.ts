@@ -15,6 +15,7 @@ import {
   storeUnavailable,
   STORE_RETRY_AFTER_SECONDS,
 } from './problem.js';
+import { requestMetrics } from './request-metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { callbackRoutes } from './routes/callback.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -61,6 +62,7 @@ export function createApp({
   bodyTimeoutMs,
 }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(requestMetrics(services.metrics));
   app.onError((error, c) => errorResponse(error, c, logger));
   app.notFound((c) =>
     errorAnswer(

@@ -5,7 +5,7 @@ import type { Endpoint } from '../domain/endpoint.js';
 import { acceptsAttempts } from '../domain/endpoint.js';
 import type { AttemptTrigger } from '../domain/delivery.js';
 import { newId, type AccountId, type DeliveryId, type EndpointId } from '../domain/ids.js';
-import { classifyError, classifyResponse, type Outcome } from '../domain/outcome.js';
+import { classifyError, classifyResponse, outcomeName, type Outcome } from '../domain/outcome.js';
 import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
 import type { SendResult } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
@@ -171,7 +171,7 @@ export class Dispatcher {
           : response.failure === 'withdrawn'
             ? TOKEN_REFUSED_UNSENT
             : classifyError(response.failure);
-        this.o.metrics.attemptDuration.observe(response.durationMs / 1000);
+        this.o.metrics.observeAttempt(outcomeName(outcome), response.durationMs / 1000);
         return { response, outcome };
       });
   }
@@ -371,7 +371,7 @@ export class Dispatcher {
       startedAt,
       durationMs: Math.max(0, Math.round(response.durationMs)),
       statusCode,
-      outcome: outcome.kind === 'retry' ? outcome.failure : outcome.kind,
+      outcome: outcomeName(outcome),
       error: response.ok ? null : response.message,
       responseBody: response.ok ? response.body || null : null,
     };
