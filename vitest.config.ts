@@ -8,6 +8,8 @@ const onBothStores = [
   'tests/integration/retries.test.ts',
   'tests/integration/v1-api.test.ts',
   'tests/integration/oauth-salesforce.test.ts',
+  'tests/integration/operational-events.test.ts',
+  'tests/integration/alert-email.test.ts',
 ];
 
 const postgres = process.env.HERALD_TEST_DATABASE_URL;

@@ -29,7 +29,9 @@ import { EndpointTokens } from './services/endpoint-tokens.js';
 import { EndpointService } from './services/endpoints.js';
 import type { Services } from './services/index.js';
 import { IngestService } from './services/ingest.js';
-import { OperationalEvents, type OperationsWebhook } from './services/operational-events.js';
+import { AlertMailer } from './services/alert-mailer.js';
+import { OperationalEvents } from './services/operational-events.js';
+import { OperationsRelay } from './services/operations-relay.js';
 import { SecretBox, generateMasterKey } from './services/secret-box.js';
 import { WorkSignal } from './services/work-signal.js';
 import type { Store } from './store/port.js';
@@ -135,30 +137,36 @@ function lockDataDir(config: Config, store: Store): () => void {
   return () => rmSync(file, { force: true });
 }
 
-function operationsWebhook(
+/** The alert mailer, when HERALD_SMTP_URL is set (Nodemailer is loaded only then). */
+async function alertMailer(
   config: Config,
-  outbound: Outbound,
+  store: Store,
   logger: Logger,
-): OperationsWebhook | null {
-  const url = config.operationsWebhookUrl;
-  if (!url) return null;
-  return async (event) => {
-    const result = await outbound.send({
-      url,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'user-agent': `Herald/${VERSION}`,
-      },
-      body: JSON.stringify(event),
-      timeoutMs: 10_000,
-    });
-    if (!result.ok || result.status >= 300) {
-      logger.warn(
-        { op: event.type, result: result.ok ? result.status : result.failure },
-        'operations webhook failed',
-      );
-    }
-  };
+  metrics: Metrics,
+  clock: () => number,
+  random: () => number,
+): Promise<{ mailer: AlertMailer; close: () => void } | null> {
+  if (!config.smtpUrl) return null;
+  if (!config.alertFrom) {
+    throw new ConfigError(
+      'HERALD_ALERT_FROM is required with HERALD_SMTP_URL: the sender of alert emails',
+    );
+  }
+  const { smtpClient } = await import('./net/smtp.js');
+  const smtp = smtpClient(config.smtpUrl, (error) =>
+    logger.warn({ err: error }, 'the SMTP connection failed'),
+  );
+  const mailer = new AlertMailer({
+    store,
+    send: (message) => smtp.send(message),
+    from: config.alertFrom,
+    publicUrl: config.publicUrl,
+    logger,
+    metrics,
+    clock,
+    random,
+  });
+  return { mailer, close: () => smtp.close() };
 }
 
 export async function startHerald(
@@ -176,6 +184,8 @@ export async function startHerald(
   let startedOutbound: Outbound | null = null;
   let startedServer: Server | null = null;
   let worker: Worker | null = null;
+  /** Background tasks (relay, mailer), stopped before the store closes. */
+  const background: Array<{ stop(): Promise<void> | void }> = [];
   /**
    * Stops what has been started, in order: no new connections, deliveries given `graceMs` to
    * finish, then the connections, the outbound pool and the store; the data dir last.
@@ -189,6 +199,7 @@ export async function startHerald(
       logger.warn({ left }, 'stopped with deliveries still in flight; they will be retried');
     server?.closeAllConnections();
     await closed;
+    for (const task of background.splice(0).reverse()) await task.stop();
     await startedOutbound?.close();
     await store.close();
     unlock();
@@ -208,13 +219,19 @@ export async function startHerald(
     const outbound = createOutbound({ policy });
     startedOutbound = outbound;
     const signal = new WorkSignal();
-    const ops = new OperationalEvents(
+    const mail = await alertMailer(config, store, logger, metrics, clock, random);
+    if (mail) background.push({ stop: mail.close }, mail.mailer);
+    const relay = new OperationsRelay({
       store,
       logger,
       metrics,
       clock,
-      operationsWebhook(config, outbound, logger),
-    );
+      signal,
+      email: mail !== null,
+      onEmail: () => mail?.mailer.kick(),
+    });
+    background.push(relay);
+    const ops = new OperationalEvents(store, logger, clock, () => relay.kick());
     const repo = new EndpointRepository(store, box, clock);
     const health = new EndpointHealth(repo, ops, clock, config.disableAfterMs);
     const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -318,9 +335,13 @@ export async function startHerald(
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseMs,
         pollIntervalMs: config.pollIntervalMs,
+        onRaised: () => relay.kick(),
       });
       await worker.start();
     }
+    // After the worker: its first claims are not queued behind the relay's and mailer's reads.
+    relay.start();
+    mail?.mailer.start();
     ready = true;
     const url = publicUrlOf({ ...config, port });
     print(

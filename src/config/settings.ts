@@ -38,7 +38,9 @@ export interface Config {
   readonly sqliteThread: 'on' | 'off';
   readonly heapGrowthPercent: number;
   readonly databasePoolSize: number;
-  readonly operationsWebhookUrl: string | null;
+  readonly smtpUrl: string | null;
+  readonly alertFrom: string | null;
+  readonly retentionMs: number | null;
 }
 
 export interface Setting<K extends keyof Config = keyof Config> {
@@ -82,6 +84,18 @@ const bool = (raw: string): boolean | { error: string } => {
   return { error: 'must be true or false (or 1/0)' };
 };
 const text = (raw: string): string | null => (raw === '' ? null : raw);
+const smtpUrl = (raw: string): string | null | { error: string } => {
+  if (raw === '') return null;
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') {
+      return { error: 'must be an smtp:// or smtps:// URL' };
+    }
+    return u.hostname ? raw : { error: 'must name the SMTP host' };
+  } catch {
+    return { error: 'must be an absolute smtp:// or smtps:// URL' };
+  }
+};
 function oneOf<T extends string>(...values: T[]) {
   return (raw: string): T | { error: string } =>
     (values as string[]).includes(raw)
@@ -310,11 +324,42 @@ export const SETTINGS: readonly Setting[] = [
     parse: int(1, 1000),
   },
   {
-    key: 'operationsWebhookUrl',
-    env: 'HERALD_OPERATIONS_WEBHOOK_URL',
+    key: 'smtpUrl',
+    env: 'HERALD_SMTP_URL',
+    default: null,
+    defaultText: 'none (no emails)',
+    doc: 'SMTP server for alert emails to account contacts: `smtp://user:password@host:587` (STARTTLS whenever the server offers it) or `smtps://user:password@host:465` (TLS at once). Percent-encode special characters of the user name and password. Needs HERALD_ALERT_FROM.',
+    parse: smtpUrl,
+    secret: true,
+  },
+  {
+    key: 'alertFrom',
+    env: 'HERALD_ALERT_FROM',
     default: null,
     defaultText: 'none',
-    doc: 'Where operational events (delivery exhausted, endpoint disabled, credentials dead) are also POSTed as JSON.',
-    parse: url,
+    doc: 'Sender of alert emails, e.g. `Herald <herald@example.com>`.',
+    parse: (raw) =>
+      raw === ''
+        ? null
+        : /^[^\r\n]*@[^\r\n]*$/.test(raw)
+          ? raw
+          : {
+              error:
+                'must be an email address, optionally with a name: Herald <herald@example.com>',
+            },
+  },
+  {
+    key: 'retentionMs',
+    env: 'HERALD_RETENTION',
+    default: 30 * 24 * 3600_000,
+    defaultText: '30d',
+    doc: 'How long finished history is kept: succeeded and failed deliveries with their attempts (from their last change), events none of whose deliveries remain, idempotency keys, operational events and sent alert emails older than this are deleted in small batches, at start and every minute. Pending, delivering and held deliveries are never deleted. `off` keeps everything.',
+    parse: (raw) => (/^off$/i.test(raw.trim()) ? null : duration(raw)),
   },
 ];
+
+/** Settings Herald no longer has, and what to do instead: warned about at start when set. */
+export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
+  HERALD_OPERATIONS_WEBHOOK_URL:
+    'HERALD_OPERATIONS_WEBHOOK_URL was removed (see CHANGELOG.md): subscribe an endpoint to operational events instead, e.g. PATCH /v1/endpoints/{id} with "events": ["endpoint.disabled", "endpoint.reauthorization_required", "delivery.exhausted"]; deliveries are signed and retried',
+};

@@ -4,13 +4,19 @@
 import type { Endpoint } from '../domain/endpoint.js';
 import { acceptsAttempts } from '../domain/endpoint.js';
 import type { AttemptTrigger } from '../domain/delivery.js';
-import { newId, type AccountId, type DeliveryId, type EndpointId } from '../domain/ids.js';
+import { newId, type EndpointId } from '../domain/ids.js';
+import { newOperationalEvent } from '../domain/operational.js';
 import { classifyError, classifyResponse, outcomeName, type Outcome } from '../domain/outcome.js';
 import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
 import type { SendResult } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AttemptRecord, ClaimedDelivery, DeliveryResult } from '../store/port.js';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  DeliveryResult,
+  OperationalEventRecord,
+} from '../store/port.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import type { Authorization, Credentials } from './credentials.js';
 import { signatureHeader } from './signature.js';
@@ -38,12 +44,6 @@ export interface HealthHooks {
   /** `credential`: the submission that failed; a newer one must not be parked for it. */
   requireReauthorization(id: EndpointId, reason: string, credential?: string): Promise<boolean>;
   credentialsWork(endpoint: Endpoint): Promise<void>;
-  exhausted(
-    accountId: AccountId,
-    endpointId: EndpointId,
-    deliveryId: DeliveryId,
-    data: Record<string, unknown>,
-  ): Promise<void>;
 }
 
 export interface DispatcherOptions {
@@ -99,6 +99,7 @@ function deliveryResult(
   lastError: string | null,
   now: number,
   attempt: AttemptRecord | null,
+  raised: OperationalEventRecord | null = null,
 ): DeliveryResult {
   return {
     deliveryId: c.id,
@@ -111,6 +112,7 @@ function deliveryResult(
     lastError,
     updatedAt: now,
     attempt,
+    raised,
   };
 }
 
@@ -380,7 +382,9 @@ export class Dispatcher {
       status: DeliveryResult['status'],
       nextAttemptAt: number | null,
       lastError: string | null,
-    ): DeliveryResult => deliveryResult(c, owner, status, nextAttemptAt, lastError, now, attempt);
+      raised: OperationalEventRecord | null = null,
+    ): DeliveryResult =>
+      deliveryResult(c, owner, status, nextAttemptAt, lastError, now, attempt, raised);
 
     switch (outcome.kind) {
       case 'success':
@@ -425,10 +429,15 @@ export class Dispatcher {
           .catch((e: unknown) => this.logHookError(e, endpoint));
         if (next === null) {
           this.o.metrics.countFinished('failed');
-          void this.o.health
-            .exhausted(c.accountId, c.endpointId, c.id, { attempts, lastError })
-            .catch((e: unknown) => this.logHookError(e, endpoint));
-          return settle('failed', null, lastError);
+          // Stored with the result, in its transaction: told exactly when the delivery fails.
+          const exhausted = newOperationalEvent(
+            'delivery.exhausted',
+            c.accountId,
+            { endpointId: c.endpointId, deliveryId: c.id },
+            { attempts, lastError },
+            now,
+          );
+          return settle('failed', null, lastError, exhausted);
         }
         this.o.metrics.countFinished('retrying');
         return settle('pending', next, lastError);

@@ -75,6 +75,20 @@ export function newId<K extends IdKind>(kind: K, now: number = Date.now()): IdOf
   return String.fromCharCode.apply(null, codes) as IdOf[K];
 }
 
+/**
+ * The lowest id of a kind made at `ms`: every id of that kind made earlier sorts before it, every
+ * one made then or later after it. Lets the store find old records by their primary key.
+ */
+export function idFloor(kind: IdKind, ms: number): string {
+  let time = '';
+  let rest = Math.max(0, Math.floor(ms));
+  for (let i = 0; i < TIME_CHARS; i++) {
+    time = ALPHABET[rest % 32]! + time;
+    rest = Math.floor(rest / 32);
+  }
+  return ID_PREFIX[kind] + time;
+}
+
 const ID_SHAPE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** Parses an id received at an edge; returns undefined when it is not an id of that kind. */

@@ -73,6 +73,18 @@ export class Metrics {
     labelNames: ['type'],
     registers: [this.registry],
   });
+  readonly alertEmails = new Counter({
+    name: 'herald_alert_emails_total',
+    help: 'Alert emails to account contacts, by outcome (sent, failed: tried again later).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly retentionDeleted = new Counter({
+    name: 'herald_retention_deleted_total',
+    help: 'Records deleted by retention (HERALD_RETENTION), by table.',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
   private readonly queueGauge = new Gauge({
     name: 'herald_queue_deliveries',
     help: 'Deliveries by queue status (pending = waiting, due = pending and due now).',

@@ -149,6 +149,13 @@ export class AccountService {
     return account;
   }
 
+  /** Sets (or with null removes) the address that alert emails go to. */
+  async setContactEmail(id: AccountId, contactEmail: string | null): Promise<AccountRecord> {
+    if (!(await this.store.setContactEmail(id, contactEmail)))
+      throw new NotFoundError('Account', id);
+    return this.getAccount(id);
+  }
+
   listAccounts(): Promise<AccountRecord[]> {
     return this.store.listAccounts();
   }

@@ -29,6 +29,7 @@ import {
   nextVersion,
 } from '../helpers/store.js';
 import type { BatchSpec, BuiltBatch } from '../helpers/store.js';
+import { operationsContract } from './operations.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -158,6 +159,9 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       beforeEach(async () => {
         await store.migrate();
       });
+
+      // Operational events, the email outbox and retention (operations.ts).
+      operationsContract(() => store);
 
       // ---- settings ------------------------------------------------------------------------
 
@@ -1763,7 +1767,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           const mine: OperationalEventRecord[] = [];
           for (let i = 0; i < 5; i++) {
             const event = anOperationalEvent(a.id, T0 + 100 * (i + 1), {
-              type: i % 2 === 0 ? 'endpoint.disabled' : 'delivery.failed',
+              type: i % 2 === 0 ? 'endpoint.disabled' : 'delivery.exhausted',
               endpointId: i % 2 === 0 ? endpoint.id : null,
               deliveryId: i % 2 === 0 ? null : id,
               data: { index: i, reason: `r${i}`, nested: { list: [i, null, 'x'] } },

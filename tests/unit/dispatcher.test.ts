@@ -89,7 +89,6 @@ function aDispatcher(options: {
     succeeded: async () => {},
     requireReauthorization: unused,
     credentialsWork: async () => {},
-    exhausted: async () => {},
   };
   const dispatcher = new Dispatcher({
     send: (request) => {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ID_PREFIX, newId, parseId } from '../../src/domain/ids.js';
+import { ID_PREFIX, idFloor, newId, parseId } from '../../src/domain/ids.js';
 import type { IdKind } from '../../src/domain/ids.js';
 
 const KINDS = Object.keys(ID_PREFIX) as IdKind[];
@@ -124,5 +124,16 @@ describe('parseId', () => {
     ['a doubled prefix', `ep_${good.slice(0, -3)}`],
   ])('refuses %s', (_label, value) => {
     expect(parseId('endpoint', value)).toBeUndefined();
+  });
+});
+
+describe('idFloor', () => {
+  it('sorts after every id made earlier and before every id made then or later', () => {
+    const floor = idFloor('delivery', NOW);
+    for (const at of [0, NOW - 1000, NOW - 1]) expect(newId('delivery', at) < floor).toBe(true);
+    for (const at of [NOW, NOW + 1, NOW + 86_400_000]) {
+      expect(newId('delivery', at) > floor).toBe(true);
+    }
+    expect(floor).toBe(newId('delivery', NOW).slice(0, 14));
   });
 });

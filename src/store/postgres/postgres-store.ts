@@ -11,6 +11,7 @@ import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../..
 import { GroupCommit } from '../group-commit.js';
 import { Connections, type ConnectionOptions } from './connections.js';
 import { loadMigrations } from '../migrations.js';
+import * as operations from './operations.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
@@ -35,6 +36,8 @@ import {
 } from '../rows.js';
 import type {
   AccountRecord,
+  AlertEmailOutcome,
+  AlertEmailRecord,
   ApiKeyRecord,
   AttemptRecord,
   ClaimQuery,
@@ -47,8 +50,11 @@ import type {
   IngestBatch,
   IngestOutcome,
   MigrationReport,
+  OperationalDispatch,
   OperationalEventRecord,
   Page,
+  PurgeResult,
+  PurgeStep,
   QueueStats,
   Store,
   StoreCapabilities,
@@ -172,6 +178,14 @@ export class PostgresStore implements Store {
     );
   }
 
+  async setContactEmail(id: AccountId, contactEmail: string | null): Promise<boolean> {
+    const result = await this.connections.query(
+      'UPDATE accounts SET contact_email = $1 WHERE id = $2',
+      [contactEmail, id],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
     const rows = await this.query('SELECT * FROM accounts WHERE id = $1', [id]);
     return rows[0] && toAccount(rows[0]);
@@ -214,16 +228,24 @@ export class PostgresStore implements Store {
     );
   }
 
-  async updateEndpoint(row: EndpointRow): Promise<boolean> {
+  async updateEndpoint(
+    row: EndpointRow,
+    raised: readonly OperationalEventRecord[] = [],
+  ): Promise<boolean> {
     const sets = ENDPOINT_COLUMNS.split(', ')
       .filter((c) => c !== 'id')
       .map((c, i) => `${c} = $${i + 1}`)
       .join(', ');
-    const result = await this.connections.query(
-      `UPDATE endpoints SET ${sets} WHERE id = $18 AND version = $19`,
-      [...endpointParams(row), row.version - 1],
-    );
-    return (result.rowCount ?? 0) > 0;
+    const text = `UPDATE endpoints SET ${sets} WHERE id = $18 AND version = $19`;
+    const values = [...endpointParams(row), row.version - 1];
+    if (raised.length === 0) {
+      return ((await this.connections.query(text, values)).rowCount ?? 0) > 0;
+    }
+    return this.transaction(async (client) => {
+      const written = ((await client.query(text, values)).rowCount ?? 0) > 0;
+      if (written) await operations.insertOperationalEvents(client, raised);
+      return written;
+    });
   }
 
   async getEndpoint(id: EndpointId): Promise<EndpointRow | undefined> {
@@ -485,14 +507,19 @@ export class PostgresStore implements Store {
   async recordResults(results: readonly DeliveryResult[]): Promise<void> {
     if (results.length === 0) return;
     const attempts = results.map((r) => r.attempt).filter((a): a is AttemptRecord => a !== null);
+    // Results that raise an operational event (exhausted) learn which rows applied: only those
+    // raise it. The common batch, raising nothing, asks for no rows back.
+    const raising = results.some((r) => r.raised !== null);
     await this.transaction(async (client) => {
-      await client.query(
+      const updated = await client.query(
         `UPDATE deliveries d SET status = r.status, next_attempt_at = r.next, attempts = r.attempts,
                 cycle_attempts = r.cycle, last_status_code = r.code, last_error = r.err, updated_at = r.updated,
                 manual = FALSE, lease_owner = NULL, lease_expires_at = NULL
            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::int[], $8::text[], $9::bigint[])
                 AS r(id, owner, status, next, attempts, cycle, code, err, updated)
-          WHERE d.id = r.id AND d.lease_owner = r.owner AND d.status = 'delivering'`,
+          WHERE d.id = r.id AND d.lease_owner = r.owner AND d.status = 'delivering'${
+            raising ? ' RETURNING d.id' : ''
+          }`,
         [
           results.map((r) => r.deliveryId),
           results.map((r) => r.owner),
@@ -505,6 +532,13 @@ export class PostgresStore implements Store {
           results.map((r) => r.updatedAt),
         ],
       );
+      if (raising) {
+        const applied = new Set(updated.rows.map((r) => str((r as Row).id)));
+        await operations.insertOperationalEvents(
+          client,
+          results.flatMap((r) => (r.raised && applied.has(r.deliveryId) ? [r.raised] : [])),
+        );
+      }
       if (attempts.length > 0) {
         await client.query(
           `INSERT INTO attempts (id, delivery_id, number, trigger, started_at, duration_ms, status_code, outcome, error, response_body)
@@ -776,10 +810,7 @@ export class PostgresStore implements Store {
   }
 
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
-    await this.query(
-      'INSERT INTO operational_events (id, account_id, type, endpoint_id, delivery_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [e.id, e.accountId, e.type, e.endpointId, e.deliveryId, JSON.stringify(e.data), e.createdAt],
-    );
+    await operations.insertOperationalEvents(this.connections, [e]);
   }
 
   async listOperationalEvents(
@@ -793,5 +824,48 @@ export class PostgresStore implements Store {
     );
     const data = rows.slice(0, limit).map(toOperationalEvent);
     return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async undispatchedOperationalEvents(limit: number): Promise<OperationalEventRecord[]> {
+    return (
+      await this.query(
+        'SELECT * FROM operational_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1',
+        [limit],
+      )
+    ).map(toOperationalEvent);
+  }
+
+  async dispatchOperationalEvent(d: OperationalDispatch): Promise<boolean> {
+    return this.transaction(async (client) => {
+      if (!(await operations.markDispatched(client, d.id, d.at))) return false;
+      if (d.event) {
+        await this.ingestOne(client, {
+          accountId: d.event.event.accountId,
+          idempotency: null,
+          events: [d.event],
+          response: '',
+        });
+        if (d.event.deliveries.some((x) => x.status === 'pending')) {
+          await client.query('SELECT pg_notify($1, $2)', [this.channel, '']);
+        }
+      }
+      if (d.email) await operations.gatherAlertEmail(client, d.email);
+      return true;
+    });
+  }
+
+  claimAlertEmails(now: number, leaseUntil: number, limit: number): Promise<AlertEmailRecord[]> {
+    return operations.claimAlertEmails(this.connections, now, leaseUntil, limit);
+  }
+
+  async finishAlertEmail(
+    email: Pick<AlertEmailRecord, 'seq' | 'count'>,
+    outcome: AlertEmailOutcome,
+  ): Promise<void> {
+    await this.transaction((client) => operations.finishAlertEmail(client, email, outcome));
+  }
+
+  purge(step: PurgeStep): Promise<PurgeResult> {
+    return this.transaction((client) => operations.purge(client, step));
   }
 }

@@ -9,6 +9,7 @@ import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../..
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import { CLAIMED_WIDTH, decodeClaimed, flattenClaimedRows } from './thread-codec.js';
+import * as operations from './operations.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
@@ -33,6 +34,8 @@ import {
 } from '../rows.js';
 import type {
   AccountRecord,
+  AlertEmailOutcome,
+  AlertEmailRecord,
   ApiKeyRecord,
   AttemptRecord,
   ClaimQuery,
@@ -45,8 +48,11 @@ import type {
   IngestBatch,
   IngestOutcome,
   MigrationReport,
+  OperationalDispatch,
   OperationalEventRecord,
   Page,
+  PurgeResult,
+  PurgeStep,
   QueueStats,
   Store,
   StoreCapabilities,
@@ -90,6 +96,8 @@ export class SqliteStore implements Store {
   private readonly ingests = GroupCommit.ofBatches((group) =>
     Promise.resolve(this.commitIngest(group)),
   );
+  /** What the operations functions (operations.ts) need of this store. */
+  private readonly context: operations.SqliteContext;
 
   constructor(options: SqliteStoreOptions) {
     this.description = sqliteDescription(options);
@@ -101,6 +109,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('cache_size = -8192');
     this.db.pragma('temp_store = MEMORY');
+    this.context = { db: this.db, sql: (text) => this.sql(text) };
   }
 
   /**
@@ -192,6 +201,13 @@ export class SqliteStore implements Store {
     );
   }
 
+  async setContactEmail(id: AccountId, contactEmail: string | null): Promise<boolean> {
+    return (
+      this.sql('UPDATE accounts SET contact_email = ? WHERE id = ?').run(contactEmail, id).changes >
+      0
+    );
+  }
+
   async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
     const row = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
     return row && toAccount(row);
@@ -233,16 +249,20 @@ export class SqliteStore implements Store {
     ).run(...endpointParams(row));
   }
 
-  async updateEndpoint(row: EndpointRow): Promise<boolean> {
+  async updateEndpoint(
+    row: EndpointRow,
+    raised: readonly OperationalEventRecord[] = [],
+  ): Promise<boolean> {
     const sets = ENDPOINT_COLUMNS.split(', ')
       .filter((c) => c !== 'id')
       .map((c) => `${c} = ?`)
       .join(', ');
-    const result = this.sql(`UPDATE endpoints SET ${sets} WHERE id = ? AND version = ?`).run(
-      ...endpointParams(row),
-      row.version - 1,
-    );
-    return result.changes > 0;
+    const update = this.sql(`UPDATE endpoints SET ${sets} WHERE id = ? AND version = ?`);
+    return this.db.transaction(() => {
+      const written = update.run(...endpointParams(row), row.version - 1).changes > 0;
+      if (written) operations.insertOperationalEvents(this.context, raised);
+      return written;
+    })();
   }
 
   async getEndpoint(id: EndpointId): Promise<EndpointRow | undefined> {
@@ -515,7 +535,7 @@ export class SqliteStore implements Store {
     this.relaxed(
       this.db.transaction(() => {
         for (const r of results) {
-          update.run(
+          const applied = update.run(
             r.status,
             r.nextAttemptAt,
             r.attempts,
@@ -525,7 +545,9 @@ export class SqliteStore implements Store {
             r.updatedAt,
             r.deliveryId,
             r.owner,
-          );
+          ).changes;
+          // Raised only by a result that applies: a lease lost meanwhile raises nothing.
+          if (r.raised && applied > 0) operations.insertOperationalEvents(this.context, [r.raised]);
           const a = r.attempt;
           if (a) {
             insertAttempt.run(
@@ -778,18 +800,7 @@ export class SqliteStore implements Store {
   }
 
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
-    this.sql(
-      `INSERT INTO operational_events (id, account_id, type, endpoint_id, delivery_id, data, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      e.id,
-      e.accountId,
-      e.type,
-      e.endpointId,
-      e.deliveryId,
-      JSON.stringify(e.data),
-      e.createdAt,
-    );
+    operations.insertOperationalEvents(this.context, [e]);
   }
 
   async listOperationalEvents(
@@ -803,5 +814,46 @@ export class SqliteStore implements Store {
     ).all(accountId, cursor, cursor, limit + 1) as Row[];
     const data = rows.slice(0, limit).map(toOperationalEvent);
     return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async undispatchedOperationalEvents(limit: number): Promise<OperationalEventRecord[]> {
+    return operations.undispatchedOperationalEvents(this.context, limit);
+  }
+
+  async dispatchOperationalEvent(d: OperationalDispatch): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!operations.markDispatched(this.context, d.id, d.at)) return false;
+      if (d.event) {
+        this.commitIngest([
+          {
+            accountId: d.event.event.accountId,
+            idempotency: null,
+            events: [d.event],
+            response: '',
+          },
+        ]);
+      }
+      if (d.email) operations.gatherAlertEmail(this.context, d.email);
+      return true;
+    })();
+  }
+
+  async claimAlertEmails(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<AlertEmailRecord[]> {
+    return operations.claimAlertEmails(this.context, now, leaseUntil, limit);
+  }
+
+  async finishAlertEmail(
+    email: Pick<AlertEmailRecord, 'seq' | 'count'>,
+    outcome: AlertEmailOutcome,
+  ): Promise<void> {
+    operations.finishAlertEmail(this.context, email, outcome);
+  }
+
+  async purge(step: PurgeStep): Promise<PurgeResult> {
+    return this.relaxed(() => operations.purge(this.context, step));
   }
 }

@@ -15,8 +15,11 @@ export const FLAT_CLAIM = 'claimDeliveries:flat';
 export const FLAT_RESULTS = 'recordResults:flat';
 export const FLAT_INGEST = 'ingest:flat';
 
-/** Values per result: nine of the delivery, then a marker and nine of its attempt. */
-const RESULT_WIDTH = 19;
+/**
+ * Values per result: nine of the delivery, a marker and nine of its attempt, then the operational
+ * event it raises (rare: crosses as an object) or null.
+ */
+const RESULT_WIDTH = 20;
 
 export function encodeResults(results: readonly DeliveryResult[]): Flat {
   const out: Flat = new Array(results.length * RESULT_WIDTH);
@@ -43,6 +46,7 @@ export function encodeResults(results: readonly DeliveryResult[]): Flat {
     out[i++] = a?.outcome ?? null;
     out[i++] = a?.error ?? null;
     out[i++] = a?.responseBody ?? null;
+    out[i++] = r.raised;
   }
   return out;
 }
@@ -75,6 +79,7 @@ export function decodeResults(flat: Flat): DeliveryResult[] {
             responseBody: flat[i + 18] as string | null,
           }
         : null,
+      raised: flat[i + 19] as DeliveryResult['raised'],
     });
   }
   return out;

@@ -81,6 +81,12 @@ const FORWARDED = [
   'importToken',
   'insertOperationalEvent',
   'listOperationalEvents',
+  'setContactEmail',
+  'undispatchedOperationalEvents',
+  'dispatchOperationalEvent',
+  'claimAlertEmails',
+  'finishAlertEmail',
+  'purge',
 ] as const satisfies readonly Exclude<Method, Local>[];
 type Unforwarded = Exclude<Method, (typeof FORWARDED)[number] | Local>;
 const everyMethodForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
