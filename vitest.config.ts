@@ -10,6 +10,7 @@ const onBothStores = [
   'tests/integration/oauth-salesforce.test.ts',
   'tests/integration/operational-events.test.ts',
   'tests/integration/alert-email.test.ts',
+  'tests/integration/retention.test.ts',
 ];
 
 const postgres = process.env.HERALD_TEST_DATABASE_URL;

@@ -32,6 +32,7 @@ import { IngestService } from './services/ingest.js';
 import { AlertMailer } from './services/alert-mailer.js';
 import { OperationalEvents } from './services/operational-events.js';
 import { OperationsRelay } from './services/operations-relay.js';
+import { Retention } from './services/retention.js';
 import { SecretBox, generateMasterKey } from './services/secret-box.js';
 import { WorkSignal } from './services/work-signal.js';
 import type { Store } from './store/port.js';
@@ -342,6 +343,17 @@ export async function startHerald(
     // After the worker: its first claims are not queued behind the relay's and mailer's reads.
     relay.start();
     mail?.mailer.start();
+    if (config.role !== 'api' && config.retentionMs !== null) {
+      const retention = new Retention({
+        store,
+        retentionMs: config.retentionMs,
+        logger,
+        metrics,
+        clock,
+      });
+      background.push(retention);
+      retention.start();
+    }
     ready = true;
     const url = publicUrlOf({ ...config, port });
     print(

@@ -10,6 +10,7 @@ import { latency } from './latency.js';
 import { oauth } from './oauth.js';
 import { postgres } from './postgres.js';
 import { raw } from './raw.js';
+import { retention } from './retention.js';
 import { tokens } from './tokens.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -22,4 +23,5 @@ export const SCENARIOS: readonly Scenario[] = [
   tokens,
   backlog,
   postgres,
+  retention,
 ];
