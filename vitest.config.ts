@@ -11,6 +11,7 @@ const onBothStores = [
   'tests/integration/operational-events.test.ts',
   'tests/integration/alert-email.test.ts',
   'tests/integration/retention.test.ts',
+  'tests/integration/traces.test.ts',
 ];
 
 const postgres = process.env.HERALD_TEST_DATABASE_URL;

@@ -19,6 +19,7 @@ import { checkDestination } from './net/guard.js';
 import { createOutbound, type Outbound } from './net/outbound.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics, type QueueSampler } from './observability/metrics.js';
+import { NO_TRACING, startTracing, type Tracer } from './observability/tracing.js';
 import { Worker } from './queue/worker.js';
 import { AccountService } from './services/accounts.js';
 import { DeliveryService } from './services/deliveries.js';
@@ -185,6 +186,7 @@ export async function startHerald(
   let startedOutbound: Outbound | null = null;
   let startedServer: Server | null = null;
   let worker: Worker | null = null;
+  let tracer: Tracer = NO_TRACING;
   /** Background tasks (relay, mailer), stopped before the store closes. */
   const background: Array<{ stop(): Promise<void> | void }> = [];
   /**
@@ -203,6 +205,10 @@ export async function startHerald(
     for (const task of background.splice(0).reverse()) await task.stop();
     await startedOutbound?.close();
     await store.close();
+    // Last: the spans of everything above are sent before the process goes.
+    await tracer
+      .shutdown()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not send the last spans'));
     unlock();
   };
   try {
@@ -212,6 +218,13 @@ export async function startHerald(
     const box = await openSecretBox(config, store);
 
     const metrics = new Metrics({ defaultMetrics: true });
+    tracer = await startTracing(config.tracing, VERSION);
+    if (tracer.on) {
+      logger.info(
+        { traces: config.tracing.tracesUrl, protocol: config.tracing.protocol },
+        'sending traces (OpenTelemetry)',
+      );
+    }
     const policy = {
       allowPrivateNetwork: config.allowPrivateNetwork,
       allowedNetworks: config.allowedNetworks,
@@ -245,6 +258,7 @@ export async function startHerald(
       clock,
       random,
       owner,
+      tracer,
       onPersistFailed: (endpoint, error) =>
         void ops.raise(
           'oauth.persist_failed',
@@ -263,6 +277,7 @@ export async function startHerald(
       random,
       retrySchedule: config.retrySchedule,
       userAgent: `Herald/${VERSION}`,
+      tracer,
     });
     const accounts = new AccountService(store, clock, config.adminKey);
     const { generatedKey } = await accounts.bootstrap(config.apiKey);
@@ -293,7 +308,7 @@ export async function startHerald(
         ops,
         signal,
       ),
-      ingest: new IngestService(store, repo, clock, signal, metrics),
+      ingest: new IngestService(store, repo, clock, signal, metrics, tracer),
       deliveries: new DeliveryService(store, clock, signal),
       tester: new EndpointTester(
         repo,
@@ -314,6 +329,7 @@ export async function startHerald(
       version: VERSION,
       api: config.role !== 'worker',
       bodyTimeoutMs: config.bodyTimeoutMs,
+      tracer,
     });
     // Listening before the worker starts: a start that fails on its port has sent nothing yet.
     const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);

@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from '../observability/logger.js';
+import { NO_TRACING, type Tracer } from '../observability/tracing.js';
 import type { Services } from '../services/index.js';
 import { json, type AppEnv } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
   readonly api: boolean;
   /** How long a publish body may take to arrive once admitted (plus an allowance per MiB). */
   readonly bodyTimeoutMs: number;
+  /** Traces; off when absent. */
+  readonly tracer?: Tracer;
 }
 
 export function createApp({
@@ -60,6 +63,7 @@ export function createApp({
   version,
   api,
   bodyTimeoutMs,
+  tracer = NO_TRACING,
 }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestMetrics(services.metrics));
@@ -112,7 +116,7 @@ export function createApp({
   app.use('/api/*', authenticated);
   app.use('/v1/*', authenticated);
 
-  const deps = { services, bodyTimeoutMs };
+  const deps = { services, bodyTimeoutMs, tracer };
   app.route('/api/callback', callbackRoutes(deps));
   app.route('/v1/events', eventRoutes(deps));
   app.route('/v1/endpoints', endpointRoutes(deps));

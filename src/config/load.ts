@@ -1,7 +1,13 @@
 // Resolves the configuration once: defaults, then environment (HERALD_*), then flags.
 
 import { ConfigError } from '../errors.js';
-import { REMOVED_SETTINGS, SETTINGS, type Config, type Setting } from './settings.js';
+import {
+  REMOVED_SETTINGS,
+  SETTINGS,
+  tracingConfigFrom,
+  type Config,
+  type Setting,
+} from './settings.js';
 
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -28,6 +34,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
       );
     }
     values[setting.key] = value;
+  }
+  try {
+    values.tracing = tracingConfigFrom(env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
   return Object.freeze(values) as unknown as Config;
 }

@@ -3,6 +3,7 @@
 // the two in step. Nothing else in Herald reads process.env.
 
 import { parseCidrList } from '../net/addresses.js';
+import type { TracingConfig } from '../observability/tracing.js';
 import {
   DEFAULT_RETRY_SCHEDULE,
   formatDuration,
@@ -41,6 +42,8 @@ export interface Config {
   readonly smtpUrl: string | null;
   readonly alertFrom: string | null;
   readonly retentionMs: number | null;
+  /** OpenTelemetry, from the standard OTEL_* variables (OTEL_SETTINGS). */
+  readonly tracing: TracingConfig;
 }
 
 export interface Setting<K extends keyof Config = keyof Config> {
@@ -363,3 +366,91 @@ export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
   HERALD_OPERATIONS_WEBHOOK_URL:
     'HERALD_OPERATIONS_WEBHOOK_URL was removed (see CHANGELOG.md): subscribe an endpoint to operational events instead, e.g. PATCH /v1/endpoints/{id} with "events": ["endpoint.disabled", "endpoint.reauthorization_required", "delivery.exhausted"]; deliveries are signed and retried',
 };
+
+/**
+ * The standard OpenTelemetry variables Herald reads itself (the SDK reads the others it knows,
+ * such as OTEL_TRACES_SAMPLER and OTEL_RESOURCE_ATTRIBUTES, from the process environment).
+ */
+export const OTEL_SETTINGS: ReadonlyArray<{ readonly env: string; readonly doc: string }> = [
+  {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    doc: 'Base URL of the OTLP/HTTP receiver (a collector, or a tracing backend that takes OTLP), e.g. `http://otel-collector:4318`; spans go to `{this}/v1/traces`. Unset (and no traces endpoint): tracing is off and the SDK is not loaded.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    doc: 'The full URL for spans, taking precedence over the one above (used as is).',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+    doc: '`http/protobuf` (default) or `http/json`. `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` takes precedence. gRPC is not supported.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_HEADERS',
+    doc: 'Headers for the receiver, `key=value,key2=value2` (values percent-decoded), e.g. an API key. `OTEL_EXPORTER_OTLP_TRACES_HEADERS` is added to them. **Secret.**',
+  },
+  { env: 'OTEL_SERVICE_NAME', doc: 'The `service.name` of the spans (default `herald`).' },
+  {
+    env: 'OTEL_SDK_DISABLED',
+    doc: '`true` turns tracing off whatever else is set.',
+  },
+];
+
+/** The OTLP/HTTP traces URL a base endpoint names (`/v1/traces` appended to its path). */
+function tracesUrlOf(base: string): string {
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+function otelUrl(raw: string, name: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return raw;
+  } catch {
+    // reported below
+  }
+  throw new Error(`${name} must be an http(s) URL`);
+}
+
+/** Parses `key=value,key2=value2` (values percent-decoded), as the OpenTelemetry spec writes it. */
+function otelHeaders(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      out[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      out[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    }
+  }
+  return out;
+}
+
+/** Reads the OTEL_* variables above; throws with the variable's name when one is invalid. */
+export function tracingConfigFrom(env: NodeJS.ProcessEnv): TracingConfig {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  const disabled = /^true$/i.test(env.OTEL_SDK_DISABLED ?? '');
+  const protocol =
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf';
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new Error(
+      `OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (gRPC is not supported)`,
+    );
+  }
+  const tracesUrl = disabled
+    ? null
+    : traces
+      ? otelUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+      : base
+        ? tracesUrlOf(otelUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT'))
+        : null;
+  return {
+    tracesUrl,
+    protocol,
+    headers: {
+      ...otelHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+      ...otelHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    },
+    serviceName: env.OTEL_SERVICE_NAME || 'herald',
+  };
+}

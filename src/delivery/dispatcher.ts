@@ -10,6 +10,7 @@ import { classifyError, classifyResponse, outcomeName, type Outcome } from '../d
 import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
 import type { SendResult } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
+import { spanUrl, type Span, type Tracer } from '../observability/tracing.js';
 import type { Metrics } from '../observability/metrics.js';
 import type {
   AttemptRecord,
@@ -56,6 +57,8 @@ export interface DispatcherOptions {
   readonly random: () => number;
   readonly retrySchedule: readonly number[];
   readonly userAgent: string;
+  /** Traces: each attempt an HTTP client span, its `traceparent` sent to the listener. */
+  readonly tracer?: Tracer;
 }
 
 export interface ProbeResult {
@@ -119,12 +122,16 @@ function deliveryResult(
 export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {}
 
-  /** Builds the request headers for one attempt (without auth when `authorization` is undefined). */
+  /**
+   * Builds the request headers for one attempt (without auth when `authorization` is undefined;
+   * with the attempt span's `traceparent` when tracing).
+   */
   headers(
     endpoint: Endpoint,
     eventId: string,
     body: string,
     authorization: string | undefined,
+    span: Span | null = null,
   ): Record<string, string> {
     const now = this.o.clock();
     const timestamp = Math.floor(now / 1000);
@@ -141,6 +148,7 @@ export class Dispatcher {
     }
     if (authorization !== undefined) headers.authorization = authorization;
     for (const h of endpoint.customHeaders) headers[h.key.toLowerCase()] = h.value;
+    if (span) headers.traceparent = span.traceparent();
     return headers;
   }
 
@@ -154,11 +162,12 @@ export class Dispatcher {
     eventId: string,
     payload: string,
     auth: Authorization & { ok: true },
+    span: Span | null,
   ): Promise<Sent> {
     return this.o
       .send({
         url: endpoint.url,
-        headers: this.headers(endpoint, eventId, payload, auth.header),
+        headers: this.headers(endpoint, eventId, payload, auth.header, span),
         body: payload,
         timeoutMs: endpoint.options.timeoutMs,
         // A bearer token a listener refused while this request waited for a connection would
@@ -180,7 +189,11 @@ export class Dispatcher {
 
   /** Never rejects: every path ends in a DeliveryResult. */
   run(c: ClaimedDelivery, endpoint: Endpoint, owner: string): Promise<DeliveryResult> {
-    return this.attempt(c, endpoint, owner).catch((error: unknown) => {
+    const tracer = this.o.tracer;
+    const attempt = tracer?.on
+      ? this.traced(tracer, c, endpoint, owner)
+      : this.attempt(c, endpoint, owner, null);
+    return attempt.catch((error: unknown) => {
       // The store went away while the attempt needed it (a token read or lock): nothing was
       // sent, so try again soon. Anything else is a bug: try much later. Never lose it.
       const outage = isStoreUnavailable(error);
@@ -204,10 +217,62 @@ export class Dispatcher {
     return deliveryResult(c, owner, status, next, lastError, this.o.clock(), null);
   }
 
+  /**
+   * The attempt as an HTTP client span, a child of the publish that made the event (its stored
+   * traceparent), active while it runs so a token request it needs is its child.
+   */
+  private traced(
+    tracer: Tracer,
+    c: ClaimedDelivery,
+    endpoint: Endpoint,
+    owner: string,
+  ): Promise<DeliveryResult> {
+    const target = new URL(endpoint.url);
+    const span = tracer.start('POST', {
+      kind: 'client',
+      parent: c.traceParent,
+      attributes: {
+        'http.request.method': 'POST',
+        'url.full': spanUrl(endpoint.url),
+        'server.address': target.hostname,
+        'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
+        'herald.delivery.id': c.id,
+        'herald.event.id': c.eventId,
+        'herald.endpoint.id': c.endpointId,
+      },
+    });
+    return tracer
+      .within(span, () => this.attempt(c, endpoint, owner, span))
+      .then(
+        (result) => {
+          const a = result.attempt;
+          span.setAttributes({
+            'herald.delivery.status': result.status,
+            ...(a
+              ? { 'herald.attempt.outcome': a.outcome, 'herald.attempt.number': a.number }
+              : {}),
+            ...(a?.statusCode ? { 'http.response.status_code': a.statusCode } : {}),
+          });
+          if (a && a.outcome !== 'success') {
+            span.setAttributes({ 'error.type': a.statusCode ? String(a.statusCode) : a.outcome });
+            span.fail(result.lastError ?? a.outcome);
+          }
+          span.end();
+          return result;
+        },
+        (error: unknown) => {
+          span.fail(error instanceof Error ? error.message : String(error));
+          span.end();
+          throw error;
+        },
+      );
+  }
+
   private async attempt(
     c: ClaimedDelivery,
     endpoint: Endpoint,
     owner: string,
+    span: Span | null,
   ): Promise<DeliveryResult> {
     if (!acceptsAttempts(endpoint)) {
       const why =
@@ -222,7 +287,7 @@ export class Dispatcher {
     const auth = authorizing instanceof Promise ? await authorizing : authorizing;
     if (!auth.ok) return this.authFailed(c, endpoint, owner, auth);
 
-    const exchange = await this.exchange(endpoint, c.eventId, c.payload, auth);
+    const exchange = await this.exchange(endpoint, c.eventId, c.payload, auth, span);
     if (!exchange.ok) return this.authFailed(c, endpoint, owner, exchange.auth);
     const trigger: AttemptTrigger = exchange.refreshed
       ? 'token_refresh'
@@ -242,10 +307,11 @@ export class Dispatcher {
     eventId: string,
     payload: string,
     first: Authorization & { ok: true },
+    span: Span | null,
   ): Promise<Exchange> {
-    return this.sendOnce(endpoint, eventId, payload, first).then((sent) =>
+    return this.sendOnce(endpoint, eventId, payload, first, span).then((sent) =>
       sent.outcome.kind === 'token_rejected'
-        ? this.resendWithNewerToken(endpoint, eventId, payload, first, sent)
+        ? this.resendWithNewerToken(endpoint, eventId, payload, first, sent, span)
         : this.exchanged(endpoint, first, sent, false),
     );
   }
@@ -256,10 +322,11 @@ export class Dispatcher {
     payload: string,
     first: Authorization & { ok: true },
     firstSent: Sent,
+    span: Span | null,
   ): Promise<Exchange> {
     const auth = await this.o.credentials.tokenRejected(endpoint, first.generation);
     if (!auth.ok) return { ok: false, auth };
-    let sent = await this.sendOnce(endpoint, eventId, payload, auth);
+    let sent = await this.sendOnce(endpoint, eventId, payload, auth, span);
     if (sent.outcome === TOKEN_REFUSED_UNSENT) {
       // The newer token was refused too before this request was written. If neither request
       // reached the listener, no attempt is spent: given back, to go with the newest token.
@@ -301,7 +368,7 @@ export class Dispatcher {
         responseBody: null,
         error: auth.message,
       };
-    const exchange = await this.exchange(endpoint, eventId, payload, auth);
+    const exchange = await this.exchange(endpoint, eventId, payload, auth, null);
     if (!exchange.ok) {
       if (exchange.auth.kind === 'terminal')
         await this.o.health.requireReauthorization(

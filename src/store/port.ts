@@ -60,6 +60,8 @@ export interface NewDelivery {
 export interface NewEvent {
   readonly event: EventRecord;
   readonly deliveries: readonly NewDelivery[];
+  /** The W3C `traceparent` of the publish, when tracing was on: its deliveries continue it. */
+  readonly traceParent?: string | null;
 }
 
 /** One publish request: all its events commit together, or none do. */
@@ -94,6 +96,8 @@ export interface ClaimedDelivery {
   /** The endpoint's version when claimed, so the worker knows whether its copy is current. */
   readonly endpointVersion: number;
   readonly manual: boolean;
+  /** The `traceparent` stored with the event (tracing was on when it was published), or null. */
+  readonly traceParent: string | null;
 }
 
 export interface ClaimQuery {

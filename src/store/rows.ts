@@ -153,6 +153,7 @@ export function toClaimed(r: Row): ClaimedDelivery {
     cycleAttempts: num(r.cycle_attempts),
     endpointVersion: num(r.version),
     manual: bool(r.manual),
+    traceParent: strOrNull(r.trace_parent),
   };
 }
 

@@ -834,6 +834,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
               cycleAttempts: 0,
               endpointVersion: 2,
               manual: false,
+              traceParent: null,
             },
           ]);
 

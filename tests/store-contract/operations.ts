@@ -116,6 +116,24 @@ export function operationsContract(current: () => Store): void {
     throw new Error(`purge of ${table} did not finish`);
   }
 
+  describe('traces', () => {
+    it('keeps the traceparent of a publish with its event and hands it to the claim', async () => {
+      const { accountId, endpoints } = await anAccountWithEndpoints(1);
+      const traceParent = `00-${'4b'.repeat(16)}-${'00f0'.repeat(4)}-01`;
+      const traced = anIngestBatch({ accountId, endpoints: [endpoints[0]!.id], receivedAt: T0 });
+      const plain = anIngestBatch({ accountId, endpoints: [endpoints[0]!.id], receivedAt: T0 });
+      await store().ingest([
+        { ...traced.batch, events: traced.batch.events.map((e) => ({ ...e, traceParent })) },
+        plain.batch,
+      ]);
+      const claimed = await store().claimDeliveries(aClaim(T0 + 1));
+      expect(Object.fromEntries(claimed.map((c) => [c.id, c.traceParent]))).toEqual({
+        [traced.ids[0]!]: traceParent,
+        [plain.ids[0]!]: null,
+      });
+    });
+  });
+
   describe('accounts: contact address', () => {
     it('sets and clears the contact address; false for an unknown account', async () => {
       const account = anAccount(T0, { contactEmail: null });

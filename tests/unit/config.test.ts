@@ -48,6 +48,7 @@ describe('loadConfig defaults', () => {
       smtpUrl: null,
       alertFrom: null,
       retentionMs: 30 * 24 * 3600_000,
+      tracing: { tracesUrl: null, protocol: 'http/protobuf', headers: {}, serviceName: 'herald' },
     } satisfies Config);
   });
 
@@ -290,6 +291,56 @@ describe('loadConfig errors', () => {
     expect(err.message).not.toContain('tooshortsecret');
     const smtp = configError({ HERALD_SMTP_URL: 'http://alerts:hunter2@mail.example.com' });
     expect(smtp.message).not.toContain('hunter2');
+  });
+
+  it.each<[NodeJS.ProcessEnv, Partial<Config['tracing']>]>([
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' },
+      { tracesUrl: 'http://collector:4318/v1/traces' },
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/base/' },
+      { tracesUrl: 'http://c:4318/base/v1/traces' },
+    ],
+    [
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/t',
+      },
+      { tracesUrl: 'https://b/t' },
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_SDK_DISABLED: 'true' },
+      { tracesUrl: null },
+    ],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, { protocol: 'http/json' }],
+    [
+      {
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+      },
+      { protocol: 'http/protobuf' },
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_HEADERS: 'api-key=a%20b,x=1', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x=2' },
+      { headers: { 'api-key': 'a b', x: '2' } },
+    ],
+    [{ OTEL_SERVICE_NAME: 'herald-eu' }, { serviceName: 'herald-eu' }],
+  ])('reads OpenTelemetry from %j', (env, expected) => {
+    expect(loadConfig(env).tracing).toEqual({ ...loadConfig({}).tracing, ...expected });
+  });
+
+  it.each<[NodeJS.ProcessEnv, string]>([
+    [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (gRPC is not supported)',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL',
+    ],
+  ])('refuses OpenTelemetry settings %j', (env, message) => {
+    expect(configError(env).message).toBe(message);
   });
 
   it('names removed settings that are still set, and what replaces them', () => {

@@ -45,6 +45,7 @@ function aClaimed(endpointId: EndpointId): ClaimedDelivery {
     cycleAttempts: 0,
     endpointVersion: 1,
     manual: false,
+    traceParent: null,
   };
 }
 

@@ -358,8 +358,8 @@ export class PostgresStore implements Store {
     }
     const events = batch.events.map((e) => e.event);
     await client.query(
-      `INSERT INTO events (id, account_id, name, package_id, payload, received_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])`,
+      `INSERT INTO events (id, account_id, name, package_id, payload, received_at, trace_parent)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])`,
       [
         events.map((e) => e.id),
         events.map((e) => e.accountId),
@@ -367,6 +367,7 @@ export class PostgresStore implements Store {
         events.map((e) => e.packageId),
         events.map((e) => e.payload),
         events.map((e) => e.receivedAt),
+        batch.events.map((e) => e.traceParent ?? null),
       ],
     );
     const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
@@ -420,7 +421,7 @@ export class PostgresStore implements Store {
          FROM ${picked} c, events e, endpoints ep
         WHERE d.seq = c.seq AND e.id = d.event_id AND ep.id = d.endpoint_id
        RETURNING d.id, d.event_id, d.endpoint_id, d.account_id, d.attempts, d.cycle_attempts, d.manual,
-                 d.next_attempt_at, e.payload, ep.version`;
+                 d.next_attempt_at, e.payload, ep.version, e.trace_parent`;
     // The head of the due queue, bounded: a skipped endpoint's backlog is never walked whole.
     let rows = await this.query(
       `WITH head AS (

@@ -332,7 +332,7 @@ export class SqliteStore implements Store {
       'INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
     );
     const insertEvent = this.sql(
-      'INSERT INTO events (id, account_id, name, package_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (id, account_id, name, package_id, payload, received_at, trace_parent) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insertDelivery = this.sql(
       `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status,
@@ -356,9 +356,17 @@ export class SqliteStore implements Store {
         if (known === undefined) live.set(id, (known = endpointExists.get(id) !== undefined));
         return known;
       };
-      for (const { event, deliveries } of batch.events) {
+      for (const { event, deliveries, traceParent } of batch.events) {
         const at = event.receivedAt;
-        insertEvent.run(event.id, event.accountId, event.name, event.packageId, event.payload, at);
+        insertEvent.run(
+          event.id,
+          event.accountId,
+          event.name,
+          event.packageId,
+          event.payload,
+          at,
+          traceParent ?? null,
+        );
         for (const d of deliveries) {
           if (!exists(d.endpointId)) continue;
           const due = d.status === 'pending' ? at : null;
@@ -411,7 +419,7 @@ export class SqliteStore implements Store {
   claimFlat(q: ClaimQuery): unknown[] {
     // The codec's claimed layout first, then what the claim itself needs: seq, due time.
     const columns = `d.id, d.event_id, d.endpoint_id, d.account_id, e.payload, d.attempts,
-                     d.cycle_attempts, ep.version, d.manual, d.seq, d.next_attempt_at`;
+                     d.cycle_attempts, ep.version, d.manual, e.trace_parent, d.seq, d.next_attempt_at`;
     const SEQ = CLAIMED_WIDTH;
     const DUE = CLAIMED_WIDTH + 1;
     const claimable = `d.endpoint_id NOT IN (SELECT value FROM json_each(?))

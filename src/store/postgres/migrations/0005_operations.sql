@@ -32,3 +32,6 @@ CREATE INDEX alert_emails_finished ON alert_emails (finished_at) WHERE status <>
 
 -- Retention finds idempotency keys by age.
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- Traces: the publish's W3C traceparent, when tracing was on, so its deliveries continue the trace.
+ALTER TABLE events ADD COLUMN trace_parent TEXT;
