@@ -13,6 +13,7 @@ import {
   TEST_API_KEY,
   type TestHerald,
 } from '../helpers/herald.js';
+import { sandboxSalesforceKey } from '../helpers/salesforce.js';
 import { startListener, type Listener } from '../helpers/listener.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 
@@ -99,13 +100,7 @@ describe('alert emails', () => {
     const h = await start({ HERALD_RETRY_SCHEDULE: '200ms' });
     sandbox = await startSandbox({ rotation: true });
     const refreshToken = sandbox.issueRefreshToken();
-    const key = Buffer.from(
-      JSON.stringify({
-        host: sandbox.url,
-        client_id: sandbox.connectedApp.clientId,
-        refresh_token: refreshToken,
-      }),
-    ).toString('base64');
+    const key = sandboxSalesforceKey(sandbox, refreshToken);
     const reg = await h.api('POST', '/api/callback/connectors/salesforceOauth2', {
       url: `${sandbox.url}/services/apexrest/herald/events`,
       key,

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { eventually, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { sandboxSalesforceKey } from '../helpers/salesforce.js';
 import { startListener, type Listener } from '../helpers/listener.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 
@@ -70,13 +71,7 @@ describe('traces', () => {
         auth: { type: 'BASIC', key: 'basic-secret-123' },
       });
       const refreshToken = sandbox.issueRefreshToken();
-      const key = Buffer.from(
-        JSON.stringify({
-          host: sandbox.url,
-          client_id: sandbox.connectedApp.clientId,
-          refresh_token: refreshToken,
-        }),
-      ).toString('base64');
+      const key = sandboxSalesforceKey(sandbox, refreshToken);
       const reg = await herald.api('POST', '/api/callback/connectors/salesforceOauth2', {
         url: `${sandbox.url}${APEX_PATH}`,
         key,
