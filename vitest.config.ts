@@ -18,6 +18,10 @@ const onBothStores = [
   'tests/integration/token-manager.test.ts',
   'tests/integration/oauth-persist.test.ts',
   'tests/integration/log-redaction.test.ts',
+  'tests/integration/operational-events.test.ts',
+  'tests/integration/alert-email.test.ts',
+  'tests/integration/retention.test.ts',
+  'tests/integration/traces.test.ts',
 ];
 
 interface Probed {

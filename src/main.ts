@@ -20,6 +20,7 @@ import { checkDestination } from './net/guard.js';
 import { createOutbound, type Outbound } from './net/outbound.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics, type QueueSampler } from './observability/metrics.js';
+import { NO_TRACING, startTracing, type Tracer } from './observability/tracing.js';
 import { Worker } from './queue/worker.js';
 import { AccountService } from './services/accounts.js';
 import { DeliveryService } from './services/deliveries.js';
@@ -31,8 +32,11 @@ import { EndpointTokens } from './services/endpoint-tokens.js';
 import { EndpointService } from './services/endpoints.js';
 import type { Services } from './services/index.js';
 import { IngestService } from './services/ingest.js';
-import { OperationalEvents, type OperationsWebhook } from './services/operational-events.js';
+import { AlertMailer } from './services/alert-mailer.js';
+import { OperationalEvents } from './services/operational-events.js';
+import { OperationsRelay } from './services/operations-relay.js';
 import { OverviewService } from './services/overview.js';
+import { Retention } from './services/retention.js';
 import { SecretBox, generateMasterKey } from './services/secret-box.js';
 import { WebConnect } from './services/web-connect.js';
 import { WorkSignal } from './services/work-signal.js';
@@ -164,30 +168,36 @@ function lockDataDir(config: Config, store: Store): () => void {
   return () => rmSync(file, { force: true });
 }
 
-function operationsWebhook(
+/** The alert mailer, when HERALD_SMTP_URL is set (Nodemailer is loaded only then). */
+async function alertMailer(
   config: Config,
-  outbound: Outbound,
+  store: Store,
   logger: Logger,
-): OperationsWebhook | null {
-  const url = config.operationsWebhookUrl;
-  if (!url) return null;
-  return async (event) => {
-    const result = await outbound.send({
-      url,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'user-agent': `Herald/${VERSION}`,
-      },
-      body: JSON.stringify(event),
-      timeoutMs: 10_000,
-    });
-    if (!result.ok || result.status >= 300) {
-      logger.warn(
-        { op: event.type, result: result.ok ? result.status : result.failure },
-        'operations webhook failed',
-      );
-    }
-  };
+  metrics: Metrics,
+  clock: () => number,
+  random: () => number,
+): Promise<{ mailer: AlertMailer; close: () => void } | null> {
+  if (!config.smtpUrl) return null;
+  if (!config.alertFrom) {
+    throw new ConfigError(
+      'HERALD_ALERT_FROM is required with HERALD_SMTP_URL: the sender of alert emails',
+    );
+  }
+  const { smtpClient } = await import('./net/smtp.js');
+  const smtp = smtpClient(config.smtpUrl, (error) =>
+    logger.warn({ err: error }, 'the SMTP connection failed'),
+  );
+  const mailer = new AlertMailer({
+    store,
+    send: (message) => smtp.send(message),
+    from: config.alertFrom,
+    publicUrl: config.publicUrl,
+    logger,
+    metrics,
+    clock,
+    random,
+  });
+  return { mailer, close: () => smtp.close() };
 }
 
 export async function startHerald(
@@ -207,6 +217,9 @@ export async function startHerald(
   let startedOutbound: Outbound | null = null;
   let startedServer: Server | null = null;
   let worker: Worker | null = null;
+  let tracer: Tracer = NO_TRACING;
+  /** Background tasks (relay, mailer), stopped before the store closes. */
+  const background: Array<{ stop(): Promise<void> | void }> = [];
   /**
    * Stops what has been started, in order: no new connections, deliveries given `graceMs` to
    * finish, then the connections, the outbound pool and the store; the data dir last.
@@ -221,8 +234,13 @@ export async function startHerald(
       logger.warn({ left }, 'stopped with deliveries still in flight; they will be retried');
     server?.closeAllConnections();
     await closed;
+    for (const task of background.splice(0).reverse()) await task.stop();
     await startedOutbound?.close();
     await store.close();
+    // Last: the spans of everything above are sent before the process goes.
+    await tracer
+      .shutdown()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not send the last spans'));
     unlock();
   };
   try {
@@ -232,6 +250,13 @@ export async function startHerald(
     const box = await openSecretBox(config, store);
 
     const metrics = new Metrics({ defaultMetrics: true });
+    tracer = await startTracing(config.tracing, VERSION);
+    if (tracer.on) {
+      logger.info(
+        { traces: config.tracing.tracesUrl, protocol: config.tracing.protocol },
+        'sending traces (OpenTelemetry)',
+      );
+    }
     const policy = {
       allowPrivateNetwork: config.allowPrivateNetwork,
       allowedNetworks: config.allowedNetworks,
@@ -240,13 +265,19 @@ export async function startHerald(
     const outbound = createOutbound({ policy });
     startedOutbound = outbound;
     const signal = new WorkSignal();
-    const ops = new OperationalEvents(
+    const mail = await alertMailer(config, store, logger, metrics, clock, random);
+    if (mail) background.push({ stop: mail.close }, mail.mailer);
+    const relay = new OperationsRelay({
       store,
       logger,
       metrics,
       clock,
-      operationsWebhook(config, outbound, logger),
-    );
+      signal,
+      email: mail !== null,
+      onEmail: () => mail?.mailer.kick(),
+    });
+    background.push(relay);
+    const ops = new OperationalEvents(store, logger, clock, () => relay.kick());
     const repo = new EndpointRepository(store, box, clock);
     const health = new EndpointHealth(repo, ops, clock, config.disableAfterMs);
     const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -259,6 +290,7 @@ export async function startHerald(
       clock,
       random,
       owner,
+      tracer,
       onPersistFailed: (endpoint, error) =>
         void ops.raise(
           'oauth.persist_failed',
@@ -288,6 +320,7 @@ export async function startHerald(
       random,
       retrySchedule: config.retrySchedule,
       userAgent: `Herald/${VERSION}`,
+      tracer,
     });
     const accounts = new AccountService(store, clock, config.adminKey);
     const { generatedKey } = await accounts.bootstrap(config.apiKey);
@@ -311,7 +344,7 @@ export async function startHerald(
     const services: Services = {
       accounts,
       endpoints,
-      ingest: new IngestService(store, repo, clock, signal, metrics),
+      ingest: new IngestService(store, repo, clock, signal, metrics, tracer),
       deliveries: new DeliveryService(store, clock, signal),
       tester: new EndpointTester(
         repo,
@@ -347,6 +380,7 @@ export async function startHerald(
               logger,
               version: VERSION,
             }),
+      tracer,
     });
     // Listening before the worker starts: a start that fails on its port has sent nothing yet.
     const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
@@ -373,9 +407,24 @@ export async function startHerald(
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseMs,
         pollIntervalMs: config.pollIntervalMs,
+        onRaised: () => relay.kick(),
       });
       residue.add('worker', worker);
       await worker.start();
+    }
+    // After the worker: its first claims are not queued behind the relay's and mailer's reads.
+    relay.start();
+    mail?.mailer.start();
+    if (config.role !== 'api' && config.retentionMs !== null) {
+      const retention = new Retention({
+        store,
+        retentionMs: config.retentionMs,
+        logger,
+        metrics,
+        clock,
+      });
+      background.push(retention);
+      retention.start();
     }
     ready = true;
     const url = publicUrlOf({ ...config, port });

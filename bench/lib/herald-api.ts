@@ -78,7 +78,7 @@ export class HeraldApi {
     return endpoint.id;
   }
 
-  /** Unlabelled Prometheus samples from /metrics (e.g. herald_process_nodejs_heap_size_used_bytes). */
+  /** Unlabelled Prometheus samples from /metrics (e.g. nodejs_heap_size_used_bytes). */
   async metrics(names: readonly string[]): Promise<Record<string, number>> {
     const response = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(60_000) });
     const text = await response.text();

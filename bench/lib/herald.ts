@@ -27,10 +27,15 @@ export interface InProcessHerald extends Closable {
   readonly dataDir: string;
 }
 
+/** `dataDir`: a data dir the caller made (and removes); otherwise a fresh one, removed at close. */
 export async function startInProcessHerald(
   env: Record<string, string> = {},
+  given?: { dataDir: string },
 ): Promise<InProcessHerald> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  const dataDir = given?.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  const remove = () => {
+    if (!given) rmSync(dataDir, { recursive: true, force: true });
+  };
   try {
     const config = loadConfig({
       HERALD_PORT: '0',
@@ -53,12 +58,12 @@ export async function startInProcessHerald(
         try {
           await running.stop();
         } finally {
-          rmSync(dataDir, { recursive: true, force: true });
+          remove();
         }
       },
     };
   } catch (error) {
-    rmSync(dataDir, { recursive: true, force: true });
+    remove();
     throw error;
   }
 }

@@ -28,9 +28,9 @@ const PROGRESS_MS = 15_000;
 const MiB = 2 ** 20;
 // What of the RSS is JavaScript: the rest is native (SQLite's page cache, buffers, code).
 const HEAP_METRICS = [
-  'herald_process_nodejs_heap_size_used_bytes',
-  'herald_process_nodejs_heap_size_total_bytes',
-  'herald_process_nodejs_external_memory_bytes',
+  'nodejs_heap_size_used_bytes',
+  'nodejs_heap_size_total_bytes',
+  'nodejs_external_memory_bytes',
 ];
 
 async function heapMiB(api: HeraldApi): Promise<Record<string, number>> {

@@ -116,6 +116,7 @@ async function settle(store: Store, now: number): Promise<void> {
           error: failed ? 'HTTP 503' : null,
           responseBody: failed ? 'busy' : 'ok',
         },
+        raised: null,
       };
     });
     await store.recordResults(results);

@@ -13,6 +13,7 @@ import { latency } from './latency.js';
 import { oauth } from './oauth.js';
 import { postgres } from './postgres.js';
 import { raw } from './raw.js';
+import { retention } from './retention.js';
 import { sustained } from './sustained.js';
 import { sustainedPg } from './sustained-pg.js';
 import { tokens } from './tokens.js';
@@ -32,4 +33,5 @@ export const SCENARIOS: readonly Scenario[] = [
   bomb,
   sustainedPg,
   consolePages,
+  retention,
 ];

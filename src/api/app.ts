@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from '../observability/logger.js';
+import { NO_TRACING, type Tracer } from '../observability/tracing.js';
 import type { Services } from '../services/index.js';
 import { AuthError } from '../errors.js';
 import { bearerCheck } from './bearer.js';
@@ -17,6 +18,7 @@ import {
   storeUnavailable,
   STORE_RETRY_AFTER_SECONDS,
 } from './problem.js';
+import { requestMetrics } from './request-metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { callbackRoutes } from './routes/callback.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -58,6 +60,8 @@ export interface AppOptions {
   /** The web console, served at /console/ (roles all and api); built by main.ts. */
   readonly console?:
     { fetch: (request: Request, env?: unknown) => Response | Promise<Response> } | undefined;
+  /** Traces; off when absent. */
+  readonly tracer?: Tracer;
 }
 
 export function createApp({
@@ -68,8 +72,10 @@ export function createApp({
   bodyTimeoutMs,
   metricsToken = null,
   console: webConsole,
+  tracer = NO_TRACING,
 }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(requestMetrics(services.metrics));
   app.onError((error, c) => errorResponse(error, c, logger));
   app.notFound((c) =>
     errorAnswer(
@@ -126,7 +132,7 @@ export function createApp({
   app.use('/api/*', authenticated);
   app.use('/v1/*', authenticated);
 
-  const deps = { services, bodyTimeoutMs };
+  const deps = { services, bodyTimeoutMs, tracer };
   app.route('/api/callback', callbackRoutes(deps));
   app.route('/v1/events', eventRoutes(deps));
   app.route('/v1/endpoints', endpointRoutes(deps));

@@ -1,5 +1,6 @@
 // Types shared by the routes: the Hono environment and the authenticated account.
 
+import type { Tracer } from '../observability/tracing.js';
 import type { Context } from 'hono';
 import { AuthError } from '../errors.js';
 import type { AccountId } from '../domain/ids.js';
@@ -16,6 +17,8 @@ export interface RouteDeps {
   readonly services: Services;
   /** How long a publish body may take to arrive once admitted (plus an allowance per MiB). */
   readonly bodyTimeoutMs: number;
+  /** Traces (NO_TRACING when off). */
+  readonly tracer: Tracer;
 }
 
 /** The account of the caller; the admin key does not act as an account. */

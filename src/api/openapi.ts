@@ -6,6 +6,7 @@ import { CONNECTOR_ORIGINS } from '../domain/endpoint.js';
 import { DELIVERY_STATUSES } from '../domain/delivery.js';
 import {
   AccountCreateSchema,
+  AccountPatchSchema,
   ApiKeyCreateSchema,
   CallbackSchema,
   CredentialsSchema,
@@ -267,6 +268,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { '200': ok('{"data", "next"}'), ...errors },
         },
       },
+      '/v1/account': {
+        get: {
+          summary: 'The account of the API key',
+          responses: { '200': ok('Account'), ...errors },
+        },
+        patch: {
+          summary: 'Set the contact address that alert emails go to (null removes it)',
+          requestBody: body('AccountPatch'),
+          responses: { '200': ok('Account'), ...errors },
+        },
+      },
       '/v1/api-keys': {
         get: { summary: 'API keys of the account', responses: { '200': ok('List'), ...errors } },
         post: {
@@ -288,6 +300,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: 'Create an account with a first API key (operator key)',
           requestBody: body('AccountCreate'),
           responses: { '201': ok('Account'), ...errors },
+        },
+      },
+      '/v1/accounts/{accountId}': {
+        parameters: [idParam('accountId', 'acc_')],
+        get: {
+          summary: 'One account (operator key)',
+          responses: { '200': ok('Account'), ...errors },
+        },
+        patch: {
+          summary: "Set an account's contact address for alert emails (operator key)",
+          requestBody: body('AccountPatch'),
+          responses: { '200': ok('Account'), ...errors },
         },
       },
       '/v1/accounts/{accountId}/api-keys': {
@@ -354,6 +378,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         Recover: schema(RecoverSchema),
         TestEvent: schema(TestEventSchema),
         AccountCreate: schema(AccountCreateSchema),
+        AccountPatch: schema(AccountPatchSchema),
         ApiKeyCreate: schema(ApiKeyCreateSchema),
         OneSpanError: {
           type: 'object',

@@ -1,6 +1,6 @@
 // Renders docs/configuration.md from the settings table (`npm run docs`).
 
-import { SETTINGS } from './settings.js';
+import { OTEL_SETTINGS, SETTINGS } from './settings.js';
 
 export function renderConfigurationDoc(): string {
   const rows = SETTINGS.map((s) => {
@@ -21,6 +21,18 @@ then flags of \`herald serve\`. Invalid values stop the start with a message nam
 ${rows.join('\n')}
 
 Durations are written as \`500ms\`, \`30s\`, \`5m\`, \`2h\` or \`5d\`.
+
+## Traces (OpenTelemetry)
+
+Traces are configured only by the standard OpenTelemetry variables, and are off (the SDK is not
+even loaded) unless an OTLP endpoint is set. Herald reads these; the SDK reads the other standard
+ones it knows from the environment (\`OTEL_TRACES_SAMPLER\`, \`OTEL_TRACES_SAMPLER_ARG\`,
+\`OTEL_RESOURCE_ATTRIBUTES\`, \`OTEL_BSP_*\`, \`OTEL_EXPORTER_OTLP_TIMEOUT\`, ...). See
+[operations](operations.md#traces).
+
+| Environment | Meaning |
+| --- | --- |
+${OTEL_SETTINGS.map((s) => `| \`${s.env}\` | ${s.doc} |`).join('\n')}
 
 ## Files in the data dir (embedded store)
 

@@ -1,7 +1,13 @@
 // Resolves the configuration once: defaults, then environment (HERALD_*), then flags.
 
 import { ConfigError } from '../errors.js';
-import { SETTINGS, type Config, type Setting } from './settings.js';
+import {
+  REMOVED_SETTINGS,
+  SETTINGS,
+  tracingConfigFrom,
+  type Config,
+  type Setting,
+} from './settings.js';
 
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -29,6 +35,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     }
     values[setting.key] = value;
   }
+  try {
+    values.tracing = tracingConfigFrom(env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   return Object.freeze(values) as unknown as Config;
 }
 
@@ -37,4 +48,11 @@ export function publicUrlOf(config: Config): string {
   if (config.publicUrl) return config.publicUrl;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
+
+/** What to say about settings in `env` that Herald no longer has (they would do nothing). */
+export function removedSettingsIn(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(REMOVED_SETTINGS)
+    .filter(([name]) => env[name] !== undefined && env[name] !== '')
+    .map(([, message]) => message);
 }

@@ -3,6 +3,7 @@
 // the two in step. Nothing else in Herald reads process.env.
 
 import { parseCidrList } from '../net/addresses.js';
+import type { TracingConfig } from '../observability/tracing.js';
 import {
   DEFAULT_RETRY_SCHEDULE,
   formatDuration,
@@ -39,8 +40,12 @@ export interface Config {
   readonly sqliteThread: 'on' | 'off';
   readonly heapGrowthPercent: number;
   readonly databasePoolSize: number;
-  readonly operationsWebhookUrl: string | null;
   readonly metricsToken: string | null;
+  readonly smtpUrl: string | null;
+  readonly alertFrom: string | null;
+  readonly retentionMs: number | null;
+  /** OpenTelemetry, from the standard OTEL_* variables (OTEL_SETTINGS). */
+  readonly tracing: TracingConfig;
 }
 
 export interface Setting<K extends keyof Config = keyof Config> {
@@ -84,6 +89,18 @@ const bool = (raw: string): boolean | { error: string } => {
   return { error: 'must be true or false (or 1/0)' };
 };
 const text = (raw: string): string | null => (raw === '' ? null : raw);
+const smtpUrl = (raw: string): string | null | { error: string } => {
+  if (raw === '') return null;
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') {
+      return { error: 'must be an smtp:// or smtps:// URL' };
+    }
+    return u.hostname ? raw : { error: 'must name the SMTP host' };
+  } catch {
+    return { error: 'must be an absolute smtp:// or smtps:// URL' };
+  }
+};
 function oneOf<T extends string>(...values: T[]) {
   return (raw: string): T | { error: string } =>
     (values as string[]).includes(raw)
@@ -325,12 +342,37 @@ export const SETTINGS: readonly Setting[] = [
     parse: int(1, 1000),
   },
   {
-    key: 'operationsWebhookUrl',
-    env: 'HERALD_OPERATIONS_WEBHOOK_URL',
+    key: 'smtpUrl',
+    env: 'HERALD_SMTP_URL',
+    default: null,
+    defaultText: 'none (no emails)',
+    doc: 'SMTP server for alert emails to account contacts: `smtp://user:password@host:587` (STARTTLS whenever the server offers it) or `smtps://user:password@host:465` (TLS at once). Percent-encode special characters of the user name and password. Needs HERALD_ALERT_FROM.',
+    parse: smtpUrl,
+    secret: true,
+  },
+  {
+    key: 'alertFrom',
+    env: 'HERALD_ALERT_FROM',
     default: null,
     defaultText: 'none',
-    doc: 'Where operational events (delivery exhausted, endpoint disabled, credentials dead) are also POSTed as JSON.',
-    parse: url,
+    doc: 'Sender of alert emails, e.g. `Herald <herald@example.com>`.',
+    parse: (raw) =>
+      raw === ''
+        ? null
+        : /^[^\r\n]*@[^\r\n]*$/.test(raw)
+          ? raw
+          : {
+              error:
+                'must be an email address, optionally with a name: Herald <herald@example.com>',
+            },
+  },
+  {
+    key: 'retentionMs',
+    env: 'HERALD_RETENTION',
+    default: 30 * 24 * 3600_000,
+    defaultText: '30d',
+    doc: 'How long finished history is kept: succeeded and failed deliveries with their attempts (from their last change), events none of whose deliveries remain, idempotency keys, operational events and sent alert emails older than this are deleted in small batches, at start and every minute. Pending, delivering and held deliveries are never deleted. `off` keeps everything.',
+    parse: (raw) => (/^off$/i.test(raw.trim()) ? null : duration(raw)),
   },
   {
     key: 'metricsToken',
@@ -343,3 +385,97 @@ export const SETTINGS: readonly Setting[] = [
     secret: true,
   },
 ];
+
+/** Settings Herald no longer has, and what to do instead: warned about at start when set. */
+export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
+  HERALD_OPERATIONS_WEBHOOK_URL:
+    'HERALD_OPERATIONS_WEBHOOK_URL was removed (see CHANGELOG.md): subscribe an endpoint to operational events instead, e.g. PATCH /v1/endpoints/{id} with "events": ["endpoint.disabled", "endpoint.reauthorization_required", "delivery.exhausted"]; deliveries are signed and retried',
+};
+
+/**
+ * The standard OpenTelemetry variables Herald reads itself (the SDK reads the others it knows,
+ * such as OTEL_TRACES_SAMPLER and OTEL_RESOURCE_ATTRIBUTES, from the process environment).
+ */
+export const OTEL_SETTINGS: ReadonlyArray<{ readonly env: string; readonly doc: string }> = [
+  {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    doc: 'Base URL of the OTLP/HTTP receiver (a collector, or a tracing backend that takes OTLP), e.g. `http://otel-collector:4318`; spans go to `{this}/v1/traces`. Unset (and no traces endpoint): tracing is off and the SDK is not loaded.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    doc: 'The full URL for spans, taking precedence over the one above (used as is).',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+    doc: '`http/protobuf` (default) or `http/json`. `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` takes precedence. gRPC is not supported.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_HEADERS',
+    doc: 'Headers for the receiver, `key=value,key2=value2` (values percent-decoded), e.g. an API key. `OTEL_EXPORTER_OTLP_TRACES_HEADERS` is added to them. **Secret.**',
+  },
+  { env: 'OTEL_SERVICE_NAME', doc: 'The `service.name` of the spans (default `herald`).' },
+  {
+    env: 'OTEL_SDK_DISABLED',
+    doc: '`true` turns tracing off whatever else is set.',
+  },
+];
+
+/** The OTLP/HTTP traces URL a base endpoint names (`/v1/traces` appended to its path). */
+function tracesUrlOf(base: string): string {
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+function otelUrl(raw: string, name: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return raw;
+  } catch {
+    // reported below
+  }
+  throw new Error(`${name} must be an http(s) URL`);
+}
+
+/** Parses `key=value,key2=value2` (values percent-decoded), as the OpenTelemetry spec writes it. */
+function otelHeaders(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      out[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      out[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    }
+  }
+  return out;
+}
+
+/** Reads the OTEL_* variables above; throws with the variable's name when one is invalid. */
+export function tracingConfigFrom(env: NodeJS.ProcessEnv): TracingConfig {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  const disabled = /^true$/i.test(env.OTEL_SDK_DISABLED ?? '');
+  const protocol =
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf';
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new Error(
+      `OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (gRPC is not supported)`,
+    );
+  }
+  const tracesUrl = disabled
+    ? null
+    : traces
+      ? otelUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+      : base
+        ? tracesUrlOf(otelUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT'))
+        : null;
+  return {
+    tracesUrl,
+    protocol,
+    headers: {
+      ...otelHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+      ...otelHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    },
+    serviceName: env.OTEL_SERVICE_NAME || 'herald',
+  };
+}

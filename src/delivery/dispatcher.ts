@@ -4,13 +4,20 @@
 import type { Endpoint } from '../domain/endpoint.js';
 import { acceptsAttempts } from '../domain/endpoint.js';
 import type { AttemptTrigger } from '../domain/delivery.js';
-import { newId, type AccountId, type DeliveryId, type EndpointId } from '../domain/ids.js';
-import { classifyError, classifyResponse, type Outcome } from '../domain/outcome.js';
+import { newId, type EndpointId } from '../domain/ids.js';
+import { newOperationalEvent } from '../domain/operational.js';
+import { classifyError, classifyResponse, outcomeName, type Outcome } from '../domain/outcome.js';
 import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
 import type { SendResult } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
+import { spanUrl, type Span, type Tracer } from '../observability/tracing.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AttemptRecord, ClaimedDelivery, DeliveryResult } from '../store/port.js';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  DeliveryResult,
+  OperationalEventRecord,
+} from '../store/port.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import type { Authorization, Credentials } from './credentials.js';
 import { withoutSentCredentials } from './sent-credentials.js';
@@ -39,12 +46,6 @@ export interface HealthHooks {
   /** `credential`: the submission that failed; a newer one must not be parked for it. */
   requireReauthorization(id: EndpointId, reason: string, credential?: string): Promise<boolean>;
   credentialsWork(endpoint: Endpoint): Promise<void>;
-  exhausted(
-    accountId: AccountId,
-    endpointId: EndpointId,
-    deliveryId: DeliveryId,
-    data: Record<string, unknown>,
-  ): Promise<void>;
 }
 
 export interface DispatcherOptions {
@@ -57,6 +58,8 @@ export interface DispatcherOptions {
   readonly random: () => number;
   readonly retrySchedule: readonly number[];
   readonly userAgent: string;
+  /** Traces: each attempt an HTTP client span, its `traceparent` sent to the listener. */
+  readonly tracer?: Tracer;
 }
 
 export interface ProbeResult {
@@ -102,6 +105,7 @@ function deliveryResult(
   lastError: string | null,
   now: number,
   attempt: AttemptRecord | null,
+  raised: OperationalEventRecord | null = null,
 ): DeliveryResult {
   return {
     deliveryId: c.id,
@@ -114,18 +118,23 @@ function deliveryResult(
     lastError,
     updatedAt: now,
     attempt,
+    raised,
   };
 }
 
 export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {}
 
-  /** Builds the request headers for one attempt (without auth when `authorization` is undefined). */
+  /**
+   * Builds the request headers for one attempt (without auth when `authorization` is undefined;
+   * with the attempt span's `traceparent` when tracing).
+   */
   headers(
     endpoint: Endpoint,
     eventId: string,
     body: string,
     authorization: string | undefined,
+    span: Span | null = null,
   ): Record<string, string> {
     const now = this.o.clock();
     const timestamp = Math.floor(now / 1000);
@@ -142,6 +151,7 @@ export class Dispatcher {
     }
     if (authorization !== undefined) headers.authorization = authorization;
     for (const h of endpoint.customHeaders) headers[h.key.toLowerCase()] = h.value;
+    if (span) headers.traceparent = span.traceparent();
     return headers;
   }
 
@@ -155,11 +165,12 @@ export class Dispatcher {
     eventId: string,
     payload: string,
     auth: Authorization & { ok: true },
+    span: Span | null,
   ): Promise<Sent> {
     return this.o
       .send({
         url: endpoint.url,
-        headers: this.headers(endpoint, eventId, payload, auth.header),
+        headers: this.headers(endpoint, eventId, payload, auth.header, span),
         body: payload,
         timeoutMs: endpoint.options.timeoutMs,
         // A bearer token a listener refused while this request waited for a connection would
@@ -174,14 +185,18 @@ export class Dispatcher {
           : response.failure === 'withdrawn'
             ? TOKEN_REFUSED_UNSENT
             : classifyError(response.failure);
-        this.o.metrics.attemptDuration.observe(response.durationMs / 1000);
+        this.o.metrics.observeAttempt(outcomeName(outcome), response.durationMs / 1000);
         return { response, outcome, authorization: auth.header };
       });
   }
 
   /** Never rejects: every path ends in a DeliveryResult. */
   run(c: ClaimedDelivery, endpoint: Endpoint, owner: string): Promise<DeliveryResult> {
-    return this.attempt(c, endpoint, owner).catch((error: unknown) => {
+    const tracer = this.o.tracer;
+    const attempt = tracer?.on
+      ? this.traced(tracer, c, endpoint, owner)
+      : this.attempt(c, endpoint, owner, null);
+    return attempt.catch((error: unknown) => {
       // The store went away while the attempt needed it (a token read or lock): nothing was
       // sent, so try again soon. Anything else is a bug: try much later. Never lose it.
       const outage = isStoreUnavailable(error);
@@ -205,10 +220,62 @@ export class Dispatcher {
     return deliveryResult(c, owner, status, next, lastError, this.o.clock(), null);
   }
 
+  /**
+   * The attempt as an HTTP client span, a child of the publish that made the event (its stored
+   * traceparent), active while it runs so a token request it needs is its child.
+   */
+  private traced(
+    tracer: Tracer,
+    c: ClaimedDelivery,
+    endpoint: Endpoint,
+    owner: string,
+  ): Promise<DeliveryResult> {
+    const target = new URL(endpoint.url);
+    const span = tracer.start('POST', {
+      kind: 'client',
+      parent: c.traceParent,
+      attributes: {
+        'http.request.method': 'POST',
+        'url.full': spanUrl(endpoint.url),
+        'server.address': target.hostname,
+        'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
+        'herald.delivery.id': c.id,
+        'herald.event.id': c.eventId,
+        'herald.endpoint.id': c.endpointId,
+      },
+    });
+    return tracer
+      .within(span, () => this.attempt(c, endpoint, owner, span))
+      .then(
+        (result) => {
+          const a = result.attempt;
+          span.setAttributes({
+            'herald.delivery.status': result.status,
+            ...(a
+              ? { 'herald.attempt.outcome': a.outcome, 'herald.attempt.number': a.number }
+              : {}),
+            ...(a?.statusCode ? { 'http.response.status_code': a.statusCode } : {}),
+          });
+          if (a && a.outcome !== 'success') {
+            span.setAttributes({ 'error.type': a.statusCode ? String(a.statusCode) : a.outcome });
+            span.fail(result.lastError ?? a.outcome);
+          }
+          span.end();
+          return result;
+        },
+        (error: unknown) => {
+          span.fail(error instanceof Error ? error.message : String(error));
+          span.end();
+          throw error;
+        },
+      );
+  }
+
   private async attempt(
     c: ClaimedDelivery,
     endpoint: Endpoint,
     owner: string,
+    span: Span | null,
   ): Promise<DeliveryResult> {
     if (!acceptsAttempts(endpoint)) {
       const why =
@@ -223,7 +290,7 @@ export class Dispatcher {
     const auth = authorizing instanceof Promise ? await authorizing : authorizing;
     if (!auth.ok) return this.authFailed(c, endpoint, owner, auth);
 
-    const exchange = await this.exchange(endpoint, c.eventId, c.payload, auth);
+    const exchange = await this.exchange(endpoint, c.eventId, c.payload, auth, span);
     if (!exchange.ok) return this.authFailed(c, endpoint, owner, exchange.auth);
     const trigger: AttemptTrigger = exchange.refreshed
       ? 'token_refresh'
@@ -243,10 +310,11 @@ export class Dispatcher {
     eventId: string,
     payload: string,
     first: Authorization & { ok: true },
+    span: Span | null,
   ): Promise<Exchange> {
-    return this.sendOnce(endpoint, eventId, payload, first).then((sent) =>
+    return this.sendOnce(endpoint, eventId, payload, first, span).then((sent) =>
       sent.outcome.kind === 'token_rejected'
-        ? this.resendWithNewerToken(endpoint, eventId, payload, first, sent)
+        ? this.resendWithNewerToken(endpoint, eventId, payload, first, sent, span)
         : this.exchanged(endpoint, first, sent, false),
     );
   }
@@ -257,10 +325,11 @@ export class Dispatcher {
     payload: string,
     first: Authorization & { ok: true },
     firstSent: Sent,
+    span: Span | null,
   ): Promise<Exchange> {
     const auth = await this.o.credentials.tokenRejected(endpoint, first.generation);
     if (!auth.ok) return { ok: false, auth };
-    let sent = await this.sendOnce(endpoint, eventId, payload, auth);
+    let sent = await this.sendOnce(endpoint, eventId, payload, auth, span);
     if (sent.outcome === TOKEN_REFUSED_UNSENT) {
       // The newer token was refused too before this request was written. If neither request
       // reached the listener, no attempt is spent: given back, to go with the newest token.
@@ -303,7 +372,7 @@ export class Dispatcher {
         responseBody: null,
         error: auth.message,
       };
-    const exchange = await this.exchange(endpoint, eventId, payload, auth);
+    const exchange = await this.exchange(endpoint, eventId, payload, auth, null);
     if (!exchange.ok) {
       if (exchange.auth.kind === 'terminal')
         await this.o.health.requireReauthorization(
@@ -377,7 +446,7 @@ export class Dispatcher {
       startedAt,
       durationMs: Math.max(0, Math.round(response.durationMs)),
       statusCode,
-      outcome: outcome.kind === 'retry' ? outcome.failure : outcome.kind,
+      outcome: outcomeName(outcome),
       error: response.ok ? null : response.message,
       responseBody: response.ok
         ? withoutSentCredentials(response.body, endpoint, sent.authorization) || null
@@ -388,7 +457,9 @@ export class Dispatcher {
       status: DeliveryResult['status'],
       nextAttemptAt: number | null,
       lastError: string | null,
-    ): DeliveryResult => deliveryResult(c, owner, status, nextAttemptAt, lastError, now, attempt);
+      raised: OperationalEventRecord | null = null,
+    ): DeliveryResult =>
+      deliveryResult(c, owner, status, nextAttemptAt, lastError, now, attempt, raised);
 
     switch (outcome.kind) {
       case 'success':
@@ -433,10 +504,15 @@ export class Dispatcher {
           .catch((e: unknown) => this.logHookError(e, endpoint));
         if (next === null) {
           this.o.metrics.countFinished('failed');
-          void this.o.health
-            .exhausted(c.accountId, c.endpointId, c.id, { attempts, lastError })
-            .catch((e: unknown) => this.logHookError(e, endpoint));
-          return settle('failed', null, lastError);
+          // Stored with the result, in its transaction: told exactly when the delivery fails.
+          const exhausted = newOperationalEvent(
+            'delivery.exhausted',
+            c.accountId,
+            { endpointId: c.endpointId, deliveryId: c.id },
+            { attempts, lastError },
+            now,
+          );
+          return settle('failed', null, lastError, exhausted);
         }
         this.o.metrics.countFinished('retrying');
         return settle('pending', next, lastError);

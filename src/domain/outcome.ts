@@ -22,6 +22,11 @@ export type Outcome =
   /** The access token was refused in a way a fresh token can fix (refresh once, resend once). */
   | { readonly kind: 'token_rejected' };
 
+/** The name an outcome is logged and counted under: the failure kind for a retry. */
+export function outcomeName(outcome: Outcome): string {
+  return outcome.kind === 'retry' ? outcome.failure : outcome.kind;
+}
+
 export interface ResponseFacts {
   readonly status: number;
   readonly retryAfter?: string | undefined;

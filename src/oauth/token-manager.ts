@@ -21,6 +21,7 @@ import type { EndpointId } from '../domain/ids.js';
 import type { Authorization, TokenSource } from '../delivery/credentials.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { spanUrl, type Tracer } from '../observability/tracing.js';
 import type { SecretBox } from '../services/secret-box.js';
 import type { Store, TokenRecord } from '../store/port.js';
 import { credentialLineage, credentialSubmission, refreshAheadAt } from './credential-keys.js';
@@ -47,6 +48,8 @@ export interface TokenManagerOptions {
   readonly waitPollMs?: number;
   /** Pause between tries to store a rotated refresh token that could not be stored. */
   readonly persistRetryMs?: number;
+  /** Traces: each token request an HTTP client span (a child of the delivery that needed it). */
+  readonly tracer?: Tracer;
 }
 
 interface Cached {
@@ -353,6 +356,41 @@ export class TokenManager implements TokenSource {
     return this.terminal(reason, submission);
   }
 
+  /** One token request, as an HTTP client span when tracing (never a token in it). */
+  private async traced(
+    endpoint: Endpoint,
+    grant: string,
+    request: () => Promise<GrantResult>,
+  ): Promise<GrantResult> {
+    const tracer = this.o.tracer;
+    if (!tracer?.on) return request();
+    const span = tracer.start('POST', {
+      kind: 'client',
+      attributes: {
+        'http.request.method': 'POST',
+        'url.full': spanUrl(endpoint.oauth!.tokenUrl),
+        'herald.endpoint.id': endpoint.id,
+        'herald.oauth.grant': grant,
+      },
+    });
+    try {
+      const result = await request();
+      if (!result.ok) {
+        span.setAttributes({
+          'herald.oauth.outcome': result.kind,
+          ...(result.status === null ? {} : { 'http.response.status_code': result.status }),
+          'error.type': result.error ?? result.kind,
+        });
+        span.fail(result.message);
+      } else {
+        span.setAttributes({ 'herald.oauth.outcome': 'success', 'http.response.status_code': 200 });
+      }
+      return result;
+    } finally {
+      span.end();
+    }
+  }
+
   private transient(endpoint: Endpoint, submission: string, message: string): Authorization {
     const previous = this.backoff.get(endpoint.id);
     const failures = previous && previous.submission === submission ? previous.failures + 1 : 1;
@@ -459,9 +497,11 @@ export class TokenManager implements TokenSource {
         const refreshToken = this.newestRefreshToken(endpoint, record);
         const grant =
           endpoint.oauth!.grantType === 'REFRESH_TOKEN' ? 'refresh_token' : 'client_credentials';
-        const result = await requestToken(
-          { oauth: endpoint.oauth!, clientSecret: endpoint.secrets.clientSecret, refreshToken },
-          this.o.fetch,
+        const result = await this.traced(endpoint, grant, () =>
+          requestToken(
+            { oauth: endpoint.oauth!, clientSecret: endpoint.secrets.clientSecret, refreshToken },
+            this.o.fetch,
+          ),
         );
         const generation = (record?.generation ?? 0) + 1;
         if (result.ok) {

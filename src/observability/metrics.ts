@@ -41,10 +41,19 @@ export class Metrics {
     labelNames: ['status'],
     registers: [this.registry],
   });
-  readonly attemptDuration = new Histogram({
+  private readonly attemptDuration = new Histogram({
     name: 'herald_delivery_attempt_duration_seconds',
-    help: 'Time from sending a delivery to the end of the listener response.',
+    help: 'Time from sending a delivery to the end of the listener response, by outcome (as herald_delivery_attempts_total).',
+    labelNames: ['outcome'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+    registers: [this.registry],
+  });
+  /** OpenTelemetry's HTTP server metric as Prometheus names it: stock dashboards read it. */
+  private readonly httpDuration = new Histogram({
+    name: 'http_server_request_duration_seconds',
+    help: 'HTTP requests served, by method, route pattern (never the raw path) and status; _count is the request count.',
+    labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
     registers: [this.registry],
   });
   readonly tokenRequests = new Counter({
@@ -68,6 +77,18 @@ export class Metrics {
     name: 'herald_operational_events_total',
     help: 'Operational events raised (delivery.exhausted, endpoint.disabled, endpoint.reauthorization_required, ...).',
     labelNames: ['type'],
+    registers: [this.registry],
+  });
+  readonly alertEmails = new Counter({
+    name: 'herald_alert_emails_total',
+    help: 'Alert emails to account contacts, by outcome (sent, failed: tried again later).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly retentionDeleted = new Counter({
+    name: 'herald_retention_deleted_total',
+    help: 'Records deleted by retention (HERALD_RETENTION), by table.',
+    labelNames: ['table'],
     registers: [this.registry],
   });
   private readonly queueGauge = new Gauge({
@@ -97,6 +118,38 @@ export class Metrics {
   // when metrics are rendered (a label lookup hashes the label object on every call).
   private readonly pendingAttempts = new Map<string, number>();
   private readonly pendingFinished = new Map<string, number>();
+  // Histograms cannot wait like counters: each observation goes to its labelled child, looked up
+  // once per label value rather than hashed on every call.
+  private readonly attemptDurations = new Map<string, Histogram.Internal<'outcome'>>();
+  private readonly httpDurations = new Map<
+    string,
+    Histogram.Internal<'http_request_method' | 'http_route' | 'http_response_status_code'>
+  >();
+
+  /** Records how long one send to a listener took, by its outcome. */
+  observeAttempt(outcome: string, seconds: number): void {
+    let child = this.attemptDurations.get(outcome);
+    if (!child) {
+      child = this.attemptDuration.labels({ outcome });
+      this.attemptDurations.set(outcome, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** Records one HTTP request served. `route` is the matched route pattern, never the raw path. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let child = this.httpDurations.get(key);
+    if (!child) {
+      child = this.httpDuration.labels({
+        http_request_method: method,
+        http_route: route,
+        http_response_status_code: String(status),
+      });
+      this.httpDurations.set(key, child);
+    }
+    child.observe(seconds);
+  }
 
   /** Counts one successful token refresh of the endpoint. */
   countTokenRefresh(endpoint: EndpointId): void {
@@ -139,8 +192,9 @@ export class Metrics {
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics)
-      collectDefaultMetrics({ register: this.registry, prefix: 'herald_process_' });
+    // Without a prefix: the names stock Node.js dashboards read (process_cpu_seconds_total,
+    // nodejs_heap_size_used_bytes, ...), not herald_process_process_cpu_seconds_total.
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
   async render(sampler: QueueSampler | undefined): Promise<string> {

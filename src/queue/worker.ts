@@ -28,6 +28,8 @@ export interface WorkerOptions {
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   readonly claimBatch?: number;
+  /** Told when written results raised operational events (delivery.exhausted). */
+  readonly onRaised?: () => void;
 }
 
 interface Lane {
@@ -72,7 +74,12 @@ export class Worker {
       o.logger,
       (results) => {
         // Leases are renewed until the result is stored, not only until it is queued.
-        for (const r of results) this.leased.delete(r.deliveryId);
+        let raised = false;
+        for (const r of results) {
+          this.leased.delete(r.deliveryId);
+          if (r.raised !== null) raised = true;
+        }
+        if (raised) o.onRaised?.();
         if (!this.wantClaim) return;
         this.wantClaim = false;
         o.signal.notify();

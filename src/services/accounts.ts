@@ -173,6 +173,11 @@ export class AccountService {
     return next;
   }
 
+  /** Sets (or with null removes) the address that alert emails go to. */
+  setContactEmail(id: AccountId, contactEmail: string | null): Promise<AccountRecord> {
+    return this.updateAccount(id, { contactEmail });
+  }
+
   listAccounts(): Promise<AccountRecord[]> {
     return this.store.listAccounts();
   }

@@ -3,7 +3,7 @@
 
 import type { Endpoint } from '../domain/endpoint.js';
 import { credentialSubmission } from '../oauth/credential-keys.js';
-import type { AccountId, DeliveryId, EndpointId } from '../domain/ids.js';
+import type { EndpointId } from '../domain/ids.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
 
@@ -21,21 +21,20 @@ export class EndpointHealth {
    * it stays enabled. Returns whether the endpoint is disabled afterwards.
    */
   async disable(id: EndpointId, reason: string, url?: string): Promise<boolean> {
-    const result = await this.repo.mutate(id, (current) =>
-      current.state === 'disabled' || (url !== undefined && current.url !== url)
-        ? undefined
-        : { ...current, state: 'disabled', disabledReason: reason, failingSince: null },
+    const result = await this.repo.mutate(
+      id,
+      (current) =>
+        current.state === 'disabled' || (url !== undefined && current.url !== url)
+          ? undefined
+          : { ...current, state: 'disabled', disabledReason: reason, failingSince: null },
+      (before, after) =>
+        before.state !== 'disabled' && after.state === 'disabled'
+          ? [this.ops.event('endpoint.disabled', after.accountId, { endpointId: id }, { reason })]
+          : [],
     );
     if (!result || result.after.state !== 'disabled') return false;
+    this.ops.stored(result.raised);
     await this.repo.store.holdDeliveries(id, this.clock());
-    if (result.before.state !== 'disabled') {
-      await this.ops.raise(
-        'endpoint.disabled',
-        result.after.accountId,
-        { endpointId: id },
-        { reason },
-      );
-    }
     return true;
   }
 
@@ -72,22 +71,29 @@ export class EndpointHealth {
     reason: string,
     credential?: string,
   ): Promise<boolean> {
-    const result = await this.repo.mutate(id, (current) =>
-      current.authStatus === 'reauthorization_required' ||
-      (credential !== undefined && credentialSubmission(current) !== credential)
-        ? undefined
-        : { ...current, authStatus: 'reauthorization_required' },
+    const result = await this.repo.mutate(
+      id,
+      (current) =>
+        current.authStatus === 'reauthorization_required' ||
+        (credential !== undefined && credentialSubmission(current) !== credential)
+          ? undefined
+          : { ...current, authStatus: 'reauthorization_required' },
+      (before, after) =>
+        before.authStatus !== 'reauthorization_required' &&
+        after.authStatus === 'reauthorization_required'
+          ? [
+              this.ops.event(
+                'endpoint.reauthorization_required',
+                after.accountId,
+                { endpointId: id },
+                { reason },
+              ),
+            ]
+          : [],
     );
     if (!result || result.after.authStatus !== 'reauthorization_required') return false;
+    this.ops.stored(result.raised);
     await this.repo.store.holdDeliveries(id, this.clock());
-    if (result.before.authStatus !== 'reauthorization_required') {
-      await this.ops.raise(
-        'endpoint.reauthorization_required',
-        result.after.accountId,
-        { endpointId: id },
-        { reason },
-      );
-    }
     return true;
   }
 
@@ -97,14 +103,5 @@ export class EndpointHealth {
     await this.repo.mutate(endpoint.id, (current) =>
       current.authStatus === 'unverified' ? { ...current, authStatus: 'ok' } : undefined,
     );
-  }
-
-  async exhausted(
-    accountId: AccountId,
-    endpointId: EndpointId,
-    deliveryId: DeliveryId,
-    data: Record<string, unknown>,
-  ): Promise<void> {
-    await this.ops.raise('delivery.exhausted', accountId, { endpointId, deliveryId }, data);
   }
 }

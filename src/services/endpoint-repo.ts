@@ -4,7 +4,7 @@
 import { NotFoundError } from '../errors.js';
 import type { Endpoint } from '../domain/endpoint.js';
 import type { AccountId, EndpointId } from '../domain/ids.js';
-import type { Store } from '../store/port.js';
+import type { OperationalEventRecord, Store } from '../store/port.js';
 import { openEndpoint, sealEndpoint } from './endpoint-codec.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -62,21 +62,27 @@ export class EndpointRepository {
 
   /**
    * Applies `change` to the current endpoint and writes it if nobody changed it meanwhile,
-   * retrying on conflicts. `change` returns undefined to leave the endpoint as it is.
+   * retrying on conflicts. `change` returns undefined to leave the endpoint as it is. `raise`
+   * names the operational events the change raises: stored in the same transaction as the
+   * change, so that a change is never made without them, nor they without it.
    */
   async mutate(
     id: EndpointId,
     change: (current: Endpoint) => Endpoint | undefined,
-  ): Promise<{ before: Endpoint; after: Endpoint } | undefined> {
+    raise?: (before: Endpoint, after: Endpoint) => readonly OperationalEventRecord[],
+  ): Promise<
+    { before: Endpoint; after: Endpoint; raised: readonly OperationalEventRecord[] } | undefined
+  > {
     for (let tries = 0; tries < 20; tries++) {
       const before = await this.find(id);
       if (!before) return undefined;
       const next = change(before);
-      if (!next) return { before, after: before };
+      if (!next) return { before, after: before, raised: [] };
       const after: Endpoint = { ...next, version: before.version + 1, updatedAt: this.clock() };
-      if (await this.store.updateEndpoint(sealEndpoint(after, this.box))) {
+      const raised = raise ? raise(before, after) : [];
+      if (await this.store.updateEndpoint(sealEndpoint(after, this.box), raised)) {
         this.changed(after.accountId, after.id);
-        return { before, after };
+        return { before, after, raised };
       }
     }
     throw new Error(`endpoint ${id} keeps changing under concurrent updates`);

@@ -17,7 +17,9 @@ import {
 } from '../domain/endpoint.js';
 import { ALL_EVENTS } from '../domain/endpoint.js';
 import { normaliseEventName } from '../domain/events.js';
+import { isOperationalType } from '../domain/operational.js';
 import { newId, type AccountId, type EndpointId } from '../domain/ids.js';
+import type { OperationalEventRecord } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
 import { NATIVE_FIELDS, SecretMoves, type SecretFields } from './secret-binding.js';
@@ -79,10 +81,28 @@ export function newSigningSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
-export function normaliseEventFilter(events: readonly string[], path = 'events'): string[] {
+/**
+ * Validates and normalises an endpoint's `events`: OneSpan event names, `*`, and (on `/v1`) the
+ * operational event types. The OneSpan-compatible API (`oneSpanOnly`) takes OneSpan's names only:
+ * its SDKs read `events` as their own enum.
+ */
+export function normaliseEventFilter(
+  events: readonly string[],
+  path = 'events',
+  oneSpanOnly = false,
+): string[] {
   const problems: FieldProblem[] = [];
   const out: string[] = [];
   events.forEach((name, i) => {
+    if (isOperationalType(name)) {
+      if (oneSpanOnly) {
+        problems.push({
+          path: `${path}/${i}`,
+          message: `${name} is an operational event type: subscribe to it with /v1/endpoints (this API takes OneSpan event names only)`,
+        });
+      } else if (!out.includes(name)) out.push(name);
+      return;
+    }
     const normalised = name === ALL_EVENTS ? ALL_EVENTS : normaliseEventName(name);
     if (normalised === undefined) {
       problems.push({
@@ -260,7 +280,7 @@ export class EndpointService {
       accountId,
       origin,
       url: draft.url,
-      events: normaliseEventFilter(draft.events),
+      events: normaliseEventFilter(draft.events, 'events', origin !== null),
       description: draft.description,
       authType: draft.auth.type,
       authStatus: draft.auth.type === 'OAUTH2' ? 'unverified' : 'ok',
@@ -288,32 +308,40 @@ export class EndpointService {
     const existing = await this.findByOrigin(accountId, origin);
     if (!existing) return (await this.create(accountId, origin, draft)).endpoint;
     await this.validate(draft);
-    const result = await this.repo.mutate(existing.id, (current) => {
-      const credentialsChanged = EndpointService.newCredentials(draft.auth, current);
-      const signingSecrets = draft.signing
-        ? (current.secrets.signingSecrets ?? [{ secret: newSigningSecret(), expiresAt: null }])
-        : undefined;
-      const moves = new SecretMoves(current, afterChange(draft), draft.fields ?? NATIVE_FIELDS);
-      const customHeaders = moves.headers(draft.customHeaders, current.customHeaders);
-      const secrets = this.secretsFor(draft.auth, current.secrets, current, moves);
-      moves.check();
-      return {
-        ...current,
-        url: draft.url,
-        events: normaliseEventFilter(draft.events),
-        description: draft.description,
-        authType: draft.auth.type,
-        authStatus: this.statusAfter(draft.auth, current, credentialsChanged),
-        oauth: draft.auth.type === 'OAUTH2' ? draft.auth.oauth : null,
-        secrets: { ...secrets, signingSecrets },
-        customHeaders,
-        options: draft.options,
-        state: 'enabled',
-        disabledReason: null,
-        failingSince: null,
-      };
-    });
-    return this.afterChange(result!.before, result!.after);
+    const result = await this.repo.mutate(
+      existing.id,
+      (current) => {
+        const credentialsChanged = EndpointService.newCredentials(draft.auth, current);
+        const signingSecrets = draft.signing
+          ? (current.secrets.signingSecrets ?? [{ secret: newSigningSecret(), expiresAt: null }])
+          : undefined;
+        const moves = new SecretMoves(current, afterChange(draft), draft.fields ?? NATIVE_FIELDS);
+        const customHeaders = moves.headers(draft.customHeaders, current.customHeaders);
+        const secrets = this.secretsFor(draft.auth, current.secrets, current, moves);
+        moves.check();
+        return {
+          ...current,
+          url: draft.url,
+          // Operational subscriptions made on /v1 are invisible here: a replace keeps them.
+          events: [
+            ...normaliseEventFilter(draft.events, 'events', true),
+            ...current.events.filter(isOperationalType),
+          ],
+          description: draft.description,
+          authType: draft.auth.type,
+          authStatus: this.statusAfter(draft.auth, current, credentialsChanged),
+          oauth: draft.auth.type === 'OAUTH2' ? draft.auth.oauth : null,
+          secrets: { ...secrets, signingSecrets },
+          customHeaders,
+          options: draft.options,
+          state: 'enabled',
+          disabledReason: null,
+          failingSince: null,
+        };
+      },
+      this.reEnabled,
+    );
+    return this.afterChange(result!);
   }
 
   private statusAfter(auth: AuthDraft, current: Endpoint, credentialsChanged: boolean): AuthStatus {
@@ -325,42 +353,48 @@ export class EndpointService {
   async update(accountId: AccountId, id: EndpointId, patch: EndpointPatch): Promise<Endpoint> {
     await this.repo.get(accountId, id);
     await this.validate(patch);
-    const result = await this.repo.mutate(id, (current) => {
-      const auth = patch.auth;
-      const credentialsChanged = auth ? EndpointService.newCredentials(auth, current) : false;
-      const url = patch.url ?? current.url;
-      const tokenUrl = auth
-        ? afterChange({ url, auth }).tokenUrl
-        : (current.oauth?.tokenUrl ?? null);
-      const moves = new SecretMoves(current, { url, tokenUrl }, patch.fields ?? NATIVE_FIELDS);
-      // Left out, the stored auth stays: a Basic key stays with the callback URL.
-      if (!auth && current.authType === 'BASIC') {
-        moves.keep(moves.fields.key, 'callback URL', 'is left out');
-      }
-      const customHeaders = moves.headers(patch.customHeaders, current.customHeaders);
-      const secrets = auth
-        ? this.secretsFor(auth, current.secrets, current, moves)
-        : current.secrets;
-      moves.check();
-      let signingSecrets = current.secrets.signingSecrets;
-      if (patch.signing === false) signingSecrets = undefined;
-      if (patch.signing === true && !signingSecrets) {
-        signingSecrets = [{ secret: newSigningSecret(), expiresAt: null }];
-      }
-      return {
-        ...current,
-        url,
-        events: patch.events ? normaliseEventFilter(patch.events) : current.events,
-        description: patch.description === undefined ? current.description : patch.description,
-        authType: auth ? auth.type : current.authType,
-        authStatus: auth ? this.statusAfter(auth, current, credentialsChanged) : current.authStatus,
-        oauth: auth ? (auth.type === 'OAUTH2' ? auth.oauth : null) : current.oauth,
-        secrets: { ...secrets, signingSecrets },
-        customHeaders,
-        options: patch.options ?? current.options,
-      };
-    });
-    return this.afterChange(result!.before, result!.after);
+    const result = await this.repo.mutate(
+      id,
+      (current) => {
+        const auth = patch.auth;
+        const credentialsChanged = auth ? EndpointService.newCredentials(auth, current) : false;
+        const url = patch.url ?? current.url;
+        const tokenUrl = auth
+          ? afterChange({ url, auth }).tokenUrl
+          : (current.oauth?.tokenUrl ?? null);
+        const moves = new SecretMoves(current, { url, tokenUrl }, patch.fields ?? NATIVE_FIELDS);
+        // Left out, the stored auth stays: a Basic key stays with the callback URL.
+        if (!auth && current.authType === 'BASIC') {
+          moves.keep(moves.fields.key, 'callback URL', 'is left out');
+        }
+        const customHeaders = moves.headers(patch.customHeaders, current.customHeaders);
+        const secrets = auth
+          ? this.secretsFor(auth, current.secrets, current, moves)
+          : current.secrets;
+        moves.check();
+        let signingSecrets = current.secrets.signingSecrets;
+        if (patch.signing === false) signingSecrets = undefined;
+        if (patch.signing === true && !signingSecrets) {
+          signingSecrets = [{ secret: newSigningSecret(), expiresAt: null }];
+        }
+        return {
+          ...current,
+          url,
+          events: patch.events ? normaliseEventFilter(patch.events) : current.events,
+          description: patch.description === undefined ? current.description : patch.description,
+          authType: auth ? auth.type : current.authType,
+          authStatus: auth
+            ? this.statusAfter(auth, current, credentialsChanged)
+            : current.authStatus,
+          oauth: auth ? (auth.type === 'OAUTH2' ? auth.oauth : null) : current.oauth,
+          secrets: { ...secrets, signingSecrets },
+          customHeaders,
+          options: patch.options ?? current.options,
+        };
+      },
+      this.reEnabled,
+    );
+    return this.afterChange(result!);
   }
 
   async delete(accountId: AccountId, id: EndpointId): Promise<void> {
@@ -397,38 +431,44 @@ export class EndpointService {
       );
     }
     if (input.oauth) await this.checkDestination(input.oauth.tokenUrl);
-    const result = await this.repo.mutate(id, (current) => {
-      const oauth = input.oauth ?? current.oauth;
-      const moves = new SecretMoves(
-        current,
-        { url: current.url, tokenUrl: oauth?.tokenUrl ?? null },
-        CREDENTIALS_FIELDS,
-      );
-      const { clientSecret, refreshToken } = current.secrets;
-      if (input.clientSecret === undefined && clientSecret !== undefined) {
-        moves.keep('clientSecret', 'token endpoint', 'is left out');
-      }
-      // A refresh token the new grant does not use is not kept for another token endpoint.
-      const dropRefresh = oauth?.grantType !== 'REFRESH_TOKEN' && moves.moves('token endpoint');
-      if (input.refreshToken === undefined && refreshToken !== undefined && !dropRefresh) {
-        moves.keep('refreshToken', 'token endpoint', 'is left out');
-      }
-      moves.check();
-      return {
-        ...current,
-        oauth,
-        authStatus: current.authType === 'OAUTH2' ? 'unverified' : 'ok',
-        secrets: {
-          ...current.secrets,
-          basicKey: input.key ?? current.secrets.basicKey,
-          clientSecret: input.clientSecret ?? clientSecret,
-          refreshToken: input.refreshToken ?? (dropRefresh ? undefined : refreshToken),
-          credentialsSetAt: this.clock(),
-        },
-      };
-    });
-    await this.ops.raise('endpoint.credentials_replaced', accountId, { endpointId: id });
-    return this.afterChange(result!.before, result!.after);
+    const result = await this.repo.mutate(
+      id,
+      (current) => {
+        const oauth = input.oauth ?? current.oauth;
+        const moves = new SecretMoves(
+          current,
+          { url: current.url, tokenUrl: oauth?.tokenUrl ?? null },
+          CREDENTIALS_FIELDS,
+        );
+        const { clientSecret, refreshToken } = current.secrets;
+        if (input.clientSecret === undefined && clientSecret !== undefined) {
+          moves.keep('clientSecret', 'token endpoint', 'is left out');
+        }
+        // A refresh token the new grant does not use is not kept for another token endpoint.
+        const dropRefresh = oauth?.grantType !== 'REFRESH_TOKEN' && moves.moves('token endpoint');
+        if (input.refreshToken === undefined && refreshToken !== undefined && !dropRefresh) {
+          moves.keep('refreshToken', 'token endpoint', 'is left out');
+        }
+        moves.check();
+        return {
+          ...current,
+          oauth,
+          authStatus: current.authType === 'OAUTH2' ? 'unverified' : 'ok',
+          secrets: {
+            ...current.secrets,
+            basicKey: input.key ?? current.secrets.basicKey,
+            clientSecret: input.clientSecret ?? clientSecret,
+            refreshToken: input.refreshToken ?? (dropRefresh ? undefined : refreshToken),
+            credentialsSetAt: this.clock(),
+          },
+        };
+      },
+      (before, after) => [
+        this.ops.event('endpoint.credentials_replaced', accountId, { endpointId: id }),
+        ...this.reEnabled(before, after),
+      ],
+    );
+    return this.afterChange(result!);
   }
 
   async setState(
@@ -437,30 +477,43 @@ export class EndpointService {
     state: 'enabled' | 'disabled',
   ): Promise<Endpoint> {
     await this.repo.get(accountId, id);
-    const result = await this.repo.mutate(id, (current) =>
-      current.state === state
-        ? undefined
-        : {
-            ...current,
-            state,
-            disabledReason: state === 'disabled' ? 'disabled by a user' : null,
-            failingSince: null,
-          },
+    const result = await this.repo.mutate(
+      id,
+      (current) =>
+        current.state === state
+          ? undefined
+          : {
+              ...current,
+              state,
+              disabledReason: state === 'disabled' ? 'disabled by a user' : null,
+              failingSince: null,
+            },
+      this.reEnabled,
     );
-    return this.afterChange(result!.before, result!.after);
+    return this.afterChange(result!);
   }
 
+  /** A disabled endpoint enabled again raises endpoint.enabled, with the change. */
+  private readonly reEnabled = (before: Endpoint, after: Endpoint): OperationalEventRecord[] =>
+    before.state === 'disabled' && after.state === 'enabled'
+      ? [this.ops.event('endpoint.enabled', after.accountId, { endpointId: after.id })]
+      : [];
+
   /** Holds or releases deliveries to match the endpoint's new state, and wakes the workers. */
-  private async afterChange(before: Endpoint, after: Endpoint): Promise<Endpoint> {
+  private async afterChange({
+    after,
+    raised,
+  }: {
+    after: Endpoint;
+    raised: readonly OperationalEventRecord[];
+  }): Promise<Endpoint> {
+    this.ops.stored(raised);
     const now = this.clock();
     const accepting = after.state === 'enabled' && after.authStatus !== 'reauthorization_required';
     if (!accepting) await this.repo.store.holdDeliveries(after.id, now);
     if (accepting) {
       const released = await this.repo.store.releaseHeldDeliveries(after.id, now);
       if (released > 0) this.signal.notify();
-    }
-    if (before.state === 'disabled' && after.state === 'enabled') {
-      await this.ops.raise('endpoint.enabled', after.accountId, { endpointId: after.id });
     }
     return after;
   }

@@ -8,6 +8,7 @@ import { acceptsAttempts, subscribes, type Endpoint } from '../domain/endpoint.j
 import { MAX_BATCH, normaliseEvent, type NormalisedEvent } from '../domain/events.js';
 import { newId, type AccountId } from '../domain/ids.js';
 import type { Metrics } from '../observability/metrics.js';
+import { NO_TRACING, type Span, type Tracer } from '../observability/tracing.js';
 import type { IngestBatch, IngestOutcome, NewDelivery, NewEvent, Store } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { WorkSignal } from './work-signal.js';
@@ -38,6 +39,7 @@ export class IngestService {
     private readonly clock: () => number,
     private readonly signal: WorkSignal,
     private readonly metrics: Metrics,
+    private readonly tracer: Tracer = NO_TRACING,
   ) {
     // Endpoint changes made in this process take effect on the next event at once; changes made
     // by other processes (PostgreSQL deployments) within ROUTES_TTL_MS.
@@ -46,13 +48,15 @@ export class IngestService {
 
   /**
    * Publishes one event (a JSON object) or a batch (a JSON array). `rawBody` is what the client
-   * sent, for idempotency: the same key with a different body is a conflict.
+   * sent, for idempotency: the same key with a different body is a conflict. `trace`: the publish
+   * request's span (tracing on): the commit is its child, and the events keep its traceparent.
    */
   async publish(
     accountId: AccountId,
     input: unknown,
     rawBody: string,
     idempotencyKey: string | undefined,
+    trace: Span | null = null,
   ): Promise<PublishResult> {
     const now = this.clock();
     const isBatch = Array.isArray(input);
@@ -80,7 +84,7 @@ export class IngestService {
     // Returned, not awaited: an async function keeps its locals (here the whole parsed request)
     // until it resumes, so awaiting the commit here would keep every event of the batch alive
     // while it commits, long enough to be promoted to the old generation.
-    return this.submit(accountId, normalised, routes, now, isBatch, rawBody, idempotencyKey);
+    return this.submit(accountId, normalised, routes, now, isBatch, rawBody, idempotencyKey, trace);
   }
 
   /** Builds the batch, commits it, and answers from the outcome. */
@@ -92,7 +96,9 @@ export class IngestService {
     isBatch: boolean,
     rawBody: string,
     idempotencyKey: string | undefined,
+    trace: Span | null,
   ): Promise<PublishResult> {
+    const traceParent = trace ? trace.traceparent() : null;
     const events: NewEvent[] = normalised.map((e) => {
       const id = newId('event', now);
       const deliveries: NewDelivery[] = [];
@@ -115,6 +121,7 @@ export class IngestService {
           receivedAt: now,
         },
         deliveries,
+        ...(traceParent ? { traceParent } : {}),
       };
     });
     const ids = events.map((e) => e.event.id);
@@ -131,7 +138,7 @@ export class IngestService {
       events,
       response,
     };
-    return this.commit(batch).then((outcome) => {
+    return this.commit(batch, trace).then((outcome) => {
       switch (outcome.kind) {
         case 'inserted':
           return { body: response, replayed: false };
@@ -161,12 +168,33 @@ export class IngestService {
   }
 
   /** Hands the batch to the store (which groups concurrent commits) and counts what it inserted. */
-  private commit(batch: IngestBatch): Promise<IngestOutcome> {
+  private commit(batch: IngestBatch, trace: Span | null): Promise<IngestOutcome> {
     const counts = IngestService.count(batch);
-    return this.store.ingest([batch]).then(([outcome]) => {
+    const span = trace
+      ? this.tracer.start('ingest commit', {
+          kind: 'internal',
+          parent: trace,
+          attributes: {
+            'herald.events': counts.events,
+            'herald.deliveries': counts.created + counts.held,
+          },
+        })
+      : null;
+    const committing = this.store.ingest([batch]).then(([outcome]) => {
       this.committed(counts, outcome!);
+      span?.setAttributes({ 'herald.ingest.outcome': outcome!.kind });
       return outcome!;
     });
+    if (span) {
+      void committing.then(
+        () => span.end(),
+        (error: unknown) => {
+          span.fail(error instanceof Error ? error.message : String(error));
+          span.end();
+        },
+      );
+    }
+    return committing;
   }
 
   private static count(batch: IngestBatch): BatchCounts {

@@ -2,6 +2,7 @@
 // can only show what the API would). Secrets leave only masked; times leave as ISO-8601 strings.
 
 import { maskSecret, type Endpoint } from '../domain/endpoint.js';
+import { isOperationalType } from '../domain/operational.js';
 import { formatDuration } from '../domain/retry.js';
 import type {
   AccountRecord,
@@ -32,7 +33,9 @@ export function presentCallback(e: Endpoint): Record<string, unknown> {
         : e.authType === 'OAUTH2' && e.oauth?.flavor === 'salesforce'
           ? masked(e.secrets.refreshToken ?? e.secrets.clientSecret)
           : null) ?? '',
-    events: e.events,
+    // Operational subscriptions (made on /v1) are not OneSpan event names: the SDKs read this
+    // list as their own enum, so it shows OneSpan's names only.
+    events: e.events.filter((name) => !isOperationalType(name)),
     authType: e.authType,
     customHeaders: maskedHeaders(e.customHeaders),
   };

@@ -133,6 +133,10 @@ export const AccountCreateSchema = z.object({
   contactEmail: z.email().nullable().optional(),
 });
 
+export const AccountPatchSchema = z.object({
+  contactEmail: z.email().max(320).nullable(),
+});
+
 export const ApiKeyCreateSchema = z.object({
   name: z.string().min(1).max(200).optional(),
 });

@@ -5,14 +5,8 @@
 
 import type { Attempt, Delivery, DeliveryStatus } from '../domain/delivery.js';
 import type { AuthStatus, Endpoint, EndpointState, Origin } from '../domain/endpoint.js';
-import type {
-  AccountId,
-  ApiKeyId,
-  DeliveryId,
-  EndpointId,
-  EventId,
-  OperationalEventId,
-} from '../domain/ids.js';
+import type { EmailedType, OperationalEvent } from '../domain/operational.js';
+import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../domain/ids.js';
 
 export interface StoreCapabilities {
   /** Several processes may lease work from this store at the same time. */
@@ -66,6 +60,8 @@ export interface NewDelivery {
 export interface NewEvent {
   readonly event: EventRecord;
   readonly deliveries: readonly NewDelivery[];
+  /** The W3C `traceparent` of the publish, when tracing was on: its deliveries continue it. */
+  readonly traceParent?: string | null;
 }
 
 /** One publish request: all its events commit together, or none do. */
@@ -100,6 +96,8 @@ export interface ClaimedDelivery {
   /** The endpoint's version when claimed, so the worker knows whether its copy is current. */
   readonly endpointVersion: number;
   readonly manual: boolean;
+  /** The `traceparent` stored with the event (tracing was on when it was published), or null. */
+  readonly traceParent: string | null;
 }
 
 export interface ClaimQuery {
@@ -130,6 +128,11 @@ export interface DeliveryResult {
   readonly updatedAt: number;
   /** The attempt log entry, when an attempt was made. */
   readonly attempt: AttemptRecord | null;
+  /**
+   * The operational event this result raises (`delivery.exhausted`), stored in the same
+   * transaction, only when the result itself is (the lease was still ours); null for most.
+   */
+  readonly raised: OperationalEventRecord | null;
 }
 
 export interface DeliveryFilter {
@@ -198,14 +201,83 @@ export interface EventFilter {
   readonly until?: number | undefined;
 }
 
-export interface OperationalEventRecord {
-  readonly id: OperationalEventId;
+export type OperationalEventRecord = OperationalEvent;
+
+/** What an operational event fans out to, committed together with marking it dispatched. */
+export interface OperationalDispatch {
+  readonly id: OperationalEventRecord['id'];
+  readonly at: number;
+  /** The event its subscribers receive, with their deliveries; null when no endpoint subscribes. */
+  readonly event: NewEvent | null;
+  /** The email to queue (or to count into one waiting); null when no email is due. */
+  readonly email: AlertEmailRequest | null;
+}
+
+export interface AlertEmailRequest {
   readonly accountId: AccountId;
-  readonly type: string;
-  readonly endpointId: EndpointId | null;
-  readonly deliveryId: DeliveryId | null;
+  readonly endpointId: EndpointId;
+  readonly type: EmailedType;
+  readonly endpointUrl: string;
+  readonly endpointDescription: string | null;
   readonly data: Readonly<Record<string, unknown>>;
-  readonly createdAt: number;
+  readonly at: number;
+}
+
+/** An email of the outbox: the facts of the operational events gathered into it. */
+export interface AlertEmailRecord {
+  readonly seq: number;
+  readonly accountId: AccountId;
+  readonly endpointId: EndpointId;
+  readonly type: EmailedType;
+  readonly endpointUrl: string;
+  readonly endpointDescription: string | null;
+  /** Operational events gathered into this email. */
+  readonly count: number;
+  /** The data of the latest of them. */
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly firstAt: number;
+  readonly lastAt: number;
+  readonly dueAt: number;
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+export type AlertEmailOutcome =
+  /** Sent; events gathered into the row since it was claimed wait for the next email. */
+  | { readonly kind: 'sent'; readonly at: number }
+  /** Not sent; try again at `retryAt`. */
+  | {
+      readonly kind: 'retry';
+      readonly at: number;
+      readonly retryAt: number;
+      readonly error: string;
+    }
+  /** Never to be sent (no contact address, given up). */
+  | { readonly kind: 'dropped'; readonly at: number; readonly error: string };
+
+/** The tables retention deletes from, in the order a pass visits them. */
+export const PURGE_TABLES = [
+  'deliveries',
+  'events',
+  'idempotency_keys',
+  'operational_events',
+  'alert_emails',
+] as const;
+export type PurgeTable = (typeof PURGE_TABLES)[number];
+
+/** One small step of retention: at most `limit` rows looked at, after `after` (a cursor). */
+export interface PurgeStep {
+  readonly table: PurgeTable;
+  /** Records older than this (ms) may go; see each table's rule at `purge`. */
+  readonly before: number;
+  readonly after: string | null;
+  readonly limit: number;
+}
+
+export interface PurgeResult {
+  readonly deleted: number;
+  /** Where the next step of this table starts, or null when the table has nothing more to look at. */
+  readonly next: string | null;
 }
 
 /**
@@ -272,8 +344,12 @@ export interface Store {
 
   // Endpoints.
   insertEndpoint(row: EndpointRow): Promise<void>;
-  /** Writes `row` if the stored version is `row.version - 1`; false when someone changed it first. */
-  updateEndpoint(row: EndpointRow): Promise<boolean>;
+  /**
+   * Writes `row` if the stored version is `row.version - 1`; false when someone changed it first.
+   * `raised`: operational events the change raises, stored in the same transaction (see
+   * insertOperationalEvent), or not at all when the write does not happen.
+   */
+  updateEndpoint(row: EndpointRow, raised?: readonly OperationalEventRecord[]): Promise<boolean>;
   getEndpoint(id: EndpointId): Promise<EndpointRow | undefined>;
   findEndpointByOrigin(accountId: AccountId, origin: Origin): Promise<EndpointRow | undefined>;
   listEndpoints(accountId: AccountId): Promise<EndpointRow[]>;
@@ -380,10 +456,36 @@ export interface Store {
   /** Writes a token record as is, whatever is stored (for copying a store). */
   importToken(record: TokenRecord): Promise<void>;
 
+  // Operational events: stored when raised, then fanned out (deliveries, email) by the relay.
+  /** Stores an operational event, not yet dispatched. */
   insertOperationalEvent(event: OperationalEventRecord): Promise<void>;
   listOperationalEvents(
     accountId: AccountId,
     cursor: string | null,
     limit: number,
   ): Promise<Page<OperationalEventRecord>>;
+  /** Operational events not yet dispatched, oldest first. */
+  undispatchedOperationalEvents(limit: number): Promise<OperationalEventRecord[]>;
+  /**
+   * In one transaction: marks the event dispatched and inserts what it fans out to. False (and
+   * nothing written) when it was dispatched already, by this process or another.
+   */
+  dispatchOperationalEvent(dispatch: OperationalDispatch): Promise<boolean>;
+
+  // The email outbox.
+  /** Leases up to `limit` due emails (for `leaseUntil`), oldest due first. */
+  claimAlertEmails(now: number, leaseUntil: number, limit: number): Promise<AlertEmailRecord[]>;
+  /** Records how sending a claimed email ended. */
+  finishAlertEmail(
+    email: Pick<AlertEmailRecord, 'seq' | 'count'>,
+    outcome: AlertEmailOutcome,
+  ): Promise<void>;
+
+  /**
+   * Retention, one small step (a short transaction) at a time. Deleted when older than `before`:
+   * deliveries succeeded or failed (with their attempts) whose last change was before it (pending,
+   * delivering and held ones never); events received before it that no delivery refers to;
+   * idempotency keys; dispatched operational events; finished outbox emails.
+   */
+  purge(step: PurgeStep): Promise<PurgeResult>;
 }

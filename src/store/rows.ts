@@ -14,6 +14,7 @@ import {
 } from '../domain/ids.js';
 import type {
   AccountRecord,
+  AlertEmailRecord,
   ApiKeyRecord,
   AttemptRecord,
   ActivityOutcome,
@@ -163,6 +164,7 @@ export function toClaimed(r: Row): ClaimedDelivery {
     cycleAttempts: num(r.cycle_attempts),
     endpointVersion: num(r.version),
     manual: bool(r.manual),
+    traceParent: strOrNull(r.trace_parent),
   };
 }
 
@@ -186,11 +188,29 @@ export function toOperationalEvent(r: Row): OperationalEventRecord {
   return {
     id: str(r.id) as OperationalEventRecord['id'],
     accountId: str(r.account_id) as AccountId,
-    type: str(r.type),
+    type: str(r.type) as OperationalEventRecord['type'],
     endpointId: strOrNull(r.endpoint_id) as EndpointId | null,
     deliveryId: strOrNull(r.delivery_id) as DeliveryId | null,
     data: json<Record<string, unknown>>(r.data),
     createdAt: num(r.created_at),
+  };
+}
+
+export function toAlertEmail(r: Row): AlertEmailRecord {
+  return {
+    seq: num(r.seq),
+    accountId: str(r.account_id) as AccountId,
+    endpointId: str(r.endpoint_id) as EndpointId,
+    type: str(r.type) as AlertEmailRecord['type'],
+    endpointUrl: str(r.endpoint_url),
+    endpointDescription: strOrNull(r.endpoint_description),
+    count: num(r.count),
+    data: json<Record<string, unknown>>(r.data),
+    firstAt: num(r.first_at),
+    lastAt: num(r.last_at),
+    dueAt: num(r.due_at),
+    attempts: num(r.attempts),
+    lastError: strOrNull(r.last_error),
   };
 }
 

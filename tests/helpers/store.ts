@@ -207,6 +207,7 @@ export function aResult(
       outcome: failed ? 'http_error' : 'success',
       error: failed ? 'HTTP 503' : null,
     }),
+    raised: null,
     ...overrides,
   };
 }

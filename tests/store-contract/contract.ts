@@ -31,6 +31,7 @@ import {
 } from '../helpers/store.js';
 import type { BatchSpec, BuiltBatch } from '../helpers/store.js';
 import { consoleQueriesContract } from './console-queries.js';
+import { operationsContract } from './operations.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -141,6 +142,9 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       beforeEach(async () => {
         await store.migrate();
       });
+
+      // Operational events, the email outbox and retention (operations.ts).
+      operationsContract(() => store);
 
       // ---- settings ------------------------------------------------------------------------
 
@@ -844,6 +848,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
               cycleAttempts: 0,
               endpointVersion: 2,
               manual: false,
+              traceParent: null,
             },
           ]);
 
@@ -1815,7 +1820,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           const mine: OperationalEventRecord[] = [];
           for (let i = 0; i < 5; i++) {
             const event = anOperationalEvent(a.id, T0 + 100 * (i + 1), {
-              type: i % 2 === 0 ? 'endpoint.disabled' : 'delivery.failed',
+              type: i % 2 === 0 ? 'endpoint.disabled' : 'delivery.exhausted',
               endpointId: i % 2 === 0 ? endpoint.id : null,
               deliveryId: i % 2 === 0 ? null : id,
               data: { index: i, reason: `r${i}`, nested: { list: [i, null, 'x'] } },

@@ -1,6 +1,7 @@
 // Runs the store contract against the SQLite adapter, on a real database file per test: on the
 // calling thread (SqliteStore) and on its own thread (ThreadedSqliteStore, Herald's default).
 
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setImmediate as nextTask } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
 import { isStoreUnavailable } from '../../src/store/unavailable.js';
 import type { IngestBatch } from '../../src/store/port.js';
 import { collectGarbage } from '../helpers/gc.js';
-import { anAccount, anEndpoint, anIngestBatch, T0 } from '../helpers/store.js';
+import { aClaim, aResult, anAccount, anEndpoint, anIngestBatch, T0 } from '../helpers/store.js';
 import { storeContract } from './contract.js';
 
 function onFile<S extends SqliteStore | ThreadedSqliteStore>(
@@ -200,6 +201,66 @@ describe('the store thread', () => {
       expect(await reopened.getEvent(account.id, late.events[0]!.id)).toBeUndefined();
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe('the embedded store reuses the space retention frees', () => {
+  it('holds the next batch of history in the pages freed by the last purge', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const path = join(dir, 'herald.db');
+    const store = new SqliteStore({ path, synchronous: 'normal' });
+    try {
+      await store.migrate();
+      const account = anAccount();
+      await store.insertAccount(account);
+      const endpoint = anEndpoint(account.id);
+      await store.insertEndpoint(endpoint);
+      const pages = () => {
+        const db = new Database(path, { readonly: true });
+        try {
+          return {
+            total: db.pragma('page_count', { simple: true }) as number,
+            free: db.pragma('freelist_count', { simple: true }) as number,
+          };
+        } finally {
+          db.close();
+        }
+      };
+      /** 2,000 events delivered and finished at `at`. */
+      const history = async (at: number) => {
+        for (let b = 0; b < 4; b++) {
+          const built = anIngestBatch({
+            accountId: account.id,
+            endpoints: [endpoint.id],
+            receivedAt: at,
+            count: 500,
+          });
+          await store.ingest([built.batch]);
+          const claimed = await store.claimDeliveries(aClaim(at, 'w', { limit: 1000 }));
+          await store.recordResults(claimed.map((c) => aResult(c.id, 'w', 'succeeded', at)));
+        }
+      };
+      await history(T0);
+      const full = pages();
+      for (const table of ['deliveries', 'events'] as const) {
+        let after: string | null = null;
+        do {
+          const step = await store.purge({ table, before: T0 + 60_000, after, limit: 500 });
+          after = step.next;
+        } while (after !== null);
+      }
+      const purged = pages();
+      expect(purged.total).toBe(full.total);
+      expect(purged.free).toBeGreaterThan(full.total / 2);
+      await history(T0 + 120_000);
+      const again = pages();
+      // The same amount of history again fits in the freed pages: the file does not grow.
+      expect(again.total).toBeLessThanOrEqual(full.total * 1.05);
+      expect(again.free).toBeLessThan(purged.free / 4);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { loadConfig, publicUrlOf } from '../../src/config/load.js';
+import { loadConfig, publicUrlOf, removedSettingsIn } from '../../src/config/load.js';
 import type { Flags } from '../../src/config/load.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import type { Config } from '../../src/config/settings.js';
@@ -46,8 +46,11 @@ describe('loadConfig defaults', () => {
       sqliteThread: 'on',
       heapGrowthPercent: 50,
       databasePoolSize: 10,
-      operationsWebhookUrl: null,
       metricsToken: null,
+      smtpUrl: null,
+      alertFrom: null,
+      retentionMs: 30 * 24 * 3600_000,
+      tracing: { tracesUrl: null, protocol: 'http/protobuf', headers: {}, serviceName: 'herald' },
     } satisfies Config);
   });
 
@@ -116,10 +119,17 @@ describe('loadConfig sources', () => {
       { sqliteSynchronous: 'normal' },
     ],
     [
-      'HERALD_OPERATIONS_WEBHOOK_URL',
-      { HERALD_OPERATIONS_WEBHOOK_URL: 'http://ops.internal/hook' },
-      { operationsWebhookUrl: 'http://ops.internal/hook' },
+      'HERALD_SMTP_URL',
+      { HERALD_SMTP_URL: 'smtps://alerts:p%40ss@mail.example.com:465' },
+      { smtpUrl: 'smtps://alerts:p%40ss@mail.example.com:465' },
     ],
+    [
+      'HERALD_ALERT_FROM',
+      { HERALD_ALERT_FROM: 'Herald <herald@example.com>' },
+      { alertFrom: 'Herald <herald@example.com>' },
+    ],
+    ['HERALD_RETENTION', { HERALD_RETENTION: '7d' }, { retentionMs: 7 * 86_400_000 }],
+    ['HERALD_RETENTION=off', { HERALD_RETENTION: 'off' }, { retentionMs: null }],
   ])('reads %s from the environment', (_label, env, expected) => {
     const config = loadConfig(env);
     expect(config).toEqual({ ...loadConfig({}), ...expected });
@@ -241,6 +251,22 @@ describe('loadConfig errors', () => {
       'HERALD_SHUTDOWN_TIMEOUT must be at most 24 days (the longest wait a timer can hold)',
     ],
     [{ HERALD_SQLITE_SYNCHRONOUS: 'off' }, 'HERALD_SQLITE_SYNCHRONOUS must be one of full, normal'],
+    [
+      { HERALD_SMTP_URL: 'https://user:secret@mail.example.com' },
+      'HERALD_SMTP_URL must be an smtp:// or smtps:// URL',
+    ],
+    [
+      { HERALD_SMTP_URL: 'mail.example.com:587' },
+      'HERALD_SMTP_URL must be an smtp:// or smtps:// URL',
+    ],
+    [
+      { HERALD_ALERT_FROM: 'herald' },
+      'HERALD_ALERT_FROM must be an email address, optionally with a name: Herald <herald@example.com>',
+    ],
+    [
+      { HERALD_RETENTION: 'forever' },
+      'HERALD_RETENTION must be a duration such as 500ms, 30s, 5m, 2h or 5d',
+    ],
   ])('refuses %j', (env, message) => {
     expect(configError(env).message).toBe(message);
   });
@@ -271,6 +297,67 @@ describe('loadConfig errors', () => {
   it('never repeats a secret value in its error', () => {
     const err = configError({ HERALD_API_KEY: 'tooshortsecret' });
     expect(err.message).not.toContain('tooshortsecret');
+    const smtp = configError({ HERALD_SMTP_URL: 'http://alerts:hunter2@mail.example.com' });
+    expect(smtp.message).not.toContain('hunter2');
+  });
+
+  it.each<[NodeJS.ProcessEnv, Partial<Config['tracing']>]>([
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' },
+      { tracesUrl: 'http://collector:4318/v1/traces' },
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/base/' },
+      { tracesUrl: 'http://c:4318/base/v1/traces' },
+    ],
+    [
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/t',
+      },
+      { tracesUrl: 'https://b/t' },
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_SDK_DISABLED: 'true' },
+      { tracesUrl: null },
+    ],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, { protocol: 'http/json' }],
+    [
+      {
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+      },
+      { protocol: 'http/protobuf' },
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_HEADERS: 'api-key=a%20b,x=1', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x=2' },
+      { headers: { 'api-key': 'a b', x: '2' } },
+    ],
+    [{ OTEL_SERVICE_NAME: 'herald-eu' }, { serviceName: 'herald-eu' }],
+  ])('reads OpenTelemetry from %j', (env, expected) => {
+    expect(loadConfig(env).tracing).toEqual({ ...loadConfig({}).tracing, ...expected });
+  });
+
+  it.each<[NodeJS.ProcessEnv, string]>([
+    [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (gRPC is not supported)',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL',
+    ],
+  ])('refuses OpenTelemetry settings %j', (env, message) => {
+    expect(configError(env).message).toBe(message);
+  });
+
+  it('names removed settings that are still set, and what replaces them', () => {
+    expect(removedSettingsIn({})).toEqual([]);
+    expect(removedSettingsIn({ HERALD_OPERATIONS_WEBHOOK_URL: '' })).toEqual([]);
+    const [message] = removedSettingsIn({ HERALD_OPERATIONS_WEBHOOK_URL: 'http://ops/hook' });
+    expect(message).toMatch(/HERALD_OPERATIONS_WEBHOOK_URL was removed/);
+    expect(message).toMatch(/endpoint\.disabled/);
+    expect(message).not.toContain('http://ops/hook');
   });
 
   // An empty variable, as `HERALD_PORT= herald serve` or a blank line in an env file gives,

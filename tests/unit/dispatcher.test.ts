@@ -45,6 +45,7 @@ function aClaimed(endpointId: EndpointId): ClaimedDelivery {
     cycleAttempts: 0,
     endpointVersion: 1,
     manual: false,
+    traceParent: null,
   };
 }
 
@@ -89,7 +90,6 @@ function aDispatcher(options: {
     succeeded: async () => {},
     requireReauthorization: unused,
     credentialsWork: async () => {},
-    exhausted: async () => {},
   };
   const dispatcher = new Dispatcher({
     send: (request) => {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderConfigurationDoc } from '../../src/config/doc.js';
+import { OPERATIONAL_EVENT_TYPES } from '../../src/domain/operational.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { VERSION } from '../../src/version.js';
 
@@ -14,6 +15,17 @@ describe('docs in step with code', () => {
     const doc = read('docs/errors.md');
     for (const [code, status] of Object.entries(ErrorCodes)) {
       expect(doc, code).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|`));
+    }
+  });
+
+  it('docs/errors.md lists every operational event type, whether it is emailed, and its doc', () => {
+    const doc = read('docs/errors.md');
+    for (const [type, info] of Object.entries(OPERATIONAL_EVENT_TYPES)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${type}\``));
+      expect(row, type).toBeDefined();
+      const cells = row!.split('|').map((c) => c.trim());
+      expect(cells[2], type).toBe(info.emailed ? 'yes' : 'no');
+      expect(cells[3], type).toBe(info.doc);
     }
   });
 

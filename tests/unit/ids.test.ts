@@ -136,3 +136,14 @@ describe('timeOfId', () => {
     expect(newId('event', at - 1) < idTimeBound('event', at)).toBe(true);
   });
 });
+
+describe('idTimeBound', () => {
+  it('sorts after every id made earlier and before every id made then or later', () => {
+    const floor = idTimeBound('delivery', NOW);
+    for (const at of [0, NOW - 1000, NOW - 1]) expect(newId('delivery', at) < floor).toBe(true);
+    for (const at of [NOW, NOW + 1, NOW + 86_400_000]) {
+      expect(newId('delivery', at) > floor).toBe(true);
+    }
+    expect(floor).toBe(newId('delivery', NOW).slice(0, 14));
+  });
+});

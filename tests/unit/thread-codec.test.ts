@@ -44,6 +44,7 @@ describe('the store thread codec', () => {
       cycleAttempts: i - 1,
       endpointVersion: 7,
       manual: i === 2,
+      traceParent: i === 2 ? `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` : null,
     }));
     // As the claim reads them: the layout's columns, then its own (seq, due time).
     const rows = claimed.map((c, i) => [
@@ -56,6 +57,7 @@ describe('the store thread codec', () => {
       c.cycleAttempts,
       c.endpointVersion,
       c.manual ? 1 : 0,
+      c.traceParent,
       100 + i,
       T0,
     ]);

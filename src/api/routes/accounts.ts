@@ -6,7 +6,11 @@ import { parseId, type AccountId, type ApiKeyId } from '../../domain/ids.js';
 import { jsonBody, pageLimit } from '../body.js';
 import { accountOf, json, requireAdmin, type AppEnv, type RouteDeps } from '../context.js';
 import { presentAccount, presentApiKey, presentOperationalEvent } from '../../services/present.js';
-import { AccountCreateSchema, ApiKeyCreateSchema } from '../../services/schemas.js';
+import {
+  AccountCreateSchema,
+  AccountPatchSchema,
+  ApiKeyCreateSchema,
+} from '../../services/schemas.js';
 import { ValidationError } from '../../errors.js';
 
 function keyId(c: Context<AppEnv>): ApiKeyId {
@@ -40,6 +44,11 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   app.get('/accounts/:accountId', async (c) =>
     json(presentAccount(await accounts.getAccount(adminAccountId(c)))),
   );
+  app.patch('/accounts/:accountId', async (c) => {
+    const id = adminAccountId(c);
+    const body = await jsonBody(c, AccountPatchSchema);
+    return json(presentAccount(await accounts.setContactEmail(id, body.contactEmail)));
+  });
   app.get('/accounts/:accountId/api-keys', async (c) => {
     const keys = await accounts.listApiKeys(adminAccountId(c));
     return json({ data: keys.map(presentApiKey), next: null });
@@ -52,6 +61,15 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   app.delete('/accounts/:accountId/api-keys/:keyId', async (c) => {
     await accounts.revokeApiKey(adminAccountId(c), keyId(c));
     return new Response(null, { status: 204 });
+  });
+
+  // The caller's own account (the default account for HERALD_API_KEY): its contact address
+  // receives alert emails.
+  app.get('/account', async (c) => json(presentAccount(await accounts.getAccount(accountOf(c)))));
+  app.patch('/account', async (c) => {
+    const accountId = accountOf(c);
+    const body = await jsonBody(c, AccountPatchSchema);
+    return json(presentAccount(await accounts.setContactEmail(accountId, body.contactEmail)));
   });
 
   app.get('/api-keys', async (c) => {

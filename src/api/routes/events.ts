@@ -10,6 +10,7 @@ import { bodyTooLarge, declaredLength, parseJson, readBody, type JsonBounds } fr
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
 import { presentDelivery, presentEvent } from '../../services/present.js';
 import { ValidationError } from '../../errors.js';
+import type { Span } from '../../observability/tracing.js';
 
 /** A batch may carry MAX_BATCH events of up to MAX_EVENT_BYTES each, within this total. */
 export const MAX_PUBLISH_BYTES = 32 * 1024 * 1024;
@@ -58,11 +59,36 @@ const PUBLISH_BOUNDS: JsonBounds = {
   },
 };
 
-export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv> {
+export function eventRoutes({ services, bodyTimeoutMs, tracer }: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const budget = new ByteBudget(PUBLISH_BUDGET_BYTES);
 
-  app.post('/', async (c) => {
+  app.post('/', (c) => (tracer.on ? traced(c) : accept(c, null)));
+
+  /** The publish as a server span: an incoming `traceparent` is its parent. */
+  async function traced(c: Context<AppEnv>): Promise<Response> {
+    const span = tracer.start('POST /v1/events', {
+      kind: 'server',
+      parent: c.req.header('traceparent') ?? null,
+      attributes: {
+        'http.request.method': 'POST',
+        'http.route': '/v1/events',
+        'url.path': '/v1/events',
+      },
+    });
+    try {
+      const response = await accept(c, span);
+      span.setAttributes({ 'http.response.status_code': response.status });
+      return response;
+    } catch (error) {
+      span.fail(error instanceof Error ? error.message : String(error));
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async function accept(c: Context<AppEnv>, span: Span | null): Promise<Response> {
     const accountId = accountOf(c);
     const declared = declaredLength(c);
     // Refused before queueing for the budget: it would otherwise wait for the budget alone.
@@ -73,7 +99,7 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
       const release = await budget.acquire(declared);
       try {
         const reading = readBody(c, MAX_PUBLISH_BYTES, undefined, PUBLISH_BOUNDS);
-        return await publish(c, accountId, declared, reading);
+        return await publish(c, accountId, declared, reading, span);
       } finally {
         release();
       }
@@ -82,22 +108,23 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
     const reservation = budget.open();
     try {
       const reading = readBody(c, MAX_PUBLISH_BYTES, reservation.grow, PUBLISH_BOUNDS);
-      return await publish(c, accountId, declared ?? MAX_PUBLISH_BYTES, reading);
+      return await publish(c, accountId, declared ?? MAX_PUBLISH_BYTES, reading, span);
     } finally {
       reservation.release();
     }
-  });
+  }
 
   async function publish(
     c: Context<AppEnv>,
     accountId: AccountId,
     bytes: number,
     reading: Promise<string>,
+    span: Span | null,
   ): Promise<Response> {
     const raw = await inTime(reading, bytes);
     // Returned, not awaited, like IngestService.publish: the body and its parse stay alive only
     // until they are turned into a batch, not while the batch commits.
-    return submit(c, accountId, raw);
+    return submit(c, accountId, raw, span);
   }
 
   /**
@@ -124,19 +151,26 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
     return Promise.race([reading, late]).finally(() => clearTimeout(timer));
   }
 
-  function submit(c: Context<AppEnv>, accountId: AccountId, raw: string): Promise<Response> {
+  function submit(
+    c: Context<AppEnv>,
+    accountId: AccountId,
+    raw: string,
+    span: Span | null,
+  ): Promise<Response> {
     // Depth, batch and event sizes were checked on the bytes (PUBLISH_BOUNDS): the parse is bounded.
     const input = parseJson(raw);
-    return services.ingest.publish(accountId, input, raw, c.req.header('idempotency-key')).then(
-      (result) =>
-        new Response(result.body, {
-          status: 202,
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
-          },
-        }),
-    );
+    return services.ingest
+      .publish(accountId, input, raw, c.req.header('idempotency-key'), span)
+      .then(
+        (result) =>
+          new Response(result.body, {
+            status: 202,
+            headers: {
+              'content-type': 'application/json; charset=utf-8',
+              ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
+            },
+          }),
+      );
   }
 
   app.get('/:id', async (c) => {

@@ -1,7 +1,7 @@
 // `herald serve`: the server (API, workers) with the settings of docs/configuration.md.
 
 import { setFlagsFromString } from 'node:v8';
-import { loadConfig, type Flags } from '../../config/load.js';
+import { loadConfig, removedSettingsIn, type Flags } from '../../config/load.js';
 import { SETTINGS } from '../../config/settings.js';
 import { startHerald, type RunningHerald } from '../../main.js';
 import { createLogger } from '../../observability/logger.js';
@@ -44,6 +44,12 @@ Example:
     const config = loadConfig(io.env, values as Flags);
     limitHeapGrowth(config.heapGrowthPercent);
     const logger = createLogger(config.logLevel);
+    // Said where people look at start, not only in the logs: a setting silently doing nothing
+    // (an alert webhook that no longer fires) is worse than a loud line.
+    for (const message of removedSettingsIn(io.env)) {
+      io.err(`warning: ${message}`);
+      logger.warn(message);
+    }
     let herald: RunningHerald | null = null;
     installSafetyNet({
       logger,

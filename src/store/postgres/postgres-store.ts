@@ -12,6 +12,7 @@ import { PostgresConsoleQueries } from './console-queries.js';
 import { GroupCommit } from '../group-commit.js';
 import { Connections, type ConnectionOptions } from './connections.js';
 import { loadMigrations } from '../migrations.js';
+import * as operations from './operations.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
@@ -36,6 +37,8 @@ import {
 } from '../rows.js';
 import type {
   AccountRecord,
+  AlertEmailOutcome,
+  AlertEmailRecord,
   ApiKeyRecord,
   AttemptRecord,
   ClaimQuery,
@@ -51,8 +54,11 @@ import type {
   IngestBatch,
   IngestOutcome,
   MigrationReport,
+  OperationalDispatch,
   OperationalEventRecord,
   Page,
+  PurgeResult,
+  PurgeStep,
   QueueStats,
   Store,
   StoreCapabilities,
@@ -228,16 +234,24 @@ export class PostgresStore implements Store {
     );
   }
 
-  async updateEndpoint(row: EndpointRow): Promise<boolean> {
+  async updateEndpoint(
+    row: EndpointRow,
+    raised: readonly OperationalEventRecord[] = [],
+  ): Promise<boolean> {
     const sets = ENDPOINT_COLUMNS.split(', ')
       .filter((c) => c !== 'id')
       .map((c, i) => `${c} = $${i + 1}`)
       .join(', ');
-    const result = await this.connections.query(
-      `UPDATE endpoints SET ${sets} WHERE id = $18 AND version = $19`,
-      [...endpointParams(row), row.version - 1],
-    );
-    return (result.rowCount ?? 0) > 0;
+    const text = `UPDATE endpoints SET ${sets} WHERE id = $18 AND version = $19`;
+    const values = [...endpointParams(row), row.version - 1];
+    if (raised.length === 0) {
+      return ((await this.connections.query(text, values)).rowCount ?? 0) > 0;
+    }
+    return this.transaction(async (client) => {
+      const written = ((await client.query(text, values)).rowCount ?? 0) > 0;
+      if (written) await operations.insertOperationalEvents(client, raised);
+      return written;
+    });
   }
 
   async getEndpoint(id: EndpointId): Promise<EndpointRow | undefined> {
@@ -357,8 +371,8 @@ export class PostgresStore implements Store {
     }
     const events = batch.events.map((e) => e.event);
     await client.query(
-      `INSERT INTO events (id, account_id, name, package_id, payload, received_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])`,
+      `INSERT INTO events (id, account_id, name, package_id, payload, received_at, trace_parent)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])`,
       [
         events.map((e) => e.id),
         events.map((e) => e.accountId),
@@ -366,6 +380,7 @@ export class PostgresStore implements Store {
         events.map((e) => e.packageId),
         events.map((e) => e.payload),
         events.map((e) => e.receivedAt),
+        batch.events.map((e) => e.traceParent ?? null),
       ],
     );
     const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
@@ -427,7 +442,7 @@ export class PostgresStore implements Store {
          FROM ${picked} c, events e, endpoints ep
         WHERE d.seq = c.seq AND e.id = d.event_id AND ep.id = d.endpoint_id
        RETURNING d.id, d.event_id, d.endpoint_id, d.account_id, d.attempts, d.cycle_attempts, d.manual,
-                 d.next_attempt_at, e.payload, ep.version`;
+                 d.next_attempt_at, e.payload, ep.version, e.trace_parent`;
     // The head of the due queue, bounded: a skipped endpoint's backlog is never walked whole.
     let rows = await this.query(
       `WITH head AS (
@@ -514,6 +529,8 @@ export class PostgresStore implements Store {
   async recordResults(results: readonly DeliveryResult[]): Promise<void> {
     if (results.length === 0) return;
     const attempts = results.map((r) => r.attempt).filter((a): a is AttemptRecord => a !== null);
+    // Results that raise an operational event (exhausted) raise it only if their row applied.
+    const raising = results.some((r) => r.raised !== null);
     await this.transaction(async (client) => {
       const updated = await client.query(
         `UPDATE deliveries d SET status = r.status, next_attempt_at = r.next, attempts = r.attempts,
@@ -545,6 +562,13 @@ export class PostgresStore implements Store {
              FROM unnest($1::text[], $2::bigint[]) AS r(id, at)
             WHERE d.id = r.id AND d.status = 'held' AND d.endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
           [held.map((r) => r.deliveryId), held.map((r) => r.updatedAt)],
+        );
+      }
+      if (raising) {
+        const applied = new Set(updated.rows.map((r) => str((r as Row).id)));
+        await operations.insertOperationalEvents(
+          client,
+          results.flatMap((r) => (r.raised && applied.has(r.deliveryId) ? [r.raised] : [])),
         );
       }
       if (attempts.length > 0) {
@@ -831,10 +855,7 @@ export class PostgresStore implements Store {
   }
 
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
-    await this.query(
-      'INSERT INTO operational_events (id, account_id, type, endpoint_id, delivery_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [e.id, e.accountId, e.type, e.endpointId, e.deliveryId, JSON.stringify(e.data), e.createdAt],
-    );
+    await operations.insertOperationalEvents(this.connections, [e]);
   }
 
   async listOperationalEvents(
@@ -848,5 +869,48 @@ export class PostgresStore implements Store {
     );
     const data = rows.slice(0, limit).map(toOperationalEvent);
     return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async undispatchedOperationalEvents(limit: number): Promise<OperationalEventRecord[]> {
+    return (
+      await this.query(
+        'SELECT * FROM operational_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1',
+        [limit],
+      )
+    ).map(toOperationalEvent);
+  }
+
+  async dispatchOperationalEvent(d: OperationalDispatch): Promise<boolean> {
+    return this.transaction(async (client) => {
+      if (!(await operations.markDispatched(client, d.id, d.at))) return false;
+      if (d.event) {
+        await this.ingestOne(client, {
+          accountId: d.event.event.accountId,
+          idempotency: null,
+          events: [d.event],
+          response: '',
+        });
+        if (d.event.deliveries.some((x) => x.status === 'pending')) {
+          await client.query('SELECT pg_notify($1, $2)', [this.channel, '']);
+        }
+      }
+      if (d.email) await operations.gatherAlertEmail(client, d.email);
+      return true;
+    });
+  }
+
+  claimAlertEmails(now: number, leaseUntil: number, limit: number): Promise<AlertEmailRecord[]> {
+    return operations.claimAlertEmails(this.connections, now, leaseUntil, limit);
+  }
+
+  async finishAlertEmail(
+    email: Pick<AlertEmailRecord, 'seq' | 'count'>,
+    outcome: AlertEmailOutcome,
+  ): Promise<void> {
+    await this.transaction((client) => operations.finishAlertEmail(client, email, outcome));
+  }
+
+  purge(step: PurgeStep): Promise<PurgeResult> {
+    return this.transaction((client) => operations.purge(client, step));
   }
 }

@@ -13,6 +13,7 @@ import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
 import { privateDatabaseFiles } from './private-files.js';
 import { CLAIMED_WIDTH, decodeClaimed, flattenClaimedRows } from './thread-codec.js';
+import * as operations from './operations.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
@@ -37,6 +38,8 @@ import {
 } from '../rows.js';
 import type {
   AccountRecord,
+  AlertEmailOutcome,
+  AlertEmailRecord,
   ApiKeyRecord,
   AttemptRecord,
   ClaimQuery,
@@ -52,8 +55,11 @@ import type {
   IngestBatch,
   IngestOutcome,
   MigrationReport,
+  OperationalDispatch,
   OperationalEventRecord,
   Page,
+  PurgeResult,
+  PurgeStep,
   QueueStats,
   Store,
   StoreCapabilities,
@@ -106,6 +112,8 @@ export class SqliteStore implements Store {
   private readonly ingests = GroupCommit.ofBatches((group) =>
     Promise.resolve(this.commitIngest(group)),
   );
+  /** What the operations functions (operations.ts) need of this store. */
+  private readonly context: operations.SqliteContext;
 
   constructor(options: SqliteStoreOptions) {
     this.description = sqliteDescription(options);
@@ -118,6 +126,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('cache_size = -8192');
     this.db.pragma('temp_store = MEMORY');
+    this.context = { db: this.db, sql: (text) => this.sql(text) };
   }
 
   /**
@@ -260,16 +269,20 @@ export class SqliteStore implements Store {
     ).run(...endpointParams(row));
   }
 
-  async updateEndpoint(row: EndpointRow): Promise<boolean> {
+  async updateEndpoint(
+    row: EndpointRow,
+    raised: readonly OperationalEventRecord[] = [],
+  ): Promise<boolean> {
     const sets = ENDPOINT_COLUMNS.split(', ')
       .filter((c) => c !== 'id')
       .map((c) => `${c} = ?`)
       .join(', ');
-    const result = this.sql(`UPDATE endpoints SET ${sets} WHERE id = ? AND version = ?`).run(
-      ...endpointParams(row),
-      row.version - 1,
-    );
-    return result.changes > 0;
+    const update = this.sql(`UPDATE endpoints SET ${sets} WHERE id = ? AND version = ?`);
+    return this.db.transaction(() => {
+      const written = update.run(...endpointParams(row), row.version - 1).changes > 0;
+      if (written) operations.insertOperationalEvents(this.context, raised);
+      return written;
+    })();
   }
 
   async getEndpoint(id: EndpointId): Promise<EndpointRow | undefined> {
@@ -348,7 +361,7 @@ export class SqliteStore implements Store {
       'INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
     );
     const insertEvent = this.sql(
-      'INSERT INTO events (id, account_id, name, package_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (id, account_id, name, package_id, payload, received_at, trace_parent) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insertDelivery = this.sql(
       `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status,
@@ -372,9 +385,17 @@ export class SqliteStore implements Store {
         if (known === undefined) live.set(id, (known = endpointExists.get(id) !== undefined));
         return known;
       };
-      for (const { event, deliveries } of batch.events) {
+      for (const { event, deliveries, traceParent } of batch.events) {
         const at = event.receivedAt;
-        insertEvent.run(event.id, event.accountId, event.name, event.packageId, event.payload, at);
+        insertEvent.run(
+          event.id,
+          event.accountId,
+          event.name,
+          event.packageId,
+          event.payload,
+          at,
+          traceParent ?? null,
+        );
         for (const d of deliveries) {
           if (!exists(d.endpointId)) continue;
           const due = d.status === 'pending' ? at : null;
@@ -435,7 +456,7 @@ export class SqliteStore implements Store {
   claimFlat(q: ClaimQuery): unknown[] {
     // The codec's claimed layout first, then what the claim itself needs: seq, due time.
     const columns = `d.id, d.event_id, d.endpoint_id, d.account_id, e.payload, d.attempts,
-                     d.cycle_attempts, ep.version, d.manual, d.seq, d.next_attempt_at`;
+                     d.cycle_attempts, ep.version, d.manual, e.trace_parent, d.seq, d.next_attempt_at`;
     const SEQ = CLAIMED_WIDTH;
     const DUE = CLAIMED_WIDTH + 1;
     const claimable = `d.endpoint_id NOT IN (SELECT value FROM json_each(?))
@@ -581,6 +602,8 @@ export class SqliteStore implements Store {
             r.deliveryId,
             r.owner,
           ) as unknown[] | undefined;
+          // Raised only by a result that applies: a lease lost meanwhile raises nothing.
+          if (r.raised && updated) operations.insertOperationalEvents(this.context, [r.raised]);
           const a = r.attempt;
           if (updated && a) {
             facts.push({
@@ -862,18 +885,7 @@ export class SqliteStore implements Store {
   }
 
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
-    this.sql(
-      `INSERT INTO operational_events (id, account_id, type, endpoint_id, delivery_id, data, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      e.id,
-      e.accountId,
-      e.type,
-      e.endpointId,
-      e.deliveryId,
-      JSON.stringify(e.data),
-      e.createdAt,
-    );
+    operations.insertOperationalEvents(this.context, [e]);
   }
 
   async listOperationalEvents(
@@ -887,5 +899,46 @@ export class SqliteStore implements Store {
     ).all(accountId, cursor, cursor, limit + 1) as Row[];
     const data = rows.slice(0, limit).map(toOperationalEvent);
     return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async undispatchedOperationalEvents(limit: number): Promise<OperationalEventRecord[]> {
+    return operations.undispatchedOperationalEvents(this.context, limit);
+  }
+
+  async dispatchOperationalEvent(d: OperationalDispatch): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!operations.markDispatched(this.context, d.id, d.at)) return false;
+      if (d.event) {
+        this.commitIngest([
+          {
+            accountId: d.event.event.accountId,
+            idempotency: null,
+            events: [d.event],
+            response: '',
+          },
+        ]);
+      }
+      if (d.email) operations.gatherAlertEmail(this.context, d.email);
+      return true;
+    })();
+  }
+
+  async claimAlertEmails(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<AlertEmailRecord[]> {
+    return operations.claimAlertEmails(this.context, now, leaseUntil, limit);
+  }
+
+  async finishAlertEmail(
+    email: Pick<AlertEmailRecord, 'seq' | 'count'>,
+    outcome: AlertEmailOutcome,
+  ): Promise<void> {
+    operations.finishAlertEmail(this.context, email, outcome);
+  }
+
+  async purge(step: PurgeStep): Promise<PurgeResult> {
+    return this.relaxed(() => operations.purge(this.context, step));
   }
 }

@@ -15,8 +15,11 @@ export const FLAT_CLAIM = 'claimDeliveries:flat';
 export const FLAT_RESULTS = 'recordResults:flat';
 export const FLAT_INGEST = 'ingest:flat';
 
-/** Values per result: nine of the delivery, then a marker and nine of its attempt. */
-const RESULT_WIDTH = 19;
+/**
+ * Values per result: nine of the delivery, a marker and nine of its attempt, then the operational
+ * event it raises (rare: crosses as an object) or null.
+ */
+const RESULT_WIDTH = 20;
 
 export function encodeResults(results: readonly DeliveryResult[]): Flat {
   const out: Flat = new Array(results.length * RESULT_WIDTH);
@@ -43,6 +46,7 @@ export function encodeResults(results: readonly DeliveryResult[]): Flat {
     out[i++] = a?.outcome ?? null;
     out[i++] = a?.error ?? null;
     out[i++] = a?.responseBody ?? null;
+    out[i++] = r.raised;
   }
   return out;
 }
@@ -75,6 +79,7 @@ export function decodeResults(flat: Flat): DeliveryResult[] {
             responseBody: flat[i + 18] as string | null,
           }
         : null,
+      raised: flat[i + 19] as DeliveryResult['raised'],
     });
   }
   return out;
@@ -82,9 +87,11 @@ export function decodeResults(flat: Flat): DeliveryResult[] {
 
 /**
  * Values per claimed delivery, in this order: id, event id, endpoint id, account id, payload,
- * attempts, cycle attempts, endpoint version, manual.
+ * attempts, cycle attempts, endpoint version, manual, trace parent.
  */
-export const CLAIMED_WIDTH = 9;
+export const CLAIMED_WIDTH = 10;
+/** Where `manual` is in a claimed row (SQLite's 0 or 1, sent as a boolean). */
+const MANUAL = 8;
 
 /**
  * The flat layout of claimed rows read as arrays whose first CLAIMED_WIDTH columns are in the
@@ -94,8 +101,7 @@ export function flattenClaimedRows(rows: readonly (readonly unknown[])[]): Flat 
   const out: Flat = new Array(rows.length * CLAIMED_WIDTH);
   let i = 0;
   for (const r of rows) {
-    for (let c = 0; c < CLAIMED_WIDTH - 1; c++) out[i++] = r[c];
-    out[i++] = r[CLAIMED_WIDTH - 1] === 1;
+    for (let c = 0; c < CLAIMED_WIDTH; c++) out[i++] = c === MANUAL ? r[c] === 1 : r[c];
   }
   return out;
 }
@@ -113,6 +119,7 @@ export function decodeClaimed(flat: Flat): ClaimedDelivery[] {
       cycleAttempts: flat[i + 6] as number,
       endpointVersion: flat[i + 7] as number,
       manual: flat[i + 8] as boolean,
+      traceParent: flat[i + 9] as string | null,
     });
   }
   return out;
@@ -128,8 +135,17 @@ export function encodeIngest(batches: readonly IngestBatch[], out: Flat = []): F
       b.response,
       b.events.length,
     );
-    for (const { event: e, deliveries } of b.events) {
-      out.push(e.id, e.accountId, e.name, e.packageId, e.payload, e.receivedAt, deliveries.length);
+    for (const { event: e, deliveries, traceParent } of b.events) {
+      out.push(
+        e.id,
+        e.accountId,
+        e.name,
+        e.packageId,
+        e.payload,
+        e.receivedAt,
+        traceParent ?? null,
+        deliveries.length,
+      );
       for (const d of deliveries) out.push(d.id, d.endpointId, d.status, d.orderingKey);
     }
   }
@@ -156,8 +172,9 @@ export function decodeIngest(flat: Flat): IngestBatch[] {
         payload: flat[i + 4] as string,
         receivedAt: flat[i + 5] as number,
       };
-      const n = flat[i + 6] as number;
-      i += 7;
+      const traceParent = flat[i + 6] as string | null;
+      const n = flat[i + 7] as number;
+      i += 8;
       const deliveries: NewEvent['deliveries'][number][] = [];
       for (let d = 0; d < n; d++, i += 4) {
         deliveries.push({
@@ -167,7 +184,9 @@ export function decodeIngest(flat: Flat): IngestBatch[] {
           orderingKey: flat[i + 3] as string | null,
         });
       }
-      events.push({ event, deliveries });
+      events.push(
+        traceParent === null ? { event, deliveries } : { event, deliveries, traceParent },
+      );
     }
     out.push({
       accountId,

@@ -87,6 +87,11 @@ const FORWARDED = [
   'importToken',
   'insertOperationalEvent',
   'listOperationalEvents',
+  'undispatchedOperationalEvents',
+  'dispatchOperationalEvent',
+  'claimAlertEmails',
+  'finishAlertEmail',
+  'purge',
 ] as const satisfies readonly Exclude<Method, Local>[];
 type Unforwarded = Exclude<Method, (typeof FORWARDED)[number] | Local>;
 const everyMethodForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
