@@ -242,6 +242,31 @@ export function anOperationalEvent(
  * Drives the given deliveries (all due at `at`) to a final or waiting status through a claim
  * and a result, as a worker would; anything else claimed on the way is released untouched.
  */
+/**
+ * Runs `write` (results that hold deliveries) with the endpoints disabled, then enables them
+ * again. A worker holds a delivery only while its endpoint refuses work, and a hold written when
+ * the endpoint accepts work is released at once; this leaves the holds behind, as a late result
+ * does.
+ */
+export async function whileRefusingHeld(
+  store: Store,
+  endpointIds: readonly EndpointId[],
+  write: () => Promise<void>,
+): Promise<void> {
+  const rows = await Promise.all(
+    [...new Set(endpointIds)].map(async (id) => (await store.getEndpoint(id))!),
+  );
+  for (const row of rows) {
+    if (!(await store.updateEndpoint({ ...row, state: 'disabled', version: row.version + 1 })))
+      throw new Error(`could not disable ${row.id}`);
+  }
+  await write();
+  for (const row of rows) {
+    if (!(await store.updateEndpoint({ ...row, version: row.version + 2 })))
+      throw new Error(`could not enable ${row.id}`);
+  }
+}
+
 export async function settleDeliveries(
   store: Store,
   ids: readonly DeliveryId[],
@@ -253,30 +278,10 @@ export async function settleDeliveries(
   const wanted = new Set<string>(ids);
   const missing = ids.filter((id) => !claimed.some((c) => c.id === id));
   if (missing.length > 0) throw new Error(`not claimable at ${at}: ${missing.join(', ')}`);
-  // A worker holds a delivery only while its endpoint refuses work (a hold written when the
-  // endpoint accepts work is released at once): disable the endpoints for the hold, then enable
-  // them again, leaving the holds behind as a late result would.
-  const refusing =
-    status === 'held'
-      ? await Promise.all(
-          [...new Set(claimed.filter((c) => wanted.has(c.id)).map((c) => c.endpointId))].map(
-            async (id) => (await store.getEndpoint(id))!,
-          ),
-        )
-      : [];
-  for (const row of refusing) {
-    if (!(await store.updateEndpoint({ ...row, state: 'disabled', version: row.version + 1 })))
-      throw new Error(`could not disable ${row.id}`);
-  }
-  await store.recordResults(
-    claimed
-      .filter((c) => wanted.has(c.id))
-      .map((c) => aResult(c.id, 'settler', status, at, overrides)),
+  const chosen = claimed.filter((c) => wanted.has(c.id));
+  await whileRefusingHeld(store, status === 'held' ? chosen.map((c) => c.endpointId) : [], () =>
+    store.recordResults(chosen.map((c) => aResult(c.id, 'settler', status, at, overrides))),
   );
-  for (const row of refusing) {
-    if (!(await store.updateEndpoint({ ...row, version: row.version + 2 })))
-      throw new Error(`could not enable ${row.id}`);
-  }
   await store.releaseLeases(
     'settler',
     claimed.filter((c) => !wanted.has(c.id)).map((c) => c.id),

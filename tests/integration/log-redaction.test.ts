@@ -2,7 +2,7 @@
 // secret Herald holds or handles (master key, admin and API keys, a Basic callback key, a signing
 // secret, a client secret, refresh tokens given and rotated, access tokens, the database password
 // in the postgres project), along the paths that log: refreshes, a token that cannot be stored,
-// a dead grant, a reconnect, an exhausted delivery, a failing operations webhook. Every line is
+// a dead grant, a reconnect, an exhausted delivery, a failing subscriber of operational events. Every line is
 // captured; none may contain any of them.
 
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { refuseTokenWrites, type StoreLocation } from '../helpers/test-store.js';
 
 const BASIC_KEY = 'basic-callback-key-5f1e9a';
+const OPS_KEY = 'operations-callback-key-77c2d0';
 const DB_PASSWORD = 'database-password-8c2d41';
 
 const salesforceKey = (sandbox: Sandbox, refreshToken: string) =>
@@ -66,6 +67,7 @@ describe('secrets in logs', () => {
       ['admin key', TEST_ADMIN_KEY],
       ['API key', TEST_API_KEY],
       ['Basic key', BASIC_KEY],
+      ['operations key', OPS_KEY],
     ]);
     const org = await startSandbox({ rotation: true });
     sandbox = org;
@@ -79,7 +81,6 @@ describe('secrets in logs', () => {
     const env: Record<string, string> = {
       HERALD_MASTER_KEY: masterKey,
       HERALD_RETRY_SCHEDULE: '0s,100ms',
-      HERALD_OPERATIONS_WEBHOOK_URL: `${operations.url}/ops`,
     };
     if (process.env.HERALD_TEST_STORE === 'postgres') {
       schema = await createTestSchema();
@@ -118,6 +119,13 @@ describe('secrets in logs', () => {
     });
     expect(basic.status, basic.text).toBe(201);
     secrets.set('signing secret', basic.body.signingSecret as string);
+    // The account's trouble goes to an operations listener that keeps failing.
+    const ops = await running.api('POST', '/v1/endpoints', {
+      url: `${operations.url}/ops`,
+      events: ['delivery.exhausted', 'endpoint.reauthorization_required'],
+      auth: { type: 'BASIC', key: OPS_KEY },
+    });
+    expect(ops.status, ops.text).toBe(201);
     // A Salesforce endpoint: client secret and refresh token in its key.
     const rt0 = org.issueRefreshToken();
     secrets.set('refresh token given', rt0);

@@ -23,6 +23,7 @@ import {
   anIngestBatch,
   anOperationalEvent,
   nextVersion,
+  whileRefusingHeld,
 } from '../helpers/store.js';
 
 const MINUTE = 60_000;
@@ -433,15 +434,19 @@ export function operationsContract(current: () => Store): void {
   ): Promise<void> {
     const claimed = await store().claimDeliveries(aClaim(at, owner, { limit: 1000 }));
     const wanted = new Set<string>(ids);
-    await store().recordResults(
-      claimed
-        .filter((c) => wanted.has(c.id))
-        .map((c) =>
-          aResult(c.id, owner, statusOf(c.id), at, {
-            attempts: c.attempts + 1,
-            cycleAttempts: c.cycleAttempts + 1,
-            attempt: attemptOf(c.id, c.attempts + 1, at),
-          }),
+    const chosen = claimed.filter((c) => wanted.has(c.id));
+    await whileRefusingHeld(
+      store(),
+      chosen.filter((c) => statusOf(c.id) === 'held').map((c) => c.endpointId),
+      () =>
+        store().recordResults(
+          chosen.map((c) =>
+            aResult(c.id, owner, statusOf(c.id), at, {
+              attempts: c.attempts + 1,
+              cycleAttempts: c.cycleAttempts + 1,
+              attempt: attemptOf(c.id, c.attempts + 1, at),
+            }),
+          ),
         ),
     );
     await store().releaseLeases(
