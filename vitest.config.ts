@@ -4,6 +4,7 @@ import { defineConfig, type TestProjectConfiguration } from 'vitest/config';
 // and on PostgreSQL (HERALD_TEST_DATABASE_URL, which .ci/run sets; each test in its own schema).
 const onBothStores = [
   'tests/integration/onespan-callback.test.ts',
+  'tests/integration/onespan-sdk.test.ts',
   'tests/integration/retries.test.ts',
   'tests/integration/v1-api.test.ts',
   'tests/integration/oauth-salesforce.test.ts',

@@ -15,8 +15,9 @@ export const ErrorCodes = {
   // 401 / 403 — who is asking
   unauthorized: 401,
   forbidden: 403,
-  // 404 / 408 / 409 / 413 / 422 / 431
+  // 404 / 405 / 408 / 409 / 413 / 422 / 431
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   idempotency_conflict: 409,
   payload_too_large: 413,
@@ -69,6 +70,17 @@ export class AuthError extends HeraldError {}
 export class NotFoundError extends HeraldError {
   constructor(what: string, id: string) {
     super('not_found', `${what} ${JSON.stringify(id)} was not found`);
+  }
+}
+
+/** The route exists, but not for this method; `allow` lists the methods it answers. */
+export class MethodNotAllowedError extends HeraldError {
+  constructor(
+    method: string,
+    path: string,
+    readonly allow: readonly string[],
+  ) {
+    super('method_not_allowed', `${method} is not allowed on ${path}; use ${allow.join(', ')}`);
   }
 }
 

@@ -197,6 +197,7 @@ export async function startHerald(
     const policy = {
       allowPrivateNetwork: config.allowPrivateNetwork,
       allowedNetworks: config.allowedNetworks,
+      allowPlainHttp: config.allowPlainHttp,
     };
     const outbound = createOutbound({ policy });
     startedOutbound = outbound;

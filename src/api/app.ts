@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Services } from '../services/index.js';
 import { json, type AppEnv } from './context.js';
 import { openApiDocument } from './openapi.js';
-import { errorResponse, problem } from './problem.js';
+import { dialectOf, errorAnswer, errorResponse } from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { callbackRoutes } from './routes/callback.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -33,7 +33,12 @@ export function createApp({
 }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((error, c) => errorResponse(error, c, logger));
-  app.notFound((c) => problem('not_found', `No route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) =>
+    errorAnswer(
+      { code: 'not_found', detail: `No route for ${c.req.method} ${c.req.path}` },
+      dialectOf(c.req.path),
+    ),
+  );
 
   app.get('/healthz', (c) => {
     const health = services.health();

@@ -45,6 +45,21 @@ const errors = {
     content: { 'application/problem+json': { schema: problemRef } },
   },
 };
+// /api/callback answers errors in OneSpan's document, the one its SDKs parse (docs/errors.md).
+const oneSpanErrorRef = { $ref: '#/components/schemas/OneSpanError' };
+const callbackErrors = Object.fromEntries(
+  Object.entries({
+    '400': 'Invalid request',
+    '401': 'Missing or invalid API key',
+    '404': 'Not found in this account',
+    '405': 'Method not allowed on this route',
+    '413': 'Body larger than 64 KiB',
+    '422': 'Destination not allowed, or credentials incomplete',
+  }).map(([status, description]) => [
+    status,
+    { description, content: { 'application/json': { schema: oneSpanErrorRef } } },
+  ]),
+);
 const body = (ref: string) => ({
   required: true,
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
@@ -76,16 +91,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
       : {}),
     get: {
       summary: 'The callback configuration (secrets masked)',
-      responses: { '200': ok('Callback'), ...errors },
+      responses: { '200': ok('Callback'), ...callbackErrors },
     },
     post: {
       summary: 'Register or replace the callback configuration',
       requestBody: body('Callback'),
-      responses: { '200': ok('Callback'), ...errors },
+      responses: { '200': ok('Callback'), ...callbackErrors },
     },
     delete: {
       summary: 'Remove the callback configuration (Herald addition)',
-      responses: { '204': { description: 'Removed' }, ...errors },
+      responses: { '204': { description: 'Removed' }, ...callbackErrors },
     },
   });
   return {
@@ -309,6 +324,20 @@ export function openApiDocument(version: string): Record<string, unknown> {
         TestEvent: schema(TestEventSchema),
         AccountCreate: schema(AccountCreateSchema),
         ApiKeyCreate: schema(ApiKeyCreateSchema),
+        OneSpanError: {
+          type: 'object',
+          required: ['code', 'name', 'messageKey', 'message', 'technical'],
+          properties: {
+            code: { type: 'integer', description: 'The HTTP status' },
+            name: { type: 'string', description: 'Short category, e.g. Validation Error' },
+            messageKey: {
+              type: 'string',
+              description: '`error.` followed by the stable error code (docs/errors.md)',
+            },
+            message: { type: 'string' },
+            technical: { type: 'string', description: 'The offending fields, or empty' },
+          },
+        },
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'code', 'detail'],

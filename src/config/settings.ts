@@ -22,6 +22,7 @@ export interface Config {
   readonly publicUrl: string | null;
   readonly allowPrivateNetwork: boolean;
   readonly allowedNetworks: readonly string[];
+  readonly allowPlainHttp: boolean;
   readonly retrySchedule: readonly number[];
   readonly masterKey: string | null;
   readonly apiKey: string | null;
@@ -178,6 +179,13 @@ export const SETTINGS: readonly Setting[] = [
         };
       }
     },
+  },
+  {
+    key: 'allowPlainHttp',
+    env: 'HERALD_ALLOW_PLAIN_HTTP',
+    default: false,
+    doc: 'Allow callbacks and token requests over plain `http://` to public addresses (the SSRF guard still refuses non-public ones). Off by default: a Basic key or a token would cross the network in clear.',
+    parse: bool,
   },
   {
     key: 'retrySchedule',

@@ -9,6 +9,8 @@ export interface NetworkPolicy {
   readonly allowPrivateNetwork: boolean;
   /** `HERALD_ALLOWED_NETWORKS`: CIDRs allowed even though they are not globally routable. */
   readonly allowedNetworks: readonly string[];
+  /** `HERALD_ALLOW_PLAIN_HTTP`: plain `http://` may reach public addresses too. */
+  readonly allowPlainHttp?: boolean;
 }
 
 export interface ParsedIp {

@@ -79,12 +79,23 @@ export function refuseAddresses(
       ? `${host} is ${reason.description}; ${HINT}`
       : `${host} resolves to ${address}, ${reason.description}; ${HINT}`;
   }
-  if (plainHttp && !policy.allowPrivateNetwork) {
-    if (!addresses.every((address) => inAllowedNetworks(address, policy))) {
-      return `${host} must be reached over https://: plain http:// is only allowed with --allow-private-network or for networks in HERALD_ALLOWED_NETWORKS`;
+  if (plainHttp && !plainHttpAllowed(policy)) {
+    if (
+      addresses.length === 0 ||
+      !addresses.every((address) => inAllowedNetworks(address, policy))
+    ) {
+      return plainHttpRefusal(host);
     }
   }
   return undefined;
+}
+
+function plainHttpAllowed(policy: NetworkPolicy): boolean {
+  return policy.allowPrivateNetwork || policy.allowPlainHttp === true;
+}
+
+function plainHttpRefusal(host: string): string {
+  return `${host} must be reached over https://: plain http:// would carry keys and tokens in clear, so it is refused by default; set HERALD_ALLOW_PLAIN_HTTP=true to allow it to public addresses (or allow-list the network in HERALD_ALLOWED_NETWORKS)`;
 }
 
 /** Longer URLs than this are refused by many servers and proxies along the way. */
@@ -92,8 +103,10 @@ const MAX_URL_LENGTH = 2048;
 
 /**
  * Registration-time check of a callback (or token endpoint) URL. Throws ValidationError:
- * `invalid_url` for a malformed URL, a scheme other than http/https, credentials in the URL or a
- * name that does not resolve; `destination_not_allowed` when the guard refuses the destination.
+ * `invalid_url` for a malformed URL, a scheme other than http/https or credentials in the URL;
+ * `destination_not_allowed` when the guard refuses the destination (an IP literal or a name
+ * resolving to a refused address, or plain http where it is not allowed). A name that does not
+ * resolve is accepted.
  */
 export async function checkDestination(
   url: string,
@@ -137,23 +150,16 @@ export async function checkDestination(
     );
   }
   const host = unbracket(parsed.hostname);
-  let addresses: readonly string[];
-  if (parseIp(host) !== undefined) {
-    addresses = [host];
-  } else {
-    let resolved: readonly LookupAddress[];
-    try {
-      resolved = await resolve(host);
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      const why = code === 'ENOTFOUND' || code === 'ENODATA' ? '' : ` (${String(code ?? err)})`;
-      throw new ValidationError('invalid_url', `The host ${host} does not resolve${why}`);
-    }
-    if (resolved.length === 0) {
-      throw new ValidationError('invalid_url', `The host ${host} does not resolve`);
-    }
-    addresses = resolved.map((entry) => entry.address);
-  }
+  // A name that does not resolve (yet) is accepted, as OneSpan and webhook services do: its
+  // deliveries fail and retry like any network failure, and every connection is checked again
+  // then. With no address known, only the plain-http rule can be applied now.
+  const addresses: readonly string[] =
+    parseIp(host) !== undefined
+      ? [host]
+      : await resolve(host).then(
+          (resolved) => resolved.map((entry) => entry.address),
+          () => [],
+        );
   const refusal = refuseAddresses(host, addresses, policy, parsed.protocol === 'http:');
   if (refusal !== undefined) {
     throw new ValidationError('destination_not_allowed', `Destination not allowed: ${refusal}`);

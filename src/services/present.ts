@@ -16,16 +16,19 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 const masked = (secret: string | undefined): string | null =>
   secret === undefined ? null : maskSecret(secret);
 
-/** OneSpan's `Callback` object, with the key masked. Only OneSpan's own field names. */
+/**
+ * OneSpan's `Callback` object, with the key masked. Only OneSpan's own field names. `url`, `key`
+ * and `events` are never null: the SDKs' setters throw on null (no key reads `""`, as OneSpan's).
+ */
 export function presentCallback(e: Endpoint): Record<string, unknown> {
   const out: Record<string, unknown> = {
     url: e.url,
     key:
-      e.authType === 'BASIC'
+      (e.authType === 'BASIC'
         ? masked(e.secrets.basicKey)
         : e.authType === 'OAUTH2' && e.oauth?.flavor === 'salesforce'
           ? masked(e.secrets.refreshToken ?? e.secrets.clientSecret)
-          : '',
+          : null) ?? '',
     events: e.events,
     authType: e.authType,
     customHeaders: e.customHeaders,

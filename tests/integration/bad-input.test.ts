@@ -1,4 +1,5 @@
-// Bad input gets a clear 4xx problem+json and loses nothing; never a 5xx, a hang or a leak.
+// Bad input gets a clear 4xx and loses nothing; never a 5xx, a hang or a leak. /v1 answers in
+// problem+json, /api/callback in OneSpan's error document (what OneSpan's SDKs parse).
 
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished as after } from 'vitest';
@@ -8,6 +9,7 @@ import {
   type ApiResponse,
   type TestHerald,
 } from '../helpers/herald.js';
+import { expectSdkError } from '../helpers/onespan-sdk.js';
 
 function expectProblem(res: ApiResponse, status: number, code?: string): void {
   expect(res.status, res.text).toBe(status);
@@ -31,9 +33,9 @@ describe('bad input', () => {
   const cb = (body: unknown) => herald.api('POST', '/api/callback', body);
 
   it('refuses malformed JSON, empty bodies and non-objects', async () => {
-    expectProblem(await cb('{"url": '), 400, 'invalid_json');
-    expectProblem(await cb(''), 400, 'invalid_json');
-    expectProblem(await cb('[1,2]'), 400, 'invalid_request');
+    expectSdkError(await cb('{"url": '), 400, 'invalid_json');
+    expectSdkError(await cb(''), 400, 'invalid_json');
+    expectSdkError(await cb('[1,2]'), 400, 'invalid_request');
     expectProblem(await herald.api('POST', '/v1/events', '{nope'), 400, 'invalid_json');
   });
 
@@ -45,37 +47,37 @@ describe('bad input', () => {
       '',
       'http://user:pw@127.0.0.1/x',
     ]) {
-      expectProblem(await cb({ url, events: ['PACKAGE_COMPLETE'] }), 400);
+      expectSdkError(await cb({ url, events: ['PACKAGE_COMPLETE'] }), 400);
     }
-    expectProblem(await cb({ events: ['PACKAGE_COMPLETE'] }), 400, 'validation_failed');
+    expectSdkError(await cb({ events: ['PACKAGE_COMPLETE'] }), 400, 'validation_failed');
   });
 
   it('refuses more than 5 custom headers, CR/LF, long keys and values, and reserved names', async () => {
     const url = 'http://127.0.0.1:9/x';
     const headers = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ key: `X-H${i}`, value: 'v' }));
-    expectProblem(await cb({ url, events: [], customHeaders: headers(6) }), 400, 'invalid_header');
-    expectProblem(
+    expectSdkError(await cb({ url, events: [], customHeaders: headers(6) }), 400, 'invalid_header');
+    expectSdkError(
       await cb({ url, events: [], customHeaders: [{ key: 'X-A', value: 'a\r\nInjected: 1' }] }),
       400,
       'invalid_header',
     );
-    expectProblem(
+    expectSdkError(
       await cb({ url, events: [], customHeaders: [{ key: 'X-A\nB', value: 'a' }] }),
       400,
       'invalid_header',
     );
-    expectProblem(
+    expectSdkError(
       await cb({ url, events: [], customHeaders: [{ key: 'X'.repeat(51), value: 'a' }] }),
       400,
       'invalid_header',
     );
-    expectProblem(
+    expectSdkError(
       await cb({ url, events: [], customHeaders: [{ key: 'X-A', value: 'v'.repeat(101) }] }),
       400,
       'invalid_header',
     );
-    expectProblem(
+    expectSdkError(
       await cb({ url, events: [], customHeaders: [{ key: 'Authorization', value: 'Bearer x' }] }),
       400,
       'invalid_header',
@@ -85,7 +87,7 @@ describe('bad input', () => {
   });
 
   it('refuses unknown connector origins and invalid event names in a subscription', async () => {
-    expectProblem(
+    expectSdkError(
       await herald.api('POST', '/api/callback/connectors/salesforce', {
         url: 'http://127.0.0.1:9/',
         events: [],
@@ -93,8 +95,8 @@ describe('bad input', () => {
       404,
       'not_found',
     );
-    expectProblem(await herald.api('GET', '/api/callback/connectors/nope'), 404, 'not_found');
-    expectProblem(
+    expectSdkError(await herald.api('GET', '/api/callback/connectors/nope'), 404, 'not_found');
+    expectSdkError(
       await cb({ url: 'http://127.0.0.1:9/', events: ['package complete'] }),
       400,
       'validation_failed',
@@ -166,7 +168,7 @@ describe('bad input', () => {
     expectProblem(await herald.api('POST', '/v1/events', deep), 400);
     const deepField = `{"name":"PACKAGE_COMPLETE","packageId":"p","data":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
     expectProblem(await herald.api('POST', '/v1/events', deepField), 400);
-    expectProblem(await cb(deep), 400);
+    expectSdkError(await cb(deep), 400);
     expectProblem(
       await herald.api('POST', '/v1/events', { name: 'PACKAGE_COMPLETE', packageId: 'p\u0000q' }),
       400,
@@ -242,12 +244,12 @@ describe('bad input', () => {
   });
 
   it('answers a missing or wrong API key with 401', async () => {
-    expectProblem(
+    expectSdkError(
       await herald.api('GET', '/api/callback', undefined, { key: null }),
       401,
       'unauthorized',
     );
-    expectProblem(
+    expectSdkError(
       await herald.api('GET', '/api/callback', undefined, { key: 'wrong-key-000000000000' }),
       401,
       'unauthorized',
@@ -376,7 +378,11 @@ describe('bad input', () => {
         400,
         'validation_failed',
       );
-      expectProblem(await cb({ url, key, events: ['PACKAGE_COMPLETE'] }), 400, 'validation_failed');
+      expectSdkError(
+        await cb({ url, key, events: ['PACKAGE_COMPLETE'] }),
+        400,
+        'validation_failed',
+      );
     }
     for (const bad of [
       'https://93.184.216.34/c\nb',
@@ -384,7 +390,7 @@ describe('bad input', () => {
       `https://93.184.216.34/${'p'.repeat(2100)}`,
       'https://93.184.216.34:0/cb',
     ]) {
-      expectProblem(await cb({ url: bad, events: ['PACKAGE_COMPLETE'] }), 400, 'invalid_url');
+      expectSdkError(await cb({ url: bad, events: ['PACKAGE_COMPLETE'] }), 400, 'invalid_url');
       expectProblem(
         await herald.api('POST', '/v1/endpoints', { url: bad, events: ['PACKAGE_COMPLETE'] }),
         400,
@@ -446,27 +452,66 @@ describe('bad input', () => {
 
   it('answers requests that HTTP itself cannot parse with a problem too', async () => {
     const { port } = new URL(herald.url);
-    const raw = (request: string) =>
+    // A request in parts: the later ones are written once the earlier have been taken in.
+    const raw = (request: string | string[]) =>
       new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
+        const [first, ...rest] = typeof request === 'string' ? [request] : request;
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(first!);
+          rest.forEach((part, i) => setTimeout(() => socket.write(part), 200 * (i + 1)));
+        });
         let text = '';
         socket.on('data', (data) => (text += data.toString()));
         socket.on('close', () => resolve(text));
         socket.on('error', reject);
         setTimeout(() => reject(new Error(`no answer: ${text}`)), 5000).unref();
       });
-    const cases: Array<[string, number]> = [
-      ['POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
-      ['GARBAGE\r\n\r\n', 400],
-      ['GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n', 400],
-      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`, 431],
+    const big = 'a'.repeat(20 * 1024);
+    const cases: Array<[string | string[], number, 'problem' | 'onespan']> = [
+      ['POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'problem'],
+      ['GARBAGE\r\n\r\n', 400, 'problem'],
+      ['GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n', 400, 'problem'],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\n\r\n`, 431, 'problem'],
+      // OneSpan's SDKs parse these too: the same refusals on /api/callback speak its dialect.
+      ['POST /api/callback HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'onespan'],
+      [
+        'GET /api/callback/connectors/salesforceOauth2 HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
+        400,
+        'onespan',
+      ],
+      [`GET /api/callback HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\n\r\n`, 431, 'onespan'],
+      [
+        'POST http://x/api/callback HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: nope\r\nContent-Length: 1\r\n\r\n',
+        400,
+        'onespan',
+      ],
+      // Broken framing in the body of a request already under way: its target is known.
+      [
+        [
+          `POST /api/callback HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+          'zz\r\nnot a chunk\r\n',
+        ],
+        400,
+        'onespan',
+      ],
     ];
-    for (const [request, status] of cases) {
+    for (const [request, status, dialect] of cases) {
       const answer = await raw(request);
-      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
-      expect(answer.toLowerCase()).toContain('content-type: application/problem+json');
-      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { status: number };
-      expect(body.status).toBe(status);
+      const what = String(request).slice(0, 60);
+      expect(answer, what).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+        status?: number;
+        code?: unknown;
+        message?: unknown;
+      };
+      if (dialect === 'problem') {
+        expect(answer.toLowerCase()).toContain('content-type: application/problem+json');
+        expect(body.status).toBe(status);
+      } else {
+        expect(answer.toLowerCase()).toContain('content-type: application/json\r\n');
+        expect(body.code, what).toBe(status);
+        expect(body.message).toEqual(expect.any(String));
+      }
     }
   });
 });
@@ -499,16 +544,17 @@ describe('SSRF guard (without --allow-private-network)', () => {
       key: 'k-1234567',
       events: ['PACKAGE_COMPLETE'],
     });
-    expectProblem(res, 422, 'destination_not_allowed');
+    expectSdkError(res, 422, 'destination_not_allowed');
     const v1 = await herald.api('POST', '/v1/endpoints', { url, events: ['PACKAGE_COMPLETE'] });
     expectProblem(v1, 422, 'destination_not_allowed');
   });
 
-  it('refuses plain http to a public address', async () => {
+  it('refuses plain http to a public address, naming the setting that allows it', async () => {
     const res = await herald.api('POST', '/api/callback', {
       url: 'http://93.184.216.34/cb',
       events: [],
     });
-    expectProblem(res, 422, 'destination_not_allowed');
+    expectSdkError(res, 422, 'destination_not_allowed');
+    expect(res.body.message).toMatch(/HERALD_ALLOW_PLAIN_HTTP=true/);
   });
 });

@@ -454,9 +454,10 @@ describe('checkDestination', () => {
     expect(await codeOf('http://127.0.0.1:8080/hook', LOOPBACK_LISTED)).toBeUndefined();
   });
 
-  it('refuses a name that does not resolve', async () => {
-    await expect(checkDestination('https://herald-test.invalid/', STRICT)).rejects.toThrow(
-      /does not resolve/,
+  it('accepts a name that does not resolve (yet) over https, not over plain http', async () => {
+    await expect(checkDestination('https://herald-test.invalid/', STRICT)).resolves.toBeUndefined();
+    await expect(checkDestination('http://herald-test.invalid/', STRICT)).rejects.toThrow(
+      /HERALD_ALLOW_PLAIN_HTTP/,
     );
   });
 });

@@ -9,10 +9,16 @@ import {
   isDestinationBlocked,
 } from '../../src/net/guard.js';
 import type { LookupAll, Resolver } from '../../src/net/guard.js';
+import { createTargetCache } from '../../src/net/targets.js';
 
 const STRICT: NetworkPolicy = { allowPrivateNetwork: false, allowedNetworks: [] };
 const LISTED: NetworkPolicy = { allowPrivateNetwork: false, allowedNetworks: ['10.0.0.0/8'] };
 const LIFTED: NetworkPolicy = { allowPrivateNetwork: true, allowedNetworks: [] };
+const PLAIN: NetworkPolicy = {
+  allowPrivateNetwork: false,
+  allowedNetworks: [],
+  allowPlainHttp: true,
+};
 
 const v4 = (address: string): LookupAddress => ({ address, family: 4 });
 const v6 = (address: string): LookupAddress => ({ address, family: 6 });
@@ -58,6 +64,13 @@ describe('checkDestination', () => {
     ['http://internal.test/hook', LIFTED],
     ['http://metadata.test/', LIFTED],
     ['http://public.test/', LIFTED],
+    // A name that does not resolve yet: its deliveries fail and retry until it does, and every
+    // connection is checked again then (SPEC §4.1).
+    ['https://nowhere.test/hook', STRICT],
+    ['http://nowhere.test/hook', LIFTED],
+    ['http://nowhere.test/hook', PLAIN],
+    ['http://public.test/hook', PLAIN],
+    ['http://93.184.215.14/hook', PLAIN],
   ] as const)('accepts %s', async (url, policy) => {
     await expect(checkDestination(url, policy, resolve)).resolves.toBeUndefined();
   });
@@ -68,7 +81,6 @@ describe('checkDestination', () => {
     ['javascript:alert(1)', /not javascript:/],
     ['https://user:pw@public.test/', /credentials/],
     ['https://user@public.test/', /credentials/],
-    ['https://nowhere.test/', /nowhere\.test does not resolve/],
   ])('refuses %s as invalid_url', async (url, message) => {
     const err = await refusal(url, STRICT);
     expect(err.code).toBe('invalid_url');
@@ -83,8 +95,9 @@ describe('checkDestination', () => {
     ['https://[::1]/', /::1 is a loopback address/],
     ['https://[fe80::1]/', /link-local/],
     ['https://100.64.1.1/', /carrier-grade NAT/],
-    ['http://public.test/', /must be reached over https:\/\//],
-    ['http://93.184.215.14/', /must be reached over https:\/\//],
+    ['http://public.test/', /must be reached over https:\/\/.*HERALD_ALLOW_PLAIN_HTTP/],
+    ['http://93.184.215.14/', /must be reached over https:\/\/.*HERALD_ALLOW_PLAIN_HTTP/],
+    ['http://nowhere.test/', /must be reached over https:\/\/.*HERALD_ALLOW_PLAIN_HTTP/],
   ])('refuses %s as destination_not_allowed', async (url, message) => {
     const err = await refusal(url, STRICT);
     expect(err.code).toBe('destination_not_allowed');
@@ -95,6 +108,30 @@ describe('checkDestination', () => {
     const err = await refusal('https://internal.test/', STRICT);
     expect(err.message).toMatch(/--allow-private-network/);
     expect(err.message).toMatch(/HERALD_ALLOWED_NETWORKS/);
+  });
+
+  it('accepts a name whatever stops it resolving now (a DNS server down, no address yet)', async () => {
+    for (const code of ['EAI_AGAIN', 'ESERVFAIL', 'ENODATA']) {
+      const failing: Resolver = () => Promise.reject(Object.assign(new Error(code), { code }));
+      await expect(
+        checkDestination('https://later.test/', STRICT, failing),
+      ).resolves.toBeUndefined();
+    }
+    await expect(
+      checkDestination('https://later.test/', STRICT, async () => []),
+    ).resolves.toBeUndefined();
+  });
+
+  it('keeps refusing non-public addresses with plain http allowed', async () => {
+    for (const [url, message] of [
+      ['http://internal.test/', /private-network/],
+      ['http://127.0.0.1/', /loopback/],
+      ['http://metadata.test/', /link-local/],
+    ] as const) {
+      const err = await refusal(url, PLAIN);
+      expect(err.code).toBe('destination_not_allowed');
+      expect(err.message).toMatch(message);
+    }
   });
 
   it('refuses plain http to a public host even when other networks are allow-listed', async () => {
@@ -143,6 +180,12 @@ describe('createGuardedLookup', () => {
     expect((await run(http, 'internal.test', true)).err).toBeNull();
   });
 
+  it('lets plain http reach public addresses, and only those, with HERALD_ALLOW_PLAIN_HTTP', async () => {
+    const http = createGuardedLookup(PLAIN, { lookupAll, plainHttp: true });
+    expect((await run(http, 'public.test', true)).err).toBeNull();
+    expect((await run(http, 'internal.test', true)).err?.code).toBe(DESTINATION_BLOCKED);
+  });
+
   it('passes DNS errors through', async () => {
     const lookup = createGuardedLookup(STRICT, { lookupAll });
     expect((await run(lookup, 'nowhere.test', false)).err?.code).toBe('ENOTFOUND');
@@ -152,5 +195,15 @@ describe('createGuardedLookup', () => {
     const inner = Object.assign(new Error('blocked'), { code: DESTINATION_BLOCKED });
     expect(isDestinationBlocked(new TypeError('fetch failed', { cause: inner }))).toBe(true);
     expect(isDestinationBlocked(new Error('other'))).toBe(false);
+  });
+});
+
+describe('send-time check of IP literals (targets)', () => {
+  it('lets plain http reach a public literal only with HERALD_ALLOW_PLAIN_HTTP', () => {
+    expect(createTargetCache(STRICT).get('http://93.184.215.14/hook').refusal).toMatch(
+      /HERALD_ALLOW_PLAIN_HTTP/,
+    );
+    expect(createTargetCache(PLAIN).get('http://93.184.215.14/hook').refusal).toBeUndefined();
+    expect(createTargetCache(PLAIN).get('http://10.0.0.1/hook').refusal).toMatch(/private/);
   });
 });

@@ -2,7 +2,7 @@
 // OneSpan clients and SDKs work unchanged; each configuration is one endpoint of the account.
 
 import { Hono } from 'hono';
-import { HeraldError, NotFoundError } from '../../errors.js';
+import { HeraldError, MethodNotAllowedError, NotFoundError } from '../../errors.js';
 import type { AccountId } from '../../domain/ids.js';
 import {
   DEFAULT_ORIGIN,
@@ -68,5 +68,11 @@ export function callbackRoutes({ services }: RouteDeps): Hono<AppEnv> {
     return register(accountOf(c), origin, await jsonBody(c, CallbackSchema));
   });
   app.delete('/connectors/:origin', (c) => remove(accountOf(c), originOf(c.req.param('origin'))));
+  // Both routes answer GET (and HEAD), POST and DELETE; any other method is told so, not 404.
+  const notAllowed = (c: { req: { method: string; path: string } }) => {
+    throw new MethodNotAllowedError(c.req.method, c.req.path, ['GET', 'POST', 'DELETE']);
+  };
+  app.all('/', notAllowed);
+  app.all('/connectors/:origin', notAllowed);
   return app;
 }
