@@ -25,6 +25,11 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true as const, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },
+      // @herald/client's own tests (packages/client/test), run by `npm test` here and in its folder.
+      {
+        extends: true as const,
+        test: { name: 'client', include: ['packages/client/test/**/*.test.ts'] },
+      },
       ...(postgres
         ? [
             <TestProjectConfiguration>{

@@ -1,15 +1,22 @@
-// Standard Webhooks signatures: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid
-// signing secret (several during a rotation), space-separated.
+// Standard Webhooks signatures, in the wire format that @herald/client defines and verifies
+// (packages/client/src/standard-webhooks.ts): `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`,
+// one per valid signing secret (several during a rotation), space-separated. Signed here with
+// node:crypto's synchronous HMAC and cached keys: one signature per delivery on the hot path.
 
 import { createHmac } from 'node:crypto';
+import {
+  formatSignature,
+  secretBytes,
+  signedPrefix,
+} from '../../packages/client/src/standard-webhooks.js';
 import type { SigningSecret } from '../domain/endpoint.js';
 
-const keyCache = new Map<string, Buffer>();
+const keyCache = new Map<string, Uint8Array>();
 
-function keyOf(secret: string): Buffer {
+function keyOf(secret: string): Uint8Array {
   let key = keyCache.get(secret);
   if (!key) {
-    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+    key = secretBytes(secret);
     if (keyCache.size > 10_000) keyCache.clear();
     keyCache.set(secret, key);
   }
@@ -27,10 +34,10 @@ export function signatureHeader(
   for (const s of secrets) {
     if (s.expiresAt !== null && s.expiresAt <= now) continue;
     const mac = createHmac('sha256', keyOf(s.secret))
-      .update(`${id}.${timestampSeconds}.`)
+      .update(signedPrefix(id, timestampSeconds))
       .update(body)
       .digest('base64');
-    header = header === undefined ? `v1,${mac}` : `${header} v1,${mac}`;
+    header = header === undefined ? formatSignature(mac) : `${header} ${formatSignature(mac)}`;
   }
   return header;
 }
