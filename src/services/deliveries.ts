@@ -6,6 +6,7 @@ import type {
   AttemptRecord,
   DeliveryFilter,
   DeliveryRecord,
+  EventFilter,
   EventRecord,
   Page,
   Store,
@@ -44,6 +45,15 @@ export class DeliveryService {
     if (!delivery) throw new NotFoundError('Delivery', id);
     this.signal.notify();
     return delivery;
+  }
+
+  /** The account's events, newest first, by package id, name and time received. */
+  listEvents(
+    filter: EventFilter,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<EventRecord>> {
+    return this.store.searchEvents(filter, cursor, Math.min(Math.max(limit, 1), MAX_PAGE));
   }
 
   async event(

@@ -138,6 +138,8 @@ export interface DeliveryFilter {
   readonly eventId?: EventId | undefined;
   readonly status?: DeliveryStatus | undefined;
   readonly eventName?: string | undefined;
+  /** Deliveries of the events with this package id. */
+  readonly packageId?: string | undefined;
   /** Created at or after (ms). */
   readonly since?: number | undefined;
   /** Created before (ms). */

@@ -3,11 +3,11 @@
 import { Hono, type Context } from 'hono';
 import { NotFoundError } from '../../errors.js';
 import { parseId, type AccountId, type ApiKeyId } from '../../domain/ids.js';
-import { jsonBody, pageLimit } from '../body.js';
+import { jsonBody, pageCursor, pageLimit } from '../body.js';
 import { accountOf, json, requireAdmin, type AppEnv, type RouteDeps } from '../context.js';
+import { NoQuerySchema, PageQuerySchema, parseQuery } from '../query.js';
 import { presentAccount, presentApiKey, presentOperationalEvent } from '../../services/present.js';
 import { AccountCreateSchema, ApiKeyCreateSchema } from '../../services/schemas.js';
-import { ValidationError } from '../../errors.js';
 
 function keyId(c: Context<AppEnv>): ApiKeyId {
   const id = parseId('apiKey', c.req.param('keyId') ?? '');
@@ -35,13 +35,18 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   });
   app.get('/accounts', async (c) => {
     requireAdmin(c);
+    parseQuery(c, NoQuerySchema);
     return json({ data: (await accounts.listAccounts()).map(presentAccount), next: null });
   });
-  app.get('/accounts/:accountId', async (c) =>
-    json(presentAccount(await accounts.getAccount(adminAccountId(c)))),
-  );
+  app.get('/accounts/:accountId', async (c) => {
+    const id = adminAccountId(c);
+    parseQuery(c, NoQuerySchema);
+    return json(presentAccount(await accounts.getAccount(id)));
+  });
   app.get('/accounts/:accountId/api-keys', async (c) => {
-    const keys = await accounts.listApiKeys(adminAccountId(c));
+    const id = adminAccountId(c);
+    parseQuery(c, NoQuerySchema);
+    const keys = await accounts.listApiKeys(id);
     return json({ data: keys.map(presentApiKey), next: null });
   });
   app.post('/accounts/:accountId/api-keys', async (c) => {
@@ -55,6 +60,7 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   });
 
   app.get('/api-keys', async (c) => {
+    parseQuery(c, NoQuerySchema);
     const keys = await accounts.listApiKeys(accountOf(c));
     return json({ data: keys.map(presentApiKey), next: null });
   });
@@ -69,17 +75,11 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   });
 
   app.get('/operational-events', async (c) => {
-    const cursor = c.req.query('cursor') ?? null;
-    if (cursor !== null && !parseId('operational', cursor)) {
-      throw new ValidationError(
-        'invalid_cursor',
-        'cursor must be the `next` value of a previous page',
-      );
-    }
+    const q = parseQuery(c, PageQuerySchema);
     const page = await services.operations.list(
       accountOf(c),
-      cursor,
-      pageLimit(c.req.query('limit')),
+      pageCursor('operational', q.cursor),
+      pageLimit(q.limit),
     );
     return json({ data: page.data.map(presentOperationalEvent), next: page.next });
   });

@@ -677,6 +677,12 @@ export class PostgresStore implements Store {
     if (filter.eventId) add('event_id', '=', filter.eventId);
     if (filter.status) add('status', '=', filter.status);
     if (filter.eventName) add('event_name', '=', filter.eventName);
+    if (filter.packageId !== undefined) {
+      params.push(filter.packageId);
+      where.push(
+        `event_id IN (SELECT id FROM events WHERE account_id = $1 AND package_id = $${params.length})`,
+      );
+    }
     if (filter.since !== undefined) add('created_at', '>=', filter.since);
     if (filter.until !== undefined) add('created_at', '<', filter.until);
     if (cursor) add('id', '<', cursor);

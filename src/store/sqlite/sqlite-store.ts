@@ -668,6 +668,10 @@ export class SqliteStore implements Store {
     // delivering, held or failed deliveries) only for a query whose text implies its condition.
     if (filter.status) where.push(statusCondition(filter.status));
     if (filter.eventName) add('event_name = ?', filter.eventName);
+    if (filter.packageId !== undefined) {
+      where.push('event_id IN (SELECT id FROM events WHERE account_id = ? AND package_id = ?)');
+      params.push(filter.accountId, filter.packageId);
+    }
     if (filter.since !== undefined) add('created_at >= ?', filter.since);
     if (filter.until !== undefined) add('created_at < ?', filter.until);
     if (cursor) add('id < ?', cursor);
