@@ -155,16 +155,6 @@ export function timeRange(
   return { since: from, until: to };
 }
 
-/** A `limit` query parameter: 50 when absent, otherwise an integer from 1 to 500. */
-export function pageLimit(value: string | undefined): number {
-  if (value === undefined) return 50;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 500) {
-    throw new ValidationError('invalid_request', 'limit must be an integer from 1 to 500');
-  }
-  return n;
-}
-
 /** A `cursor` query parameter: null when absent, otherwise an id of the listed kind. */
 export function pageCursor(kind: IdKind, value: string | undefined): string | null {
   if (value === undefined) return null;

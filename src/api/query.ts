@@ -15,13 +15,16 @@ const time = (what: string) =>
     .meta({ format: 'date-time' })
     .optional();
 
+export const DEFAULT_PAGE_SIZE = 50;
+const LIMIT = 'limit must be an integer from 1 to 500';
 const paging = {
   cursor: z.string().describe('The `next` value of the previous page').optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'limit must be an integer from 1 to 500')
-    .describe('Page size, 1 to 500 (default 50)')
-    .meta({ type: 'integer', minimum: 1, maximum: 500 })
+  limit: z.coerce
+    .number({ error: LIMIT })
+    .int(LIMIT)
+    .min(1, LIMIT)
+    .max(500, LIMIT)
+    .describe(`Page size (default ${DEFAULT_PAGE_SIZE})`)
     .optional(),
 };
 

@@ -3,9 +3,9 @@
 import { Hono, type Context } from 'hono';
 import { NotFoundError } from '../../errors.js';
 import { parseId, type AccountId, type ApiKeyId } from '../../domain/ids.js';
-import { jsonBody, pageCursor, pageLimit } from '../body.js';
+import { jsonBody, pageCursor } from '../body.js';
 import { accountOf, json, requireAdmin, type AppEnv, type RouteDeps } from '../context.js';
-import { NoQuerySchema, PageQuerySchema, parseQuery } from '../query.js';
+import { DEFAULT_PAGE_SIZE, NoQuerySchema, PageQuerySchema, parseQuery } from '../query.js';
 import { presentAccount, presentApiKey, presentOperationalEvent } from '../../services/present.js';
 import { AccountCreateSchema, ApiKeyCreateSchema } from '../../services/schemas.js';
 
@@ -79,7 +79,7 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
     const page = await services.operations.list(
       accountOf(c),
       pageCursor('operational', q.cursor),
-      pageLimit(q.limit),
+      q.limit ?? DEFAULT_PAGE_SIZE,
     );
     return json({ data: page.data.map(presentOperationalEvent), next: page.next });
   });

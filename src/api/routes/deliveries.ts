@@ -4,9 +4,9 @@ import { Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { normaliseEventName } from '../../domain/events.js';
 import { parseId } from '../../domain/ids.js';
-import { pageCursor, pageLimit, timeRange } from '../body.js';
+import { pageCursor, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
-import { DeliveryQuerySchema, NoQuerySchema, parseQuery } from '../query.js';
+import { DEFAULT_PAGE_SIZE, DeliveryQuerySchema, NoQuerySchema, parseQuery } from '../query.js';
 import { presentAttempt, presentDelivery } from '../../services/present.js';
 
 export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
@@ -46,7 +46,7 @@ export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
         ...timeRange(q.since, q.until),
       },
       pageCursor('delivery', q.cursor),
-      pageLimit(q.limit),
+      q.limit ?? DEFAULT_PAGE_SIZE,
     );
     return json({ data: page.data.map(presentDelivery), next: page.next });
   });

@@ -9,13 +9,12 @@ import {
   bodyTooLarge,
   declaredLength,
   pageCursor,
-  pageLimit,
   parseJson,
   readBody,
   timeRange,
 } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
-import { EventQuerySchema, NoQuerySchema, parseQuery } from '../query.js';
+import { DEFAULT_PAGE_SIZE, EventQuerySchema, NoQuerySchema, parseQuery } from '../query.js';
 import { presentDelivery, presentEvent } from '../../services/present.js';
 import { ValidationError } from '../../errors.js';
 
@@ -139,7 +138,7 @@ export function eventRoutes({ services, bodyTimeoutMs }: RouteDeps): Hono<AppEnv
     const page = await services.deliveries.listEvents(
       { accountId: accountOf(c), packageId: q.packageId, name, ...timeRange(q.since, q.until) },
       pageCursor('event', q.cursor),
-      pageLimit(q.limit),
+      q.limit ?? DEFAULT_PAGE_SIZE,
     );
     return json({ data: page.data.map(presentEvent), next: page.next });
   });
