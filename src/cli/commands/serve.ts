@@ -40,17 +40,23 @@ Example:
     const { values } = parse(args, options);
     const config = loadConfig(io.env, values as Flags);
     limitHeapGrowth(config.heapGrowthPercent);
-    const herald = await startHerald(config, { print: io.out });
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string) => {
-        io.err(`${signal} received: draining in-flight deliveries…`);
-        resolve();
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-    });
-    await herald.stop();
-    return 0;
+    // Listened for before starting: a SIGTERM that arrives as soon as the server says where it
+    // listens (a supervisor's quick restart) still drains it and removes its data dir files.
+    let signalled: (signal: string) => void = () => {};
+    const stopping = new Promise<string>((resolve) => (signalled = resolve));
+    const onTerm = () => signalled('SIGTERM');
+    const onInt = () => signalled('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+    try {
+      const herald = await startHerald(config, { print: io.out });
+      io.err(`${await stopping} received: draining in-flight deliveries…`);
+      await herald.stop();
+      return 0;
+    } finally {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+    }
   },
 };
 
