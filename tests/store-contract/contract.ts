@@ -31,6 +31,7 @@ import {
 } from '../helpers/store.js';
 import type { BatchSpec, BuiltBatch } from '../helpers/store.js';
 import { consoleQueriesContract } from './console-queries.js';
+import { copyContract } from './copy.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -1915,6 +1916,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect(all.map((w) => w.event.id)).not.toContain(first!.eventId);
         expect(built.events).toHaveLength(5);
       });
+
+      copyContract(() => store);
     });
   });
 }

@@ -5,12 +5,20 @@
 
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { DeliveryStatus } from '../../domain/delivery.js';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { ACTIVITY_KEEP_MS, MINUTE_MS, rollUpActivity, type ResultFacts } from '../activity.js';
 import { GroupCommit } from '../group-commit.js';
 import { loadMigrations } from '../migrations.js';
+import {
+  insertAccount,
+  insertApiKey,
+  insertCopy,
+  insertEndpoint,
+  insertWork,
+  placeholders,
+  writeToken,
+} from './inserts.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
@@ -58,6 +66,7 @@ import type {
   Page,
   QueueStats,
   Store,
+  StoreCopy,
   StoreCapabilities,
   TokenRecord,
   WorkItem,
@@ -86,9 +95,6 @@ function describe(connectionString: string): string {
     return 'PostgreSQL';
   }
 }
-
-const placeholders = (n: number, from = 1) =>
-  Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 /** Endpoints a thorough claim looks at, at most. */
 const DISCOVERY_LIMIT = 512;
@@ -197,10 +203,7 @@ export class PostgresStore implements Store {
   }
 
   async insertAccount(a: AccountRecord): Promise<void> {
-    await this.query(
-      'INSERT INTO accounts (id, name, contact_email, created_at) VALUES ($1, $2, $3, $4)',
-      [a.id, a.name, a.contactEmail, a.createdAt],
-    );
+    await insertAccount(this.pool, a);
   }
 
   async getAccount(id: AccountId): Promise<AccountRecord | undefined> {
@@ -213,10 +216,7 @@ export class PostgresStore implements Store {
   }
 
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
-    await this.query(
-      'INSERT INTO api_keys (id, account_id, name, hash, prefix, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [k.id, k.accountId, k.name, k.hash, k.prefix, k.createdAt, k.revokedAt],
-    );
+    await insertApiKey(this.pool, k);
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
@@ -239,10 +239,7 @@ export class PostgresStore implements Store {
   }
 
   async insertEndpoint(row: EndpointRow): Promise<void> {
-    await this.query(
-      `INSERT INTO endpoints (${ENDPOINT_COLUMNS}) VALUES (${placeholders(18)})`,
-      endpointParams(row),
-    );
+    await insertEndpoint(this.pool, row);
   }
 
   async updateEndpoint(row: EndpointRow): Promise<boolean> {
@@ -928,46 +925,15 @@ export class PostgresStore implements Store {
   }
 
   async importWork(items: readonly WorkItem[]): Promise<void> {
-    await this.transaction(async (client) => {
-      for (const { event: e, deliveries } of items) {
-        await client.query(
-          'INSERT INTO events (id, account_id, name, package_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6)',
-          [e.id, e.accountId, e.name, e.packageId, e.payload, e.receivedAt],
-        );
-        for (const d of deliveries) {
-          const status: DeliveryStatus = d.status === 'delivering' ? 'pending' : d.status;
-          await client.query(
-            `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status, attempts, cycle_attempts,
-               next_attempt_at, ordering_key, last_status_code, last_error, created_at, updated_at)
-             VALUES (${placeholders(14)})`,
-            [
-              d.id,
-              d.eventId,
-              d.endpointId,
-              d.accountId,
-              d.eventName,
-              status,
-              d.attempts,
-              d.cycleAttempts,
-              status === 'pending' ? (d.nextAttemptAt ?? d.updatedAt) : d.nextAttemptAt,
-              d.orderingKey,
-              d.lastStatusCode,
-              d.lastError,
-              d.createdAt,
-              d.updatedAt,
-            ],
-          );
-        }
-      }
-    });
+    await this.transaction((client) => insertWork(client, items));
   }
 
   async importToken(t: TokenRecord): Promise<void> {
-    await this.query(
-      `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (${placeholders(TOKEN_PARAMS)})
-       ON CONFLICT (endpoint_id) DO UPDATE SET (${TOKEN_COLUMNS}) = (${placeholders(TOKEN_PARAMS)})`,
-      tokenParams(t),
-    );
+    await writeToken(this.pool, t);
+  }
+
+  async importCopy(copy: StoreCopy): Promise<void> {
+    await this.transaction((client) => insertCopy(client, copy, this.description));
   }
 
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
