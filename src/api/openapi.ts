@@ -65,7 +65,15 @@ function bare(schema: Record<string, unknown>): Record<string, unknown> {
 function queryParameters(schema: z.ZodObject): unknown[] {
   return Object.entries(schema.shape).map(([name, field]) => {
     const { description, ...json } = bare(
-      z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }),
+      z.toJSONSchema(field as z.ZodType, {
+        io: 'input',
+        unrepresentable: 'any',
+        // An integer parameter is written in digits; the pattern that checks that is the
+        // server's business, not a constraint clients need to see on a number.
+        override: ({ jsonSchema }) => {
+          if (jsonSchema.type === 'integer') delete jsonSchema.pattern;
+        },
+      }),
     );
     return {
       name,

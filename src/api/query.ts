@@ -19,11 +19,13 @@ export const DEFAULT_PAGE_SIZE = 50;
 const LIMIT = 'limit must be an integer from 1 to 500';
 const paging = {
   cursor: z.string().describe('The `next` value of the previous page').optional(),
-  limit: z.coerce
-    .number({ error: LIMIT })
-    .int(LIMIT)
-    .min(1, LIMIT)
-    .max(500, LIMIT)
+  // Plain digits only (not 1e2, 0x10, +5): then a number in range. An integer to clients.
+  limit: z
+    .string()
+    .regex(/^\d+$/, LIMIT)
+    .transform(Number)
+    .pipe(z.number().int().min(1, LIMIT).max(500, LIMIT))
+    .meta({ type: 'integer', minimum: 1, maximum: 500 })
     .describe(`Page size (default ${DEFAULT_PAGE_SIZE})`)
     .optional(),
 };
