@@ -314,7 +314,8 @@ export async function startHerald(
     // Listening before the worker starts: a start that fails on its port has sent nothing yet.
     const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
     startedServer = server;
-    if (holdsDataDir(config, store)) {
+    // Only a process that serves the API is worth finding.
+    if (holdsDataDir(config, store) && config.role !== 'worker') {
       const forget = announceUrl(config.dataDir, config.host, port);
       const release = unlock;
       unlock = () => {
