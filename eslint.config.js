@@ -9,7 +9,7 @@ const boundary = (from, forbidden, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -36,6 +36,23 @@ export default tseslint.config(
     ],
     'domain/ is pure: no I/O and no outer layers.',
   ),
+  {
+    files: ['packages/client/src/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./)',
+              message:
+                '@herald/client has no dependencies and runs beyond Node: Web APIs and its own files only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   boundary(
     'src/{api,cli,console}/**',
     ['**/store/sqlite/**', '**/store/postgres/**', '**/queue/**', '**/delivery/**'],

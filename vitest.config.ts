@@ -13,6 +13,7 @@ const onBothStores = [
   'tests/integration/onespan-sdk.test.ts',
   'tests/integration/retries.test.ts',
   'tests/integration/v1-api.test.ts',
+  'tests/integration/v1-lists.test.ts',
   'tests/integration/oauth-salesforce.test.ts',
   'tests/integration/redaction.test.ts',
   'tests/integration/token-manager.test.ts',
@@ -67,6 +68,11 @@ export default defineConfig(async () => {
       env: { [POSTGRES_PROBLEM_ENV]: postgres ?? '' },
       projects: [
         { extends: true as const, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },
+        // @herald/client's own tests (packages/client/test), run by `npm test` here and in its folder.
+        {
+          extends: true as const,
+          test: { name: 'client', include: ['packages/client/test/**/*.test.ts'] },
+        },
         ...(postgres
           ? []
           : [

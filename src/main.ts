@@ -143,9 +143,14 @@ async function openSecretBox(config: Config, store: Store): Promise<SecretBox> {
   return box;
 }
 
+/** Whether this process holds the data dir: the embedded store in a file is one process's. */
+function holdsDataDir(config: Config, store: Store): boolean {
+  return store.capabilities.singleProcess && config.databaseUrl !== ':memory:';
+}
+
 /** One embedded store, one process: refuse to start a second Herald on the same data dir. */
 function lockDataDir(config: Config, store: Store): () => void {
-  if (!store.capabilities.singleProcess || config.databaseUrl === ':memory:') return () => {};
+  if (!holdsDataDir(config, store)) return () => {};
   const file = join(config.dataDir, 'herald.pid');
   if (existsSync(file)) {
     const pid = Number(readFileSync(file, 'utf8').trim());
@@ -165,6 +170,22 @@ function lockDataDir(config: Config, store: Store): () => void {
     }
   }
   writePrivate(file, `${process.pid}\n`);
+  return () => rmSync(file, { force: true });
+}
+
+/** The file in the data dir where a local CLI finds the running server (see announceUrl). */
+export const URL_FILE = 'herald.url';
+
+/**
+ * Writes where this server answers into the data dir it holds (mode 0600), so that `herald
+ * endpoints list` and the other client commands find it from the data dir alone, as they find
+ * its generated API key. Returns the function that removes it again.
+ */
+function announceUrl(dataDir: string, host: string, port: number): () => void {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  const file = join(dataDir, URL_FILE);
+  writePrivate(file, `${url}\n`);
   return () => rmSync(file, { force: true });
 }
 
@@ -385,6 +406,15 @@ export async function startHerald(
     // Listening before the worker starts: a start that fails on its port has sent nothing yet.
     const { server, port } = await listen(app, { port: config.port, host: config.host }, logger);
     startedServer = server;
+    // Only a process that serves the API is worth finding.
+    if (holdsDataDir(config, store) && config.role !== 'worker') {
+      const forget = announceUrl(config.dataDir, config.host, port);
+      const release = unlock;
+      unlock = () => {
+        forget();
+        release();
+      };
+    }
 
     if (config.role !== 'api') {
       const recovered = await store.recoverLeases(clock(), store.capabilities.singleProcess);

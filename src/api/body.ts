@@ -4,6 +4,7 @@
 
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { parseId, type IdKind } from '../domain/ids.js';
 import { JsonOutline } from '../domain/json-outline.js';
 import { jsonShapeProblem, MAX_JSON_DEPTH } from '../domain/json-shape.js';
 import { ValidationError } from '../errors.js';
@@ -180,11 +181,20 @@ export async function jsonBody<S extends z.ZodType>(
       problems: [shape],
     });
   }
+  return validated(schema, value, 'validation_failed');
+}
+
+/** `value` checked against `schema`; a ValidationError with `code` naming the first problem. */
+export function validated<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code: 'validation_failed' | 'invalid_request',
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const problems = zodProblems(result.error);
     const first = problems[0]!;
-    throw new ValidationError('validation_failed', `${first.path}: ${first.message}`, { problems });
+    throw new ValidationError(code, `${first.path}: ${first.message}`, { problems });
   }
   return result.data;
 }
@@ -218,12 +228,14 @@ export function timeRange(
   return { since: from, until: to };
 }
 
-/** A `limit` query parameter: 50 when absent, otherwise an integer from 1 to 500. */
-export function pageLimit(value: string | undefined): number {
-  if (value === undefined) return 50;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 500) {
-    throw new ValidationError('invalid_request', 'limit must be an integer from 1 to 500');
+/** A `cursor` query parameter: null when absent, otherwise an id of the listed kind. */
+export function pageCursor(kind: IdKind, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (!parseId(kind, value)) {
+    throw new ValidationError(
+      'invalid_cursor',
+      'cursor must be the `next` value of a previous page',
+    );
   }
-  return n;
+  return value;
 }

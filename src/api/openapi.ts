@@ -1,364 +1,178 @@
-// The OpenAPI 3.1 document served at /openapi.json, built from the same zod schemas that
-// validate requests, so the two cannot drift apart.
+// The OpenAPI 3.1 document served at /openapi.json. Every schema in it is generated from the zod
+// schemas the server itself uses: request bodies and query parameters from those the routes parse
+// with, responses from those the presenters are type-checked against. Every operation has an
+// operationId and lists each error status it can answer, with the error document of its dialect.
 
 import { z } from 'zod';
 import { CONNECTOR_ORIGINS } from '../domain/endpoint.js';
-import { DELIVERY_STATUSES } from '../domain/delivery.js';
-import {
-  AccountCreateSchema,
-  AccountPatchSchema,
-  ApiKeyCreateSchema,
-  CallbackSchema,
-  CredentialsSchema,
-  EndpointCreateSchema,
-  EndpointPatchSchema,
-  RecoverSchema,
-  TestEventSchema,
-} from '../services/schemas.js';
+import { REQUESTS, RESPONSES } from './openapi-schemas.js';
+import { OPERATIONS, type Operation } from './operations.js';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-
-const EventSchema = z
-  .object({
-    name: z
-      .string()
-      .describe('Event name, e.g. PACKAGE_COMPLETE; unknown names in the same shape are accepted'),
-    packageId: z.string().max(255),
-    sessionUser: z.string().max(255).nullable().optional(),
-    message: z.string().nullable().optional(),
-    documentId: z.string().nullable().optional(),
-    createdDate: z.string().optional().describe('ISO-8601; defaults to the time of receipt'),
-  })
-  .loose();
-
-const problemRef = { $ref: '#/components/schemas/Problem' };
-const errors = {
-  '400': {
-    description: 'Invalid request',
-    content: { 'application/problem+json': { schema: problemRef } },
-  },
-  '401': {
-    description: 'Missing or invalid API key',
-    content: { 'application/problem+json': { schema: problemRef } },
-  },
-  '404': {
-    description: 'Not found in this account',
-    content: { 'application/problem+json': { schema: problemRef } },
-  },
+/** What each error status means, in the words of the route family. */
+const ERROR_MEANING: Record<string, string> = {
+  '400': 'The request is not acceptable (body, query parameters); `code` and `errors` say why',
+  '401': 'Missing or unknown API key',
+  '403': 'This key may not do this (an account key on an operator route, or the other way)',
+  '404': 'Not found in this account',
+  '405': 'Method not allowed on this route',
+  '408': 'The request (or its body) did not arrive in time',
+  '409': 'The Idempotency-Key was used before with a different body',
+  '413': 'The body is larger than this route accepts',
+  '422':
+    'Destination not allowed; credentials incomplete or of the wrong kind; or `secret_required`: a masked or left-out secret would go to another origin than it was given for (send it again in full)',
+  '431': 'Request headers larger than the server accepts',
+  '500': 'Something went wrong on the server; nothing secret is said',
+  '502': 'The token endpoint did not answer as OAuth 2.0 says',
+  '503': 'The store cannot be reached right now (Retry-After says when to try again)',
 };
-// /api/callback answers errors in OneSpan's document, the one its SDKs parse (docs/errors.md).
-const oneSpanErrorRef = { $ref: '#/components/schemas/OneSpanError' };
-const callbackErrors = Object.fromEntries(
-  Object.entries({
-    '400': 'Invalid request',
-    '401': 'Missing or invalid API key',
-    '404': 'Not found in this account',
-    '405': 'Method not allowed on this route',
-    '413': 'Body larger than 64 KiB',
-    '422':
-      'Destination not allowed, credentials incomplete, or a masked secret sent with a new destination (secret_required)',
-  }).map(([status, description]) => [
-    status,
-    { description, content: { 'application/json': { schema: oneSpanErrorRef } } },
-  ]),
-);
 
-/** Changes that may move a stored secret's destination. */
-const moved = {
-  '422': {
-    description:
-      'Refused credentials: `secret_required` when a masked or left-out secret would go to another origin than it was given for (a new callback URL origin for a Basic key or custom header values, a new token endpoint origin for a client secret or refresh token); `errors` names each field to send again in full',
-    content: { 'application/problem+json': { schema: problemRef } },
-  },
+/** Statuses every authenticated route can answer. */
+const ALWAYS = ['401', '403', '431', '500', '503'];
+
+/** The id prefix of a path parameter, by the collection it follows (`/v1/events/{id}`: evt_). */
+const ID_PREFIXES: Record<string, string> = {
+  events: 'evt_',
+  endpoints: 'ep_',
+  deliveries: 'dlv_',
+  'api-keys': 'key_',
+  accounts: 'acc_',
 };
-const body = (ref: string) => ({
-  required: true,
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
-});
-const ok = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { type: 'object' } } },
-});
-const idParam = (name: string, prefix: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: `^${prefix}` },
-});
 
-export function openApiDocument(version: string): Record<string, unknown> {
-  const callbackOps = (origin: boolean) => ({
-    ...(origin
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** Every schema in `schemas` as JSON Schema, references between them as components. */
+function components(schemas: Record<string, z.ZodType>, io: 'input' | 'output') {
+  const registry = z.registry<{ id: string }>();
+  for (const [name, schema] of Object.entries(schemas)) registry.add(schema, { id: name });
+  const { schemas: out } = z.toJSONSchema(registry, {
+    io,
+    unrepresentable: 'any',
+    uri: (name) => `#/components/schemas/${name}`,
+  });
+  return Object.fromEntries(
+    Object.entries(out).map(([name, schema]) => [name, bare(schema as Record<string, unknown>)]),
+  );
+}
+
+/** A JSON Schema as an OpenAPI schema object: without the dialect and id zod writes. */
+function bare(schema: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...schema };
+  delete out.$schema;
+  delete out.$id;
+  return out;
+}
+
+/** Query parameters from the schema a route reads its query with. */
+function queryParameters(schema: z.ZodObject): unknown[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const { description, ...json } = bare(
+      z.toJSONSchema(field as z.ZodType, {
+        io: 'input',
+        unrepresentable: 'any',
+        // An integer parameter is written in digits; the pattern that checks that is the
+        // server's business, not a constraint clients need to see on a number.
+        override: ({ jsonSchema }) => {
+          if (jsonSchema.type === 'integer') delete jsonSchema.pattern;
+        },
+      }),
+    );
+    return {
+      name,
+      in: 'query',
+      required: false,
+      ...(description ? { description } : {}),
+      schema: json,
+    };
+  });
+}
+
+function pathParameters(path: string): unknown[] {
+  return [...path.matchAll(/([\w-]+)\/\{(\w+)\}/g)].map(([, collection, name]) => {
+    if (name === 'origin') {
+      return {
+        name,
+        in: 'path',
+        required: true,
+        schema: { type: 'string', enum: CONNECTOR_ORIGINS },
+      };
+    }
+    const prefix = ID_PREFIXES[collection!];
+    return {
+      name,
+      in: 'path',
+      required: true,
+      schema: prefix ? { type: 'string', pattern: `^${prefix}` } : { type: 'string' },
+    };
+  });
+}
+
+function operation(op: Operation): Record<string, unknown> {
+  const onespan = op.path.startsWith('/api/');
+  const errorBody = onespan
+    ? { 'application/json': { schema: ref('OneSpanError') } }
+    : { 'application/problem+json': { schema: ref('Problem') } };
+  const statuses = [...new Set([...(op.open ? [] : ALWAYS), ...op.errors])].sort();
+  const okContent =
+    op.ok.content ??
+    (op.ok.schema === null ? undefined : { 'application/json': { schema: ref(op.ok.schema) } });
+  const responses: Record<string, unknown> = {
+    [op.ok.status]: {
+      description: op.ok.description,
+      ...(okContent ? { content: okContent } : {}),
+    },
+  };
+  if (op.path === '/healthz') {
+    responses['503'] = {
+      description: 'Not ready (starting or draining)',
+      content: { 'application/json': { schema: ref('Health') } },
+    };
+  }
+  for (const status of statuses) {
+    responses[status] = { description: ERROR_MEANING[status]!, content: errorBody };
+  }
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    tags: [op.tag],
+    ...(op.open ? { security: [] } : {}),
+    parameters: [
+      ...pathParameters(op.path),
+      ...(op.query ? queryParameters(op.query) : []),
+      ...(op.headers ?? []).map((h) => ({
+        name: h.name,
+        in: 'header',
+        required: false,
+        description: h.description,
+        schema: { type: 'string', maxLength: 255 },
+      })),
+    ],
+    ...(op.body
       ? {
-          parameters: [
-            {
-              name: 'origin',
-              in: 'path',
-              required: true,
-              schema: { type: 'string', enum: CONNECTOR_ORIGINS },
-            },
-          ],
+          requestBody: {
+            required: op.body.required ?? true,
+            content: { 'application/json': { schema: ref(op.body.schema) } },
+          },
         }
       : {}),
-    get: {
-      summary: 'The callback configuration (secrets masked)',
-      responses: { '200': ok('Callback'), ...callbackErrors },
-    },
-    post: {
-      summary:
-        'Register or replace the callback configuration; masked secrets keep the stored ones while their destination keeps its origin',
-      requestBody: body('Callback'),
-      responses: { '200': ok('Callback'), ...callbackErrors },
-    },
-    delete: {
-      summary: 'Remove the callback configuration (Herald addition)',
-      responses: { '204': { description: 'Removed' }, ...callbackErrors },
-    },
-  });
+    responses,
+  };
+}
+
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    paths[op.path] = { ...paths[op.path], [op.method]: operation(op) };
+  }
   return {
     openapi: '3.1.0',
     info: {
       title: 'Herald',
       version,
       description:
-        'Durable, OneSpan-compatible callback event notifications with Basic keys and OAuth 2.0 bearer tokens.',
+        'Durable, OneSpan-compatible callback event notifications with Basic keys and OAuth 2.0 bearer tokens. Errors on /v1 are RFC 9457 problem documents; on /api/callback, OneSpan’s error document.',
     },
     security: [{ bearer: [] }, { basic: [] }],
-    paths: {
-      '/api/callback': callbackOps(false),
-      '/api/callback/connectors/{origin}': callbackOps(true),
-      '/v1/events': {
-        post: {
-          summary:
-            'Publish one event (object) or a batch (array of up to 1,000); durable before 202',
-          parameters: [
-            {
-              name: 'Idempotency-Key',
-              in: 'header',
-              required: false,
-              schema: { type: 'string', maxLength: 255 },
-            },
-          ],
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: {
-                  oneOf: [
-                    { $ref: '#/components/schemas/Event' },
-                    {
-                      type: 'array',
-                      maxItems: 1000,
-                      items: { $ref: '#/components/schemas/Event' },
-                    },
-                  ],
-                },
-              },
-            },
-          },
-          responses: {
-            '202': ok('{"id"} or {"ids"}'),
-            '409': errors['400'],
-            '413': errors['400'],
-            ...errors,
-          },
-        },
-      },
-      '/v1/events/{id}': {
-        get: {
-          summary: 'One event and its deliveries',
-          parameters: [idParam('id', 'evt_')],
-          responses: { '200': ok('Event'), ...errors },
-        },
-      },
-      '/v1/endpoints': {
-        get: { summary: 'Endpoints of the account', responses: { '200': ok('List'), ...errors } },
-        post: {
-          summary: 'Create an endpoint (the signing secret is returned once)',
-          requestBody: body('EndpointCreate'),
-          responses: { '201': ok('Endpoint'), ...errors },
-        },
-      },
-      '/v1/endpoints/{id}': {
-        parameters: [idParam('id', 'ep_')],
-        get: { summary: 'One endpoint', responses: { '200': ok('Endpoint'), ...errors } },
-        patch: {
-          summary:
-            'Change an endpoint (state enabled releases held deliveries); a new URL or token URL origin needs the secrets bound to it sent again',
-          requestBody: body('EndpointPatch'),
-          responses: { '200': ok('Endpoint'), ...errors, ...moved },
-        },
-        delete: {
-          summary: 'Delete an endpoint with its deliveries',
-          responses: { '204': { description: 'Deleted' }, ...errors },
-        },
-      },
-      '/v1/endpoints/{id}/credentials': {
-        parameters: [idParam('id', 'ep_')],
-        put: {
-          summary:
-            'New key, secret or refresh token; held deliveries resume. A salesforceKey for another host needs the stored client secret sent again',
-          requestBody: body('Credentials'),
-          responses: { '200': ok('Endpoint'), ...errors, ...moved },
-        },
-      },
-      '/v1/endpoints/{id}/test': {
-        parameters: [idParam('id', 'ep_')],
-        post: {
-          summary: 'Send a test event now and report the outcome',
-          requestBody: {
-            required: false,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/TestEvent' } } },
-          },
-          responses: { '200': ok('Probe result'), ...errors },
-        },
-      },
-      '/v1/endpoints/{id}/recover': {
-        parameters: [idParam('id', 'ep_')],
-        post: {
-          summary: 'Redeliver everything failed or held in [since, until)',
-          requestBody: body('Recover'),
-          responses: { '202': ok('{"recovered"}'), ...errors },
-        },
-      },
-      '/v1/endpoints/{id}/signing-secret/rotate': {
-        parameters: [idParam('id', 'ep_')],
-        post: {
-          summary: 'New signing secret; the old one stays valid for 24 hours',
-          responses: { '200': ok('{"signingSecret"}'), ...errors },
-        },
-      },
-      '/v1/deliveries': {
-        get: {
-          summary: 'Deliveries, newest first, cursor-paginated',
-          parameters: [
-            { name: 'endpoint', in: 'query', schema: { type: 'string' } },
-            { name: 'status', in: 'query', schema: { type: 'string', enum: DELIVERY_STATUSES } },
-            {
-              name: 'event',
-              in: 'query',
-              schema: { type: 'string' },
-              description: 'Event id (evt_...) or event name',
-            },
-            { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
-            { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
-            { name: 'cursor', in: 'query', schema: { type: 'string' } },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
-          ],
-          responses: { '200': ok('{"data", "next"}'), ...errors },
-        },
-      },
-      '/v1/deliveries/{id}': {
-        get: {
-          summary: 'One delivery with its attempts',
-          parameters: [idParam('id', 'dlv_')],
-          responses: { '200': ok('Delivery'), ...errors },
-        },
-      },
-      '/v1/deliveries/{id}/retry': {
-        post: {
-          summary: 'Retry now',
-          parameters: [idParam('id', 'dlv_')],
-          responses: { '202': ok('Delivery'), ...errors },
-        },
-      },
-      '/v1/operational-events': {
-        get: {
-          summary: 'Operational events of the account, newest first',
-          responses: { '200': ok('{"data", "next"}'), ...errors },
-        },
-      },
-      '/v1/account': {
-        get: {
-          summary: 'The account of the API key',
-          responses: { '200': ok('Account'), ...errors },
-        },
-        patch: {
-          summary: 'Set the contact address that alert emails go to (null removes it)',
-          requestBody: body('AccountPatch'),
-          responses: { '200': ok('Account'), ...errors },
-        },
-      },
-      '/v1/api-keys': {
-        get: { summary: 'API keys of the account', responses: { '200': ok('List'), ...errors } },
-        post: {
-          summary: 'Create an API key (shown once)',
-          requestBody: body('ApiKeyCreate'),
-          responses: { '201': ok('ApiKey'), ...errors },
-        },
-      },
-      '/v1/api-keys/{keyId}': {
-        delete: {
-          summary: 'Revoke an API key',
-          parameters: [idParam('keyId', 'key_')],
-          responses: { '204': { description: 'Revoked' }, ...errors },
-        },
-      },
-      '/v1/accounts': {
-        get: { summary: 'Accounts (operator key)', responses: { '200': ok('List'), ...errors } },
-        post: {
-          summary: 'Create an account with a first API key (operator key)',
-          requestBody: body('AccountCreate'),
-          responses: { '201': ok('Account'), ...errors },
-        },
-      },
-      '/v1/accounts/{accountId}': {
-        parameters: [idParam('accountId', 'acc_')],
-        get: {
-          summary: 'One account (operator key)',
-          responses: { '200': ok('Account'), ...errors },
-        },
-        patch: {
-          summary: "Set an account's contact address for alert emails (operator key)",
-          requestBody: body('AccountPatch'),
-          responses: { '200': ok('Account'), ...errors },
-        },
-      },
-      '/v1/accounts/{accountId}/api-keys': {
-        parameters: [idParam('accountId', 'acc_')],
-        get: {
-          summary: "An account's API keys (operator key)",
-          responses: { '200': ok('List'), ...errors },
-        },
-        post: {
-          summary: 'Create an API key for an account (operator key)',
-          requestBody: body('ApiKeyCreate'),
-          responses: { '201': ok('ApiKey'), ...errors },
-        },
-      },
-      '/healthz': {
-        get: {
-          summary: 'Liveness: status and version only',
-          security: [],
-          responses: {
-            '200': ok('Running: {"status":"ok","version":"…"}'),
-            '503': ok('Starting or shutting down: {"status":"unavailable","version":"…"}'),
-          },
-        },
-      },
-      '/readyz': {
-        get: {
-          summary: 'Readiness: this process is running and its store answers',
-          security: [],
-          responses: {
-            '200': ok('Ready: {"status":"ready","version":"…"}'),
-            '503': {
-              description:
-                'Not ready: store_unavailable while the store cannot be reached, not_ready while starting or shutting down; Retry-After says when to ask again',
-              headers: { 'Retry-After': { schema: { type: 'integer' } } },
-              content: { 'application/problem+json': { schema: problemRef } },
-            },
-          },
-        },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics',
-          security: [],
-          responses: { '200': { description: 'text/plain exposition' } },
-        },
-      },
-    },
+    paths,
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
@@ -370,48 +184,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       schemas: {
-        Callback: schema(CallbackSchema),
-        Event: schema(EventSchema),
-        EndpointCreate: schema(EndpointCreateSchema),
-        EndpointPatch: schema(EndpointPatchSchema),
-        Credentials: schema(CredentialsSchema),
-        Recover: schema(RecoverSchema),
-        TestEvent: schema(TestEventSchema),
-        AccountCreate: schema(AccountCreateSchema),
-        AccountPatch: schema(AccountPatchSchema),
-        ApiKeyCreate: schema(ApiKeyCreateSchema),
-        OneSpanError: {
-          type: 'object',
-          required: ['code', 'name', 'messageKey', 'message', 'technical'],
-          properties: {
-            code: { type: 'integer', description: 'The HTTP status' },
-            name: { type: 'string', description: 'Short category, e.g. Validation Error' },
-            messageKey: {
-              type: 'string',
-              description: '`error.` followed by the stable error code (docs/errors.md)',
-            },
-            message: { type: 'string' },
-            technical: { type: 'string', description: 'The offending fields, or empty' },
-          },
-        },
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'code', 'detail'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            code: { type: 'string', description: 'Stable error code (docs/errors.md)' },
-            detail: { type: 'string' },
-            errors: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: { path: { type: 'string' }, message: { type: 'string' } },
-              },
-            },
-          },
-        },
+        ...components(REQUESTS, 'input'),
+        ...components(RESPONSES, 'output'),
       },
     },
   };

@@ -1,9 +1,11 @@
 // The CLI's client of a running Herald's HTTP API. The URL and key come from flags, then
-// HERALD_URL / HERALD_API_KEY, then the local defaults (the port setting, <data dir>/api-key).
+// HERALD_URL / HERALD_API_KEY, then the data dir of a local server (the URL it writes there while
+// it runs, its generated api-key), then the defaults (the port setting on 127.0.0.1).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER_VALUE } from '../domain/endpoint.js';
+import { URL_FILE } from '../main.js';
 import { UsageError, type Io } from './command.js';
 
 export const CLIENT_OPTIONS = {
@@ -13,11 +15,18 @@ export const CLIENT_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-export const CLIENT_HELP = `Connection:
-  --url URL          Herald's address (env HERALD_URL; default http://127.0.0.1:$HERALD_PORT or :8080)
-  --api-key KEY      API key (env HERALD_API_KEY; default: the key in <data dir>/api-key)
-  --data-dir DIR     where to find the generated api-key file (env HERALD_DATA_DIR; default ./.herald)
-  --json             print the raw JSON response`;
+/** The connection flags' help; `urlFlag` is --server-url where --url means something else. */
+export function clientHelp(urlFlag = '--url'): string {
+  const flag = (text: string) => `  ${text.padEnd(19)}`;
+  return `Connection:
+${flag(`${urlFlag} URL`)}Herald's address (env HERALD_URL; default: the address a server running
+${' '.repeat(21)}on the data dir wrote there, else http://127.0.0.1:$HERALD_PORT or :8080)
+${flag('--api-key KEY')}API key (env HERALD_API_KEY; default: the key in <data dir>/api-key)
+${flag('--data-dir DIR')}a local server's data dir (env HERALD_DATA_DIR; default ./.herald)
+${flag('--json')}print the API's JSON instead of a table`;
+}
+
+export const CLIENT_HELP = clientHelp();
 
 export class ApiError extends Error {
   constructor(
@@ -49,16 +58,18 @@ export function apiClient(
   },
   io: Io,
 ): ApiClient {
+  const dataDir = values['data-dir'] ?? io.env.HERALD_DATA_DIR ?? './.herald';
+  const fromDataDir = (name: string): string | undefined => {
+    const file = join(dataDir, name);
+    return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
+  };
   const base = (
     values.url ??
-    io.env.HERALD_URL ??
+    (io.env.HERALD_URL || undefined) ??
+    fromDataDir(URL_FILE) ??
     `http://127.0.0.1:${io.env.HERALD_PORT ?? '8080'}`
   ).replace(/\/+$/, '');
-  let key = values['api-key'] ?? io.env.HERALD_API_KEY;
-  if (!key) {
-    const file = join(values['data-dir'] ?? io.env.HERALD_DATA_DIR ?? './.herald', 'api-key');
-    if (existsSync(file)) key = readFileSync(file, 'utf8').trim();
-  }
+  const key = values['api-key'] ?? (io.env.HERALD_API_KEY || undefined) ?? fromDataDir('api-key');
   return {
     async request(method, path, body, headers = {}) {
       if (!key)
@@ -91,4 +102,18 @@ export function apiClient(
       return parsed;
     },
   };
+}
+
+/** `?a=1&b=2` from the flags that are set, in the order given; empty when none is. */
+export function queryOf<K extends string>(
+  values: Partial<Record<K, string | boolean | string[] | undefined>>,
+  names: readonly K[],
+): string {
+  const query = new URLSearchParams();
+  for (const name of names) {
+    const value = values[name];
+    if (typeof value === 'string') query.set(name, value);
+  }
+  const text = query.toString();
+  return text === '' ? '' : `?${text}`;
 }

@@ -6,6 +6,10 @@ export interface Io {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** Whether `out` is a terminal: human output is coloured there (unless NO_COLOR is set). */
+  readonly tty?: boolean;
+  /** The terminal's width, when `out` is one. */
+  readonly columns?: number | undefined;
 }
 
 export interface Command {

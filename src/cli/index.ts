@@ -8,10 +8,19 @@ import { connectSalesforce } from './commands/connect.js';
 import { copyStoreCommand } from './commands/copy-store.js';
 import { demo } from './commands/demo.js';
 import { deliveriesList, deliveriesRetry, deliveriesShow, recover } from './commands/deliveries.js';
-import { endpointsList, endpointsShow } from './commands/endpoints.js';
-import { eventsPublish } from './commands/events.js';
+import {
+  endpointsCreate,
+  endpointsDelete,
+  endpointsDisable,
+  endpointsEnable,
+  endpointsList,
+  endpointsShow,
+  endpointsUpdate,
+} from './commands/endpoints.js';
+import { eventsList, eventsPublish, eventsShow } from './commands/events.js';
 import { listen } from './commands/listen.js';
 import { migrate } from './commands/migrate.js';
+import { operationalEventsList } from './commands/operational-events.js';
 import { sandbox } from './commands/sandbox.js';
 import { serve } from './commands/serve.js';
 import { tokenIntrospect, tokenRefresh, tokenRevoke, tokenTest } from './commands/token.js';
@@ -21,12 +30,20 @@ export const COMMANDS: readonly Command[] = [
   migrate,
   copyStoreCommand,
   eventsPublish,
+  eventsList,
+  eventsShow,
   endpointsList,
   endpointsShow,
+  endpointsCreate,
+  endpointsUpdate,
+  endpointsEnable,
+  endpointsDisable,
+  endpointsDelete,
   deliveriesList,
   deliveriesShow,
   deliveriesRetry,
   recover,
+  operationalEventsList,
   connectSalesforce,
   tokenTest,
   tokenRefresh,
@@ -70,7 +87,8 @@ export async function main(args: string[], io: Io): Promise<number> {
   if (!found) {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${args[0]} `));
     if (group.length > 0 && (args.length === 1 || args[1] === '--help' || args[1] === '-h')) {
-      const list = group.map((c) => `  herald ${c.name.padEnd(18)} ${c.summary}`).join('\n');
+      const width = Math.max(...group.map((c) => c.name.length));
+      const list = group.map((c) => `  herald ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
       if (args.length > 1) {
         io.out(list);
         return 0;

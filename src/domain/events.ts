@@ -4,31 +4,12 @@
 import { ValidationError, type FieldProblem } from '../errors.js';
 import { jsonShapeProblem } from './json-shape.js';
 
-export const KNOWN_EVENT_NAMES = [
-  'PACKAGE_CREATE',
-  'PACKAGE_ACTIVATE',
-  'PACKAGE_DEACTIVATE',
-  'PACKAGE_READY_FOR_COMPLETE',
-  'PACKAGE_COMPLETE',
-  'PACKAGE_DECLINE',
-  'PACKAGE_OPT_OUT',
-  'PACKAGE_EXPIRE',
-  'PACKAGE_ARCHIVE',
-  'PACKAGE_TRASH',
-  'PACKAGE_RESTORE',
-  'PACKAGE_DELETE',
-  'PACKAGE_ATTACHMENT',
-  'DOCUMENT_SIGNED',
-  'DOCUMENT_VIEWED',
-  'SIGNER_COMPLETE',
-  'SIGNER_LOCKED',
-  'ROLE_REASSIGN',
-  'KBA_FAILURE',
-  'EMAIL_BOUNCE',
-  'TEMPLATE_CREATE',
-  'COBROWSE_REQUEST',
-] as const;
-export type KnownEventName = (typeof KNOWN_EVENT_NAMES)[number];
+// The names live in the client package, so the server and every listener share one list.
+export {
+  KNOWN_EVENT_NAMES,
+  isKnownEventName,
+  type KnownEventName,
+} from '../../packages/client/src/events.js';
 
 /** Names the SDKs use that mean a wire name. */
 const ALIASES: Readonly<Record<string, string>> = {
@@ -47,10 +28,6 @@ export const MAX_BATCH = 1000;
 export function normaliseEventName(input: string): string | undefined {
   if (!NAME_SHAPE.test(input)) return undefined;
   return ALIASES[input] ?? input;
-}
-
-export function isKnownEventName(name: string): boolean {
-  return (KNOWN_EVENT_NAMES as readonly string[]).includes(name);
 }
 
 /** A normalised event, ready to store. `payload` is the exact body every listener receives. */

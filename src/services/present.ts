@@ -12,8 +12,21 @@ import type {
   OperationalEventRecord,
 } from '../store/port.js';
 import type { PublicApiKey } from './accounts.js';
+import type {
+  AccountJson,
+  ApiKeyJson,
+  AttemptJson,
+  CallbackJson,
+  DeliveryJson,
+  EndpointAuthJson,
+  EndpointJson,
+  EventJson,
+  OperationalEventJson,
+  Presented,
+} from './representations.js';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const stamp = (ms: number): string => new Date(ms).toISOString();
+const iso = (ms: number | null): string | null => (ms === null ? null : stamp(ms));
 const masked = (secret: string | undefined): string | null =>
   secret === undefined ? null : maskSecret(secret);
 /** Custom header values may be credentials (an API key header): shown masked like any secret. */
@@ -25,7 +38,8 @@ const maskedHeaders = (headers: Endpoint['customHeaders']) =>
  * and `events` are never null: the SDKs' setters throw on null (no key reads `""`, as OneSpan's).
  */
 export function presentCallback(e: Endpoint): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+  const oauth = e.authType === 'OAUTH2' && e.oauth?.flavor === 'generic' ? e.oauth : null;
+  return {
     url: e.url,
     key:
       (e.authType === 'BASIC'
@@ -38,38 +52,42 @@ export function presentCallback(e: Endpoint): Record<string, unknown> {
     events: e.events.filter((name) => !isOperationalType(name)),
     authType: e.authType,
     customHeaders: maskedHeaders(e.customHeaders),
-  };
-  if (e.authType === 'OAUTH2' && e.oauth && e.oauth.flavor === 'generic') {
-    out.oauthSetting = {
-      clientId: e.oauth.clientId,
-      clientSecret: masked(e.secrets.clientSecret),
-      authorizationServerUrl: e.oauth.tokenUrl,
-      scope: e.oauth.scope,
-      grantType: e.oauth.grantType,
-      refreshToken: masked(e.secrets.refreshToken),
-      authMechanism: e.oauth.authMechanism,
-      customParameters: e.oauth.customParameters,
-    };
-  }
-  return out;
+    ...(oauth
+      ? {
+          oauthSetting: {
+            clientId: oauth.clientId,
+            clientSecret: masked(e.secrets.clientSecret),
+            authorizationServerUrl: oauth.tokenUrl,
+            scope: oauth.scope,
+            grantType: oauth.grantType,
+            refreshToken: masked(e.secrets.refreshToken),
+            authMechanism: oauth.authMechanism,
+            customParameters: oauth.customParameters,
+          },
+        }
+      : {}),
+  } satisfies Presented<typeof CallbackJson>;
 }
 
 export function presentEndpoint(e: Endpoint): Record<string, unknown> {
-  const auth: Record<string, unknown> = { type: e.authType, status: e.authStatus };
-  if (e.authType === 'BASIC') auth.key = masked(e.secrets.basicKey);
-  if (e.authType === 'OAUTH2' && e.oauth) {
-    Object.assign(auth, {
-      flavor: e.oauth.flavor,
-      grantType: e.oauth.grantType,
-      tokenUrl: e.oauth.tokenUrl,
-      clientId: e.oauth.clientId,
-      scope: e.oauth.scope,
-      authMechanism: e.oauth.authMechanism,
-      customParameters: e.oauth.customParameters,
-      clientSecret: masked(e.secrets.clientSecret),
-      refreshToken: masked(e.secrets.refreshToken),
-    });
-  }
+  const auth: Presented<typeof EndpointAuthJson> = {
+    type: e.authType,
+    status: e.authStatus,
+    ...(e.authType === 'BASIC' ? { key: masked(e.secrets.basicKey) } : {}),
+    ...(e.authType === 'OAUTH2' && e.oauth
+      ? {
+          flavor: e.oauth.flavor,
+          grantType: e.oauth.grantType,
+          tokenUrl: e.oauth.tokenUrl,
+          clientId: e.oauth.clientId,
+          scope: e.oauth.scope,
+          authMechanism: e.oauth.authMechanism,
+          customParameters: e.oauth.customParameters,
+          clientSecret: masked(e.secrets.clientSecret),
+          refreshToken: masked(e.secrets.refreshToken),
+        }
+      : {}),
+  };
   const secrets = e.secrets.signingSecrets ?? [];
   return {
     id: e.id,
@@ -87,9 +105,9 @@ export function presentEndpoint(e: Endpoint): Record<string, unknown> {
     state: e.state,
     disabledReason: e.disabledReason,
     failingSince: iso(e.failingSince),
-    createdAt: iso(e.createdAt),
-    updatedAt: iso(e.updatedAt),
-  };
+    createdAt: stamp(e.createdAt),
+    updatedAt: stamp(e.updatedAt),
+  } satisfies Presented<typeof EndpointJson>;
 }
 
 export function presentDelivery(d: DeliveryRecord): Record<string, unknown> {
@@ -103,9 +121,9 @@ export function presentDelivery(d: DeliveryRecord): Record<string, unknown> {
     nextAttemptAt: iso(d.nextAttemptAt),
     lastStatusCode: d.lastStatusCode,
     lastError: d.lastError,
-    createdAt: iso(d.createdAt),
-    updatedAt: iso(d.updatedAt),
-  };
+    createdAt: stamp(d.createdAt),
+    updatedAt: stamp(d.updatedAt),
+  } satisfies Presented<typeof DeliveryJson>;
 }
 
 export function presentAttempt(a: AttemptRecord): Record<string, unknown> {
@@ -113,13 +131,13 @@ export function presentAttempt(a: AttemptRecord): Record<string, unknown> {
     id: a.id,
     number: a.number,
     trigger: a.trigger,
-    startedAt: iso(a.startedAt),
+    startedAt: stamp(a.startedAt),
     durationMs: a.durationMs,
     statusCode: a.statusCode,
     outcome: a.outcome,
     error: a.error,
     responseBody: a.responseBody,
-  };
+  } satisfies Presented<typeof AttemptJson>;
 }
 
 export function presentEvent(e: EventRecord): Record<string, unknown> {
@@ -127,13 +145,18 @@ export function presentEvent(e: EventRecord): Record<string, unknown> {
     id: e.id,
     name: e.name,
     packageId: e.packageId,
-    receivedAt: iso(e.receivedAt),
-    payload: JSON.parse(e.payload) as unknown,
-  };
+    receivedAt: stamp(e.receivedAt),
+    payload: JSON.parse(e.payload) as Record<string, unknown>,
+  } satisfies Presented<typeof EventJson>;
 }
 
 export function presentAccount(a: AccountRecord): Record<string, unknown> {
-  return { id: a.id, name: a.name, contactEmail: a.contactEmail, createdAt: iso(a.createdAt) };
+  return {
+    id: a.id,
+    name: a.name,
+    contactEmail: a.contactEmail,
+    createdAt: stamp(a.createdAt),
+  } satisfies Presented<typeof AccountJson>;
 }
 
 export function presentApiKey(k: PublicApiKey & { key?: string }): Record<string, unknown> {
@@ -141,10 +164,10 @@ export function presentApiKey(k: PublicApiKey & { key?: string }): Record<string
     id: k.id,
     name: k.name,
     prefix: k.prefix,
-    createdAt: iso(k.createdAt),
+    createdAt: stamp(k.createdAt),
     revokedAt: iso(k.revokedAt),
     ...(k.key === undefined ? {} : { key: k.key }),
-  };
+  } satisfies Presented<typeof ApiKeyJson>;
 }
 
 export function presentOperationalEvent(e: OperationalEventRecord): Record<string, unknown> {
@@ -154,6 +177,6 @@ export function presentOperationalEvent(e: OperationalEventRecord): Record<strin
     endpointId: e.endpointId,
     deliveryId: e.deliveryId,
     data: e.data,
-    createdAt: iso(e.createdAt),
-  };
+    createdAt: stamp(e.createdAt),
+  } satisfies Presented<typeof OperationalEventJson>;
 }

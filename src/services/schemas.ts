@@ -19,6 +19,10 @@ const CallbackKey = z
   .max(BASIC_KEY_RULES.maxLength, BASIC_KEY_RULES.tooLong)
   .regex(BASIC_KEY_RULES.pattern, BASIC_KEY_RULES.badCharacters);
 
+/** What `events` means, for the OpenAPI document. */
+const EVENTS_DOC =
+  'Event names to deliver, e.g. ["PACKAGE_COMPLETE"]; ["*"] subscribes to every transaction event (known names and names added later), not to operational events';
+
 export const KeyValueSchema = z.object({
   key: z.string(),
   value: z.string(),
@@ -39,7 +43,7 @@ export const OAuthSettingSchema = z.object({
 
 export const CallbackSchema = z.object({
   url: z.string({ error: 'url is required (an absolute http or https URL)' }),
-  events: z.array(z.string()).nullish(),
+  events: z.array(z.string()).describe(EVENTS_DOC).nullish(),
   // A Basic key, or a salesforceOauth2 key (base64, line breaks allowed): checked by auth type.
   key: z.string().nullish(),
   authType: z.enum(['NONE', 'BASIC', 'OAUTH2']).nullish(),
@@ -95,7 +99,7 @@ export type AuthBody = z.infer<typeof AuthSchema>;
 
 export const EndpointCreateSchema = z.object({
   url: z.string({ error: 'url is required (an absolute http or https URL)' }),
-  events: z.array(z.string()),
+  events: z.array(z.string()).describe(EVENTS_DOC),
   description: z.string().max(500).nullable().optional(),
   auth: AuthSchema.optional(),
   customHeaders: z.array(KeyValueSchema).optional(),
@@ -105,7 +109,7 @@ export const EndpointCreateSchema = z.object({
 
 export const EndpointPatchSchema = z.object({
   url: z.string().optional(),
-  events: z.array(z.string()).optional(),
+  events: z.array(z.string()).describe(EVENTS_DOC).optional(),
   description: z.string().max(500).nullable().optional(),
   auth: AuthSchema.optional(),
   customHeaders: z.array(KeyValueSchema).optional(),

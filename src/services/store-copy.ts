@@ -3,7 +3,7 @@
 // unfinished deliveries (pending, delivering, held, failed) with its counters. Delivered history,
 // attempt logs, idempotency keys and operational events stay behind.
 
-import type { Store } from '../store/port.js';
+import type { ApiKeyRecord, EndpointRow, Store, TokenRecord } from '../store/port.js';
 
 /** Settings that make the copy the same deployment: the default account, the master key check. */
 const SETTINGS = ['default_account_id', 'master_key_check'];
@@ -18,14 +18,15 @@ export interface CopyReport {
   deliveries: number;
 }
 
+/**
+ * Copies `from` into `to` in one transaction of `to`: a failure (of a write, or of reading the
+ * source) leaves `to` as empty as it was, so the copy can simply run again.
+ */
 export async function copyStore(
   from: Store,
   to: Store,
   progress: (report: CopyReport) => void = () => {},
 ): Promise<CopyReport> {
-  if ((await to.listAccounts()).length > 0) {
-    throw new Error(`${to.description} already holds accounts; copy into an empty database`);
-  }
   const report: CopyReport = {
     accounts: 0,
     apiKeys: 0,
@@ -34,36 +35,44 @@ export async function copyStore(
     events: 0,
     deliveries: 0,
   };
+  const settings: Array<[string, string]> = [];
   for (const key of SETTINGS) {
     const value = await from.getSetting(key);
-    if (value !== undefined) await to.initSetting(key, value);
+    if (value !== undefined) settings.push([key, value]);
   }
-  for (const account of await from.listAccounts()) {
-    await to.insertAccount(account);
-    report.accounts++;
-    for (const key of await from.listApiKeys(account.id)) {
-      await to.insertApiKey(key);
-      report.apiKeys++;
-    }
+  const accounts = await from.listAccounts();
+  const apiKeys: ApiKeyRecord[] = [];
+  const endpoints: EndpointRow[] = [];
+  const tokens: TokenRecord[] = [];
+  for (const account of accounts) {
+    apiKeys.push(...(await from.listApiKeys(account.id)));
     for (const endpoint of await from.listEndpoints(account.id)) {
-      await to.insertEndpoint(endpoint);
-      report.endpoints++;
+      endpoints.push(endpoint);
       const token = await from.getToken(endpoint.id);
-      if (token) {
-        await to.importToken(token);
-        report.tokens++;
-      }
+      if (token) tokens.push(token);
     }
   }
   let after: string | null = null;
-  for (;;) {
-    const items = await from.exportWork(after, PAGE);
-    if (items.length === 0) break;
-    await to.importWork(items);
-    report.events += items.length;
-    report.deliveries += items.reduce((n, i) => n + i.deliveries.length, 0);
-    after = items.at(-1)!.event.id;
-    progress(report);
-  }
+  await to.importCopy({
+    settings,
+    accounts,
+    apiKeys,
+    endpoints,
+    tokens,
+    nextWork: async () => {
+      const items = await from.exportWork(after, PAGE);
+      if (items.length > 0) {
+        after = items.at(-1)!.event.id;
+        report.events += items.length;
+        report.deliveries += items.reduce((n, i) => n + i.deliveries.length, 0);
+        progress(report);
+      }
+      return items;
+    },
+  });
+  report.accounts = accounts.length;
+  report.apiKeys = apiKeys.length;
+  report.endpoints = endpoints.length;
+  report.tokens = tokens.length;
   return report;
 }

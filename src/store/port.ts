@@ -141,6 +141,8 @@ export interface DeliveryFilter {
   readonly eventId?: EventId | undefined;
   readonly status?: DeliveryStatus | undefined;
   readonly eventName?: string | undefined;
+  /** Deliveries of the events with this package id. */
+  readonly packageId?: string | undefined;
   /** Created at or after (ms). */
   readonly since?: number | undefined;
   /** Created before (ms). */
@@ -310,6 +312,17 @@ export interface WorkItem {
   readonly deliveries: ReadonlyArray<DeliveryRecord & { readonly orderingKey: string | null }>;
 }
 
+/** A whole deployment on its way into another store (herald copy-store). */
+export interface StoreCopy {
+  readonly settings: ReadonlyArray<readonly [key: string, value: string]>;
+  readonly accounts: readonly AccountRecord[];
+  readonly apiKeys: readonly ApiKeyRecord[];
+  readonly endpoints: readonly EndpointRow[];
+  readonly tokens: readonly TokenRecord[];
+  /** The unfinished work, a page at a time; an empty page is the end. */
+  nextWork(): Promise<readonly WorkItem[]>;
+}
+
 export interface MigrationReport {
   readonly from: number;
   readonly to: number;
@@ -455,6 +468,12 @@ export interface Store {
   importWork(items: readonly WorkItem[]): Promise<void>;
   /** Writes a token record as is, whatever is stored (for copying a store). */
   importToken(record: TokenRecord): Promise<void>;
+  /**
+   * Writes a copied deployment into this store in one transaction: all of it, or nothing when
+   * anything fails (a write, or reading the next page of work), so a failed copy leaves the store
+   * as it was and can run again. Refuses a store that already holds accounts.
+   */
+  importCopy(copy: StoreCopy): Promise<void>;
 
   // Operational events: stored when raised, then fanned out (deliveries, email) by the relay.
   /** Stores an operational event, not yet dispatched. */

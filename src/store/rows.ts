@@ -28,6 +28,7 @@ import type {
   OperationalEventRecord,
   QueueStats,
   TokenRecord,
+  WorkItem,
 } from './port.js';
 
 export type Row = Record<string, unknown>;
@@ -314,4 +315,30 @@ export function toEndpointActivity(r: Row, lastError: string | null): EndpointAc
     lastError,
     lastErrorAt: r.last_error_at === null ? null : Number(r.last_error_at),
   };
+}
+
+/**
+ * The values of an exported delivery as it is imported (herald copy-store), in the column order
+ * id, event_id, endpoint_id, account_id, event_name, status, attempts, cycle_attempts,
+ * next_attempt_at, ordering_key, last_status_code, last_error, created_at, updated_at: a delivery
+ * that was leased comes in as pending, due at once.
+ */
+export function importedDeliveryParams(d: WorkItem['deliveries'][number]): unknown[] {
+  const status = d.status === 'delivering' ? 'pending' : d.status;
+  return [
+    d.id,
+    d.eventId,
+    d.endpointId,
+    d.accountId,
+    d.eventName,
+    status,
+    d.attempts,
+    d.cycleAttempts,
+    status === 'pending' ? (d.nextAttemptAt ?? d.updatedAt) : d.nextAttemptAt,
+    d.orderingKey,
+    d.lastStatusCode,
+    d.lastError,
+    d.createdAt,
+    d.updatedAt,
+  ];
 }

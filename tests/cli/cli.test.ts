@@ -106,8 +106,8 @@ describe('herald CLI', () => {
     const delivery = page.data.find((d) => d.eventId === id)!;
     expect(delivery).toBeDefined();
     const table = await runCli(['deliveries', 'list'], env());
-    expect(table.stdout).toMatch(/^ID\s+EVENTNAME/);
-    const shown = await runCli(['deliveries', 'show', delivery.id], env());
+    expect(table.stdout).toMatch(/^ID\s+Event\s+Status\s+Attempts\s+Next attempt/);
+    const shown = await runCli(['deliveries', 'show', delivery.id, '--json'], env());
     expect(JSON.parse(shown.stdout).attempts).toHaveLength(1);
     const retried = await runCli(['deliveries', 'retry', delivery.id], env());
     expect(retried.code).toBe(0);

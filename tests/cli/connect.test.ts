@@ -1,14 +1,45 @@
 // `herald connect salesforce` as a subprocess against the sandbox: the authorization URL, PKCE,
-// state, the code exchange, denial, a forged redirect, a missing scope, storing into an endpoint.
+// state, the code exchange, denial, a forged redirect, a missing scope, storing into an endpoint,
+// and --paste for a remote machine (the redirect's address pasted, no listener).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { driveSandboxLogin } from '../../src/sandbox/login-driver.js';
 import { eventually, startTestHerald, TEST_API_KEY, type TestHerald } from '../helpers/herald.js';
+import { spawn } from 'node:child_process';
 import { freePort } from '../helpers/ports.js';
-import { startConnect } from '../helpers/process.js';
+import { HERALD_BIN, startConnect, type CliResult } from '../helpers/process.js';
 
 const connect = startConnect;
+
+/** Runs connect with --paste; `paste` answers the authorization URL with what to type in. */
+function connectPasting(
+  args: string[],
+  paste: (authorizeUrl: string) => Promise<string>,
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [HERALD_BIN, 'connect', 'salesforce', '--paste', ...args], {
+    stdio: 'pipe',
+  });
+  let stdout = '';
+  let stderr = '';
+  let pasted = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    const match = /^\s+(https?:\/\/\S+\?\S*response_type=code\S*)$/m.exec(stdout);
+    if (match && !pasted && /paste it here:/.test(stdout)) {
+      pasted = true;
+      void paste(match[1]!).then((line) => child.stdin.write(`${line}\n`));
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 describe('herald connect salesforce', () => {
   let sandbox: Sandbox;
@@ -25,17 +56,21 @@ describe('herald connect salesforce', () => {
     return port;
   }
 
+  /** The sandbox's app, with its callback on `port`. */
+  const app = (port: number) => [
+    '--client-id',
+    sandbox.connectedApp.clientId,
+    '--login-url',
+    sandbox.url,
+    '--port',
+    String(port),
+  ];
+  /** Connects to it and prints the token. */
+  const printing = (port: number) => [...app(port), '--print'];
+
   it('prints a PKCE authorization URL, exchanges the code and prints the refresh token', async () => {
     const port = await portWithCallback();
-    const run = connect([
-      '--client-id',
-      sandbox.connectedApp.clientId,
-      '--login-url',
-      sandbox.url,
-      '--port',
-      String(port),
-      '--print',
-    ]);
+    const run = connect(printing(port));
     const url = new URL(await run.authorizeUrl);
     expect(url.origin + url.pathname).toBe(`${sandbox.url}/services/oauth2/authorize`);
     expect(url.searchParams.get('response_type')).toBe('code');
@@ -60,15 +95,7 @@ describe('herald connect salesforce', () => {
 
   it('exits non-zero saying access was denied when the user denies', async () => {
     const port = await portWithCallback();
-    const run = connect([
-      '--client-id',
-      sandbox.connectedApp.clientId,
-      '--login-url',
-      sandbox.url,
-      '--port',
-      String(port),
-      '--print',
-    ]);
+    const run = connect(printing(port));
     const location = await driveSandboxLogin(await run.authorizeUrl, {
       ...user(),
       decision: 'deny',
@@ -82,15 +109,7 @@ describe('herald connect salesforce', () => {
 
   it("refuses a redirect that does not carry this attempt's state", async () => {
     const port = await portWithCallback();
-    const run = connect([
-      '--client-id',
-      sandbox.connectedApp.clientId,
-      '--login-url',
-      sandbox.url,
-      '--port',
-      String(port),
-      '--print',
-    ]);
+    const run = connect(printing(port));
     await run.authorizeUrl;
     await fetch(`http://localhost:${port}/OauthRedirect?code=forged&state=not-the-state`);
     const result = await run.done;
@@ -100,17 +119,7 @@ describe('herald connect salesforce', () => {
 
   it('names the missing scope when the org issues no refresh token', async () => {
     const port = await portWithCallback();
-    const run = connect([
-      '--client-id',
-      sandbox.connectedApp.clientId,
-      '--login-url',
-      sandbox.url,
-      '--port',
-      String(port),
-      '--print',
-      '--scope',
-      'api',
-    ]);
+    const run = connect([...printing(port), '--scope', 'api']);
     const location = await driveSandboxLogin(await run.authorizeUrl, {
       ...user(),
       decision: 'allow',
@@ -124,17 +133,7 @@ describe('herald connect salesforce', () => {
 
   it('times out with a clear message when the callback URL is not registered (the org shows an error, no redirect)', async () => {
     const port = await freePort();
-    const run = connect([
-      '--client-id',
-      sandbox.connectedApp.clientId,
-      '--login-url',
-      sandbox.url,
-      '--port',
-      String(port),
-      '--print',
-      '--timeout',
-      '2s',
-    ]);
+    const run = connect([...printing(port), '--timeout', '2s']);
     const page = await fetch(await run.authorizeUrl, { redirect: 'manual' });
     expect(page.status).toBeGreaterThanOrEqual(400);
     expect(await page.text()).toMatch(/redirect_uri_mismatch/);
@@ -180,19 +179,10 @@ describe('herald connect salesforce', () => {
       );
       const before = sandbox.received.length;
       const port = await portWithCallback();
-      const run = connect(
-        [
-          '--client-id',
-          sandbox.connectedApp.clientId,
-          '--login-url',
-          sandbox.url,
-          '--port',
-          String(port),
-          '--endpoint',
-          ep.body.id,
-        ],
-        { HERALD_URL: herald.url, HERALD_API_KEY: TEST_API_KEY },
-      );
+      const run = connect([...app(port), '--endpoint', ep.body.id], {
+        HERALD_URL: herald.url,
+        HERALD_API_KEY: TEST_API_KEY,
+      });
       const location = await driveSandboxLogin(await run.authorizeUrl, {
         ...user(),
         decision: 'allow',
@@ -238,6 +228,64 @@ describe('herald connect salesforce', () => {
       expect(result.stderr).toMatch(/--client-secret/);
       expect(result.stderr).toContain(new URL(sandbox.url).origin);
       expect(result.stdout).not.toMatch(/response_type=code/);
+    });
+  });
+
+  describe('--paste (a remote machine: nothing listens on the callback port)', () => {
+    it('exchanges the code from the pasted address, with nothing listening on the port', async () => {
+      const port = await portWithCallback();
+      const result = await connectPasting(printing(port), async (authorizeUrl) => {
+        const location = await driveSandboxLogin(authorizeUrl, {
+          ...sandbox.users[0]!,
+          decision: 'allow',
+        });
+        // What the user's browser meets: no listener here.
+        await expect(fetch(location)).rejects.toThrow();
+        // Pasted as the address bar shows it, without the scheme.
+        return `  ${location.replace(/^http:\/\//, '')}  `;
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(
+        /Copy that whole address from the address bar and paste it here:/,
+      );
+      expect(result.stdout).not.toMatch(/Waiting for the redirect/);
+      const token = /Refresh token: (\S+)/.exec(result.stdout)?.[1];
+      expect(token).toBeDefined();
+      expect(sandbox.stats.isGrantAlive(token!)).toBe(true);
+    });
+
+    it('refuses a pasted address from another login attempt (wrong state), exchanging nothing', async () => {
+      const port = await portWithCallback();
+      const before = sandbox.stats.tokenRequests;
+      const result = await connectPasting(printing(port), async (authorizeUrl) => {
+        const location = new URL(
+          await driveSandboxLogin(authorizeUrl, { ...sandbox.users[0]!, decision: 'allow' }),
+        );
+        location.searchParams.set('state', 'another-attempt');
+        return location.toString();
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/wrong state/);
+      expect(sandbox.stats.tokenRequests).toBe(before);
+    });
+
+    it('says what to paste when the text is not the redirect', async () => {
+      const port = await portWithCallback();
+      const result = await connectPasting(
+        printing(port),
+        async () => 'https://example.com/somewhere',
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(`should start with http://localhost:${port}/OauthRedirect\\?code=`),
+      );
+      const denied = await connectPasting(
+        printing(await portWithCallback()),
+        async (authorizeUrl) =>
+          driveSandboxLogin(authorizeUrl, { ...sandbox.users[0]!, decision: 'deny' }),
+      );
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toMatch(/Access was denied/);
     });
   });
 });

@@ -158,7 +158,10 @@ describe('herald listen', () => {
         webhookId: 'evt_1',
         event: { name: 'SIGNER_COMPLETE', packageId: 'pkg-2' },
       });
-      expect(second).toMatchObject({ status: 401, problem: 'No valid webhook-signature' });
+      expect(second).toMatchObject({
+        status: 401,
+        problem: 'No webhook-signature matches the signing secrets',
+      });
     } finally {
       expect(await signing.stop()).toBe(0);
     }

@@ -31,6 +31,7 @@ import {
 } from '../helpers/store.js';
 import type { BatchSpec, BuiltBatch } from '../helpers/store.js';
 import { consoleQueriesContract } from './console-queries.js';
+import { copyContract } from './copy.js';
 import { operationsContract } from './operations.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -1503,6 +1504,26 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           expect(await list({ endpointId: e1, status: 'pending' })).toEqual([d3, d0]);
         });
 
+        it('filters by the package id of their events, within the account', async () => {
+          const { account: a, endpoint: e1 } = await anAccountWithEndpoint();
+          const { account: b, endpoint: eb } = await anAccountWithEndpoint();
+          const of = async (accountId: AccountId, endpoint: EndpointId, pkg: string, at: number) =>
+            (await ingest({ accountId, endpoints: [endpoint], receivedAt: at, packageId: pkg }))
+              .ids[0]!;
+          const first = await of(a.id, e1.id, 'pkg-A', T0 + 1);
+          await of(a.id, e1.id, 'pkg-B', T0 + 2);
+          const second = await of(a.id, e1.id, 'pkg-A', T0 + 3);
+          await of(b.id, eb.id, 'pkg-A', T0 + 4);
+          const list = async (filter: Omit<DeliveryFilter, 'accountId'>): Promise<string[]> =>
+            idsOf((await store.listDeliveries({ accountId: a.id, ...filter }, null, 100)).data);
+          expect(await list({ packageId: 'pkg-A' })).toEqual([second, first]);
+          expect(await list({ packageId: 'pkg-A', endpointId: e1.id, status: 'pending' })).toEqual([
+            second,
+            first,
+          ]);
+          expect(await list({ packageId: 'pkg-C' })).toEqual([]);
+        });
+
         it('filters by creation time: since inclusive, until exclusive', async () => {
           const { a, d } = await fixture();
           const list = async (since?: number, until?: number): Promise<string[]> =>
@@ -1967,6 +1988,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect(all.map((w) => w.event.id)).not.toContain(first!.eventId);
         expect(built.events).toHaveLength(5);
       });
+
+      copyContract(() => store);
     });
   });
 }

@@ -3,15 +3,15 @@
 import { Hono, type Context } from 'hono';
 import { NotFoundError } from '../../errors.js';
 import { parseId, type AccountId, type ApiKeyId } from '../../domain/ids.js';
-import { jsonBody, pageLimit } from '../body.js';
+import { jsonBody, pageCursor } from '../body.js';
 import { accountOf, json, requireAdmin, type AppEnv, type RouteDeps } from '../context.js';
+import { DEFAULT_PAGE_SIZE, NoQuerySchema, PageQuerySchema, parseQuery } from '../query.js';
 import { presentAccount, presentApiKey, presentOperationalEvent } from '../../services/present.js';
 import {
   AccountCreateSchema,
   AccountPatchSchema,
   ApiKeyCreateSchema,
 } from '../../services/schemas.js';
-import { ValidationError } from '../../errors.js';
 
 function keyId(c: Context<AppEnv>): ApiKeyId {
   const id = parseId('apiKey', c.req.param('keyId') ?? '');
@@ -39,18 +39,23 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   });
   app.get('/accounts', async (c) => {
     requireAdmin(c);
+    parseQuery(c, NoQuerySchema);
     return json({ data: (await accounts.listAccounts()).map(presentAccount), next: null });
   });
-  app.get('/accounts/:accountId', async (c) =>
-    json(presentAccount(await accounts.getAccount(adminAccountId(c)))),
-  );
+  app.get('/accounts/:accountId', async (c) => {
+    const id = adminAccountId(c);
+    parseQuery(c, NoQuerySchema);
+    return json(presentAccount(await accounts.getAccount(id)));
+  });
   app.patch('/accounts/:accountId', async (c) => {
     const id = adminAccountId(c);
     const body = await jsonBody(c, AccountPatchSchema);
     return json(presentAccount(await accounts.setContactEmail(id, body.contactEmail)));
   });
   app.get('/accounts/:accountId/api-keys', async (c) => {
-    const keys = await accounts.listApiKeys(adminAccountId(c));
+    const id = adminAccountId(c);
+    parseQuery(c, NoQuerySchema);
+    const keys = await accounts.listApiKeys(id);
     return json({ data: keys.map(presentApiKey), next: null });
   });
   app.post('/accounts/:accountId/api-keys', async (c) => {
@@ -65,7 +70,10 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
 
   // The caller's own account (the default account for HERALD_API_KEY): its contact address
   // receives alert emails.
-  app.get('/account', async (c) => json(presentAccount(await accounts.getAccount(accountOf(c)))));
+  app.get('/account', async (c) => {
+    parseQuery(c, NoQuerySchema);
+    return json(presentAccount(await accounts.getAccount(accountOf(c))));
+  });
   app.patch('/account', async (c) => {
     const accountId = accountOf(c);
     const body = await jsonBody(c, AccountPatchSchema);
@@ -73,6 +81,7 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   });
 
   app.get('/api-keys', async (c) => {
+    parseQuery(c, NoQuerySchema);
     const keys = await accounts.listApiKeys(accountOf(c));
     return json({ data: keys.map(presentApiKey), next: null });
   });
@@ -87,17 +96,11 @@ export function accountRoutes({ services }: RouteDeps): Hono<AppEnv> {
   });
 
   app.get('/operational-events', async (c) => {
-    const cursor = c.req.query('cursor') ?? null;
-    if (cursor !== null && !parseId('operational', cursor)) {
-      throw new ValidationError(
-        'invalid_cursor',
-        'cursor must be the `next` value of a previous page',
-      );
-    }
+    const q = parseQuery(c, PageQuerySchema);
     const page = await services.operations.list(
       accountOf(c),
-      cursor,
-      pageLimit(c.req.query('limit')),
+      pageCursor('operational', q.cursor),
+      q.limit ?? DEFAULT_PAGE_SIZE,
     );
     return json({ data: page.data.map(presentOperationalEvent), next: page.next });
   });

@@ -2,11 +2,11 @@
 
 import { Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import { isDeliveryStatus, DELIVERY_STATUSES } from '../../domain/delivery.js';
 import { normaliseEventName } from '../../domain/events.js';
 import { parseId } from '../../domain/ids.js';
-import { pageLimit, timeRange } from '../body.js';
+import { pageCursor, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
+import { DEFAULT_PAGE_SIZE, DeliveryQuerySchema, NoQuerySchema, parseQuery } from '../query.js';
 import { presentAttempt, presentDelivery } from '../../services/present.js';
 
 export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
@@ -14,7 +14,7 @@ export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
 
   app.get('/', async (c) => {
     const accountId = accountOf(c);
-    const q = c.req.query();
+    const q = parseQuery(c, DeliveryQuerySchema);
     const endpointId = q.endpoint ? parseId('endpoint', q.endpoint) : undefined;
     if (q.endpoint && !endpointId)
       throw new ValidationError(
@@ -35,35 +35,24 @@ export function deliveryRoutes({ services }: RouteDeps): Hono<AppEnv> {
         'event must be an event id (evt_...) or an event name',
       );
     }
-    if (q.status && !isDeliveryStatus(q.status)) {
-      throw new ValidationError(
-        'invalid_request',
-        `status must be one of ${DELIVERY_STATUSES.join(', ')}`,
-      );
-    }
-    const cursor = q.cursor ?? null;
-    if (cursor !== null && !parseId('delivery', cursor)) {
-      throw new ValidationError(
-        'invalid_cursor',
-        'cursor must be the `next` value of a previous page',
-      );
-    }
     const page = await services.deliveries.list(
       {
         accountId,
         endpointId,
         eventId,
         eventName,
-        status: q.status && isDeliveryStatus(q.status) ? q.status : undefined,
+        packageId: q.packageId,
+        status: q.status,
         ...timeRange(q.since, q.until),
       },
-      cursor,
-      pageLimit(q.limit),
+      pageCursor('delivery', q.cursor),
+      q.limit ?? DEFAULT_PAGE_SIZE,
     );
     return json({ data: page.data.map(presentDelivery), next: page.next });
   });
 
   app.get('/:id', async (c) => {
+    parseQuery(c, NoQuerySchema);
     const id = parseId('delivery', c.req.param('id'));
     if (!id) throw new NotFoundError('Delivery', c.req.param('id'));
     const { delivery, attempts } = await services.deliveries.get(accountOf(c), id);

@@ -7,6 +7,7 @@ import { isMasked } from '../../domain/endpoint.js';
 import { parseId, type EndpointId } from '../../domain/ids.js';
 import { jsonBody, timeRange } from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
+import { NoQuerySchema, parseQuery } from '../query.js';
 import { draftFromBody, patchFromBody, salesforceAuth } from '../../services/drafts.js';
 import { presentEndpoint } from '../../services/present.js';
 import {
@@ -45,6 +46,7 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
   const endpoints = services.endpoints;
 
   app.get('/', async (c) => {
+    parseQuery(c, NoQuerySchema);
     const list = await endpoints.list(accountOf(c));
     return json({ data: list.map(presentEndpoint), next: null });
   });
@@ -61,9 +63,10 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
     return json({ ...presentEndpoint(endpoint), ...(signingSecret ? { signingSecret } : {}) }, 201);
   });
 
-  app.get('/:id', async (c) =>
-    json(presentEndpoint(await endpoints.get(accountOf(c), endpointId(c)))),
-  );
+  app.get('/:id', async (c) => {
+    parseQuery(c, NoQuerySchema);
+    return json(presentEndpoint(await endpoints.get(accountOf(c), endpointId(c))));
+  });
 
   app.patch('/:id', async (c) => {
     const accountId = accountOf(c);
@@ -71,8 +74,12 @@ export function endpointRoutes({ services }: RouteDeps): Hono<AppEnv> {
     const body = await jsonBody(c, EndpointPatchSchema);
     const current = await endpoints.get(accountId, id);
     let endpoint = await endpoints.update(accountId, id, patchFromBody(body, current));
+    // Signing turned on here: its new secret is shown once, as on create.
+    const before = current.secrets.signingSecrets ?? [];
+    const signingSecret =
+      before.length === 0 ? endpoint.secrets.signingSecrets?.[0]?.secret : undefined;
     if (body.state) endpoint = await endpoints.setState(accountId, id, body.state);
-    return json(presentEndpoint(endpoint));
+    return json({ ...presentEndpoint(endpoint), ...(signingSecret ? { signingSecret } : {}) });
   });
 
   app.delete('/:id', async (c) => {

@@ -2,12 +2,21 @@
 
 import { Hono, type Context } from 'hono';
 import { NotFoundError } from '../../errors.js';
-import { MAX_BATCH, MAX_EVENT_BYTES } from '../../domain/events.js';
+import { MAX_BATCH, MAX_EVENT_BYTES, normaliseEventName } from '../../domain/events.js';
 import { parseId, type AccountId } from '../../domain/ids.js';
 import { MAX_JSON_DEPTH } from '../../domain/json-shape.js';
 import { ByteBudget } from '../admission.js';
-import { bodyTooLarge, declaredLength, parseJson, readBody, type JsonBounds } from '../body.js';
+import {
+  bodyTooLarge,
+  declaredLength,
+  pageCursor,
+  parseJson,
+  readBody,
+  timeRange,
+  type JsonBounds,
+} from '../body.js';
 import { accountOf, json, type AppEnv, type RouteDeps } from '../context.js';
+import { DEFAULT_PAGE_SIZE, EventQuerySchema, NoQuerySchema, parseQuery } from '../query.js';
 import { presentDelivery, presentEvent } from '../../services/present.js';
 import { ValidationError } from '../../errors.js';
 import type { Span } from '../../observability/tracing.js';
@@ -173,7 +182,25 @@ export function eventRoutes({ services, bodyTimeoutMs, tracer }: RouteDeps): Hon
       );
   }
 
+  app.get('/', async (c) => {
+    const q = parseQuery(c, EventQuerySchema);
+    const name = q.name === undefined ? undefined : normaliseEventName(q.name);
+    if (q.name !== undefined && !name) {
+      throw new ValidationError(
+        'invalid_request',
+        `name ${JSON.stringify(q.name)} is not an event name (upper case letters, digits, underscores)`,
+      );
+    }
+    const page = await services.deliveries.searchEvents(
+      { accountId: accountOf(c), packageId: q.packageId, name, ...timeRange(q.since, q.until) },
+      pageCursor('event', q.cursor),
+      q.limit ?? DEFAULT_PAGE_SIZE,
+    );
+    return json({ data: page.data.map(presentEvent), next: page.next });
+  });
+
   app.get('/:id', async (c) => {
+    parseQuery(c, NoQuerySchema);
     const id = parseId('event', c.req.param('id'));
     if (!id) throw new NotFoundError('Event', c.req.param('id'));
     const { event, deliveries } = await services.deliveries.event(accountOf(c), id);

@@ -9,6 +9,7 @@ import {
   WebFlowError,
   type WebFlowOptions,
 } from '../../oauth/web-flow.js';
+import { createInterface } from 'node:readline';
 import { originOf } from '../../domain/endpoint.js';
 import { parseDuration } from '../../domain/retry.js';
 import { apiClient, CLIENT_HELP, CLIENT_OPTIONS } from '../api-client.js';
@@ -24,6 +25,13 @@ Opens Salesforce's login page, receives the redirect on http://localhost:<port>$
 checks the state, exchanges the code with PKCE, and stores the refresh token into an endpoint
 (its held deliveries resume) or prints it.
 
+On a remote machine (over SSH), the browser runs on your own machine, so the redirect to
+localhost goes there. Either forward the port, and everything works as on your machine:
+  ssh -L 1717:localhost:1717 you@server        then run the command on the server
+or use --paste: after you allow access, your browser fails to load the localhost address; copy
+that whole address from its address bar and paste it into the terminal. The state is checked and
+the code exchanged as with the listener.
+
 Options:
   --client-id ID        the app's Consumer Key (required)
   --client-secret S     the Consumer Secret, if the app requires it for the Web Server flow
@@ -35,6 +43,8 @@ Options:
   --endpoint EP_ID      store the refresh token into this Herald endpoint
   --print               print the refresh token instead
   --no-browser          do not open a browser; open the printed URL yourself
+  --paste               no local listener: paste the address the browser was sent to
+                        (for a remote machine; implies --no-browser)
   --timeout D           how long to wait for the login (default 5m)
   --prompt P            e.g. login or consent
   --login-hint U        pre-fill the username
@@ -52,6 +62,7 @@ ${CLIENT_HELP}`,
       endpoint: { type: 'string' },
       print: { type: 'boolean' },
       'no-browser': { type: 'boolean' },
+      paste: { type: 'boolean' },
       timeout: { type: 'string' },
       prompt: { type: 'string' },
       'login-hint': { type: 'string' },
@@ -116,7 +127,8 @@ ${CLIENT_HELP}`,
         );
     }
 
-    const listener = await listenForRedirect(port);
+    const redirectUri = options.redirectUri;
+    const listener = values.paste ? null : await listenForRedirect(port);
     try {
       const pending = await beginAuthorization(options);
       io.out('Open this URL to log in to Salesforce and allow access:');
@@ -131,9 +143,18 @@ ${CLIENT_HELP}`,
       io.out(
         'Note: each Salesforce user keeps at most 5 approvals per app; a 6th revokes the oldest refresh token.',
       );
-      io.out(`Waiting for the redirect to http://localhost:${port}${REDIRECT_PATH} …`);
-      if (!values['no-browser']) openBrowser(pending.url);
-      const redirect = await listener.next(timeoutMs);
+      let redirect: URL;
+      if (listener) {
+        io.out(`Waiting for the redirect to ${redirectUri} …`);
+        if (!values['no-browser']) openBrowser(pending.url);
+        redirect = await listener.next(timeoutMs);
+      } else {
+        io.out(
+          `After you allow access, the browser goes to ${redirectUri}?code=… and cannot load it (nothing listens there).`,
+        );
+        io.out('Copy that whole address from the address bar and paste it here:');
+        redirect = pastedRedirect(await readLine(timeoutMs), redirectUri);
+      }
       const result = await completeAuthorization(options, pending, redirect);
       io.out(
         `Connected${result.instanceUrl ? ` to ${result.instanceUrl}` : ''}${result.scope ? ` (scope: ${result.scope})` : ''}.`,
@@ -174,10 +195,62 @@ ${CLIENT_HELP}`,
       }
       throw error;
     } finally {
-      await listener.close();
+      await listener?.close();
     }
   },
 };
+
+/** One line from stdin, or a clear error when none comes in time (or stdin ends). */
+function readLine(timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    const timer = setTimeout(() => {
+      lines.close();
+      reject(
+        new Error(
+          `Nothing was pasted within ${Math.round(timeoutMs / 1000)} s. Run the command again (or raise --timeout).`,
+        ),
+      );
+    }, timeoutMs);
+    let answered = false;
+    lines.once('line', (line) => {
+      answered = true;
+      clearTimeout(timer);
+      lines.close();
+      resolve(line);
+    });
+    lines.once('close', () => {
+      clearTimeout(timer);
+      if (!answered)
+        reject(new Error('Nothing was pasted (the input ended). Run the command again.'));
+    });
+    // One line is all it reads: an open stdin would keep the process alive after the answer.
+  }).finally(() => process.stdin.destroy());
+}
+
+/**
+ * The redirect the user pasted: the address the browser was sent to. Browsers hide the scheme in
+ * the address bar, so one without it is read as http://. The state is checked afterwards, with
+ * the code exchange.
+ */
+export function pastedRedirect(text: string, redirectUri: string): URL {
+  const trimmed = text.trim();
+  let url: URL;
+  try {
+    url = new URL(/^https?:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`);
+  } catch {
+    throw new Error(
+      `That is not an address. Paste the whole address that starts with ${redirectUri}?code=`,
+    );
+  }
+  const expected = new URL(redirectUri);
+  if (url.host !== expected.host || url.pathname !== expected.pathname) {
+    throw new Error(
+      `That is not the redirect: it should start with ${redirectUri}?code= (the page the browser could not load after you allowed access)`,
+    );
+  }
+  return url;
+}
 
 function isHttpUrl(value: string): boolean {
   try {

@@ -16,7 +16,10 @@ export const copyStoreCommand: Command = {
 Copies the embedded SQLite store of DIR into an empty PostgreSQL database: accounts and their API
 keys, endpoints with their encrypted secrets, OAuth tokens, and every event that still has
 unfinished deliveries (pending, held, failed), with their attempt counters. Delivered history and
-attempt logs stay behind. Stop the embedded server first.
+attempt logs stay behind. Stop the embedded server first (while it runs, this exits with 1).
+
+The copy is one transaction: if anything fails, the database is left as empty as it was, and the
+same command can simply run again.
 
 Secrets stay encrypted with the same master key: start the PostgreSQL processes with
 HERALD_MASTER_KEY set to the key of DIR/master.key (this command prints what to do).
@@ -46,7 +49,8 @@ Options:
       } catch {
         alive = false;
       }
-      if (alive) throw new UsageError(`A Herald (pid ${pid}) is using ${dataDir}; stop it first`);
+      // Not a usage mistake (exit code 2): the command was right, the moment was not.
+      if (alive) throw new Error(`A Herald (pid ${pid}) is using ${dataDir}; stop it first`);
     }
     const source = openStore(loadConfig({}, { database: path }));
     const target = openStore(loadConfig({}, { database: values.to }));

@@ -1,8 +1,19 @@
-// `herald events publish`: publish one event, or a batch from a file.
+// `herald events publish|list|show`: publish one event or a batch from a file; find events.
 
 import { readFileSync } from 'node:fs';
-import { apiClient, CLIENT_HELP, CLIENT_OPTIONS } from '../api-client.js';
+import type {
+  EventJson,
+  EventWithDeliveriesJson,
+  Presented,
+} from '../../services/representations.js';
+import { apiClient, CLIENT_HELP, CLIENT_OPTIONS, queryOf } from '../api-client.js';
 import { parse, UsageError, type Command } from '../command.js';
+import { LIST_OPTIONS, PAGE_HELP, printPage } from '../listing.js';
+import { details, outputOf, relative, table, when } from '../format.js';
+import { deliveriesTable } from './deliveries.js';
+
+type Event = Presented<typeof EventJson>;
+type EventWithDeliveries = Presented<typeof EventWithDeliveriesJson>;
 
 export const eventsPublish: Command = {
   name: 'events publish',
@@ -64,6 +75,84 @@ ${CLIENT_HELP}`,
     if (values.json) io.out(JSON.stringify(result));
     else
       io.out(result.id ? `published ${result.id}` : `published ${result.ids?.length ?? 0} events`);
+    return 0;
+  },
+};
+
+export const eventsList: Command = {
+  name: 'events list',
+  summary: 'List published events, newest first, by package id, name and time',
+  help: `Usage: herald events list [--package ID] [--name NAME] [--since ISO] [--until ISO] [--limit N] [--cursor C]
+
+  --package ID     only events with this package id (transaction)
+  --name NAME      only events with this name, e.g. PACKAGE_COMPLETE
+  --since ISO      received at or after this time
+  --until ISO      received before this time
+${PAGE_HELP}
+${CLIENT_HELP}`,
+  async run(args, io) {
+    const { values } = parse(args, {
+      ...LIST_OPTIONS,
+      package: { type: 'string' },
+      name: { type: 'string' },
+    });
+    const query = queryOf({ ...values, packageId: values.package }, [
+      'packageId',
+      'name',
+      'since',
+      'until',
+      'limit',
+      'cursor',
+    ]);
+    return printPage<Event>(io, values, `/v1/events${query}`, (rows, output) =>
+      table(
+        rows,
+        [
+          { label: 'ID', value: (e) => e.id },
+          { label: 'Event', value: (e) => e.name, shrinkTo: 12 },
+          { label: 'Package', value: (e) => e.packageId, shrinkTo: 12 },
+          { label: 'Received', value: (e) => relative(e.receivedAt, output.now) },
+        ],
+        output,
+      ),
+    );
+  },
+};
+
+export const eventsShow: Command = {
+  name: 'events show',
+  summary: 'Show one event: its payload and its deliveries',
+  help: `Usage: herald events show EVENT_ID [--json]\n\n${CLIENT_HELP}`,
+  async run(args, io) {
+    const { values, positionals } = parse(args, CLIENT_OPTIONS, true);
+    if (!positionals[0]) throw new UsageError('Give the event id (evt_...)');
+    const e = (await apiClient(values, io).request(
+      'GET',
+      `/v1/events/${encodeURIComponent(positionals[0])}`,
+    )) as EventWithDeliveries;
+    if (values.json) {
+      io.out(JSON.stringify(e));
+      return 0;
+    }
+    const output = outputOf(io);
+    io.out(
+      details(
+        `Event ${e.id}`,
+        [
+          ['Name', e.name],
+          ['Package', e.packageId],
+          ['Received', when(e.receivedAt, output.now)],
+          ['Payload', JSON.stringify(e.payload, null, 2)],
+        ],
+        output,
+      ),
+    );
+    io.out('');
+    io.out(
+      e.deliveries.length === 0
+        ? 'No deliveries: no enabled endpoint subscribed to it when it arrived.'
+        : deliveriesTable(e.deliveries, output),
+    );
     return 0;
   },
 };

@@ -8,7 +8,7 @@ import {
   checkCallbackCredentials,
   parseCallbackEvent,
   type CallbackEvent,
-} from '../../client/receiver.js';
+} from '../../../packages/client/src/receiver.js';
 import { parse, UsageError, type Command, type Io } from '../command.js';
 
 /** Herald's own limit for one event is 256 KiB; anything much larger is not a callback. */
@@ -122,7 +122,7 @@ async function handle(
     received =
       read === undefined
         ? { status: 413, problem: `The body is larger than ${MAX_BODY_BYTES / 1024} KiB` }
-        : check(req, read, options);
+        : await check(req, read, options);
   }
   if (received.problem !== undefined) {
     res.writeHead(received.status, { 'content-type': 'application/problem+json' });
@@ -154,10 +154,14 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-function check(req: IncomingMessage, body: string, options: ListenOptions): Received {
+async function check(
+  req: IncomingMessage,
+  body: string,
+  options: ListenOptions,
+): Promise<Received> {
   // Credentials first, as a listener should: a caller without them learns nothing of the body.
   if (options.callbackKey !== undefined || options.signingSecrets.length > 0) {
-    const problem = problemOf(() =>
+    const problem = await problemOf(() =>
       checkCallbackCredentials(
         { headers: req.headers, body },
         { callbackKey: options.callbackKey, signingSecrets: options.signingSecrets },
@@ -166,14 +170,16 @@ function check(req: IncomingMessage, body: string, options: ListenOptions): Rece
     if (problem !== undefined) return { status: 401, problem };
   }
   let event: CallbackEvent | undefined;
-  const problem = problemOf(() => (event = parseCallbackEvent(body)));
+  const problem = await problemOf(() => {
+    event = parseCallbackEvent(body);
+  });
   return problem !== undefined ? { status: 400, problem } : { status: options.status, event };
 }
 
-/** The message of what `work` throws, or undefined when it does not. */
-function problemOf(work: () => unknown): string | undefined {
+/** The message of what `work` throws (or rejects with), or undefined when it does not. */
+async function problemOf(work: () => unknown): Promise<string | undefined> {
   try {
-    work();
+    await work();
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

@@ -50,6 +50,14 @@ Example:
       io.err(`warning: ${message}`);
       logger.warn(message);
     }
+    // Listened for before starting: a SIGTERM that arrives as soon as the server says where it
+    // listens (a supervisor's quick restart) still drains it and removes its data dir files.
+    let signalled: (signal: string) => void = () => {};
+    const stopping = new Promise<string>((resolve) => (signalled = resolve));
+    const onTerm = () => signalled('SIGTERM');
+    const onInt = () => signalled('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
     let herald: RunningHerald | null = null;
     installSafetyNet({
       logger,
@@ -57,17 +65,15 @@ Example:
       stopTimeoutMs: config.shutdownTimeoutMs + 5000,
       exit: (code) => process.exit(code),
     });
-    herald = await startHerald(config, { print: io.out, logger });
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string) => {
-        io.err(`${signal} received: draining in-flight deliveries…`);
-        resolve();
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-    });
-    await herald.stop();
-    return 0;
+    try {
+      herald = await startHerald(config, { print: io.out, logger });
+      io.err(`${await stopping} received: draining in-flight deliveries…`);
+      await herald.stop();
+      return 0;
+    } finally {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+    }
   },
 };
 

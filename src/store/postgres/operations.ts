@@ -3,9 +3,9 @@
 // (inside the caller's transaction) or the pool, called by PostgresStore. Several processes run
 // them at once: outbox claims skip locked rows, deletes take only rows nobody holds.
 
-import type pg from 'pg';
 import { ALERT_EMAIL_GAP_MS } from '../../domain/alert-email.js';
 import { idTimeBound } from '../../domain/ids.js';
+import type { Queryable } from './inserts.js';
 import type {
   AlertEmailOutcome,
   AlertEmailRecord,
@@ -17,9 +17,6 @@ import type {
 import { num, str, toAlertEmail, type Row } from '../rows.js';
 
 /** The pool or a client inside a transaction: whatever runs one statement. */
-export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<pg.QueryResult>;
-}
 
 export async function insertOperationalEvents(
   q: Queryable,

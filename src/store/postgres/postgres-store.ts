@@ -4,8 +4,7 @@
 // expiry and persist with a generation compare-and-set.
 
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
-import type { DeliveryStatus } from '../../domain/delivery.js';
+import pg from 'pg';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { PostgresConsoleQueries } from './console-queries.js';
@@ -13,6 +12,15 @@ import { GroupCommit } from '../group-commit.js';
 import { Connections, type ConnectionOptions } from './connections.js';
 import { loadMigrations } from '../migrations.js';
 import * as operations from './operations.js';
+import {
+  insertAccount,
+  insertApiKey,
+  insertCopy,
+  insertEndpoint,
+  insertWork,
+  placeholders,
+  writeToken,
+} from './inserts.js';
 import {
   ACCEPTING_ENDPOINTS,
   ENDPOINT_COLUMNS,
@@ -61,6 +69,7 @@ import type {
   PurgeStep,
   QueueStats,
   Store,
+  StoreCopy,
   StoreCapabilities,
   TokenRecord,
   WorkItem,
@@ -83,9 +92,6 @@ function describe(connectionString: string): string {
     return 'PostgreSQL';
   }
 }
-
-const placeholders = (n: number, from = 1) =>
-  Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 /** Endpoints a thorough claim looks at, at most. */
 const DISCOVERY_LIMIT = 512;
@@ -178,10 +184,7 @@ export class PostgresStore implements Store {
   }
 
   async insertAccount(a: AccountRecord): Promise<void> {
-    await this.query(
-      'INSERT INTO accounts (id, name, contact_email, created_at) VALUES ($1, $2, $3, $4)',
-      [a.id, a.name, a.contactEmail, a.createdAt],
-    );
+    await insertAccount(this.connections, a);
   }
 
   async updateAccount(a: Pick<AccountRecord, 'id' | 'name' | 'contactEmail'>): Promise<boolean> {
@@ -202,10 +205,7 @@ export class PostgresStore implements Store {
   }
 
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
-    await this.query(
-      'INSERT INTO api_keys (id, account_id, name, hash, prefix, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [k.id, k.accountId, k.name, k.hash, k.prefix, k.createdAt, k.revokedAt],
-    );
+    await insertApiKey(this.connections, k);
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
@@ -228,10 +228,7 @@ export class PostgresStore implements Store {
   }
 
   async insertEndpoint(row: EndpointRow): Promise<void> {
-    await this.query(
-      `INSERT INTO endpoints (${ENDPOINT_COLUMNS}) VALUES (${placeholders(18)})`,
-      endpointParams(row),
-    );
+    await insertEndpoint(this.connections, row);
   }
 
   async updateEndpoint(
@@ -644,6 +641,12 @@ export class PostgresStore implements Store {
     if (filter.eventId) add('event_id', '=', filter.eventId);
     if (filter.status) add('status', '=', filter.status);
     if (filter.eventName) add('event_name', '=', filter.eventName);
+    if (filter.packageId !== undefined) {
+      params.push(filter.packageId);
+      where.push(
+        `event_id IN (SELECT id FROM events WHERE account_id = $1 AND package_id = $${params.length})`,
+      );
+    }
     if (filter.since !== undefined) add('created_at', '>=', filter.since);
     if (filter.until !== undefined) add('created_at', '<', filter.until);
     if (cursor) add('id', '<', cursor);
@@ -812,46 +815,15 @@ export class PostgresStore implements Store {
   }
 
   async importWork(items: readonly WorkItem[]): Promise<void> {
-    await this.transaction(async (client) => {
-      for (const { event: e, deliveries } of items) {
-        await client.query(
-          'INSERT INTO events (id, account_id, name, package_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6)',
-          [e.id, e.accountId, e.name, e.packageId, e.payload, e.receivedAt],
-        );
-        for (const d of deliveries) {
-          const status: DeliveryStatus = d.status === 'delivering' ? 'pending' : d.status;
-          await client.query(
-            `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status, attempts, cycle_attempts,
-               next_attempt_at, ordering_key, last_status_code, last_error, created_at, updated_at)
-             VALUES (${placeholders(14)})`,
-            [
-              d.id,
-              d.eventId,
-              d.endpointId,
-              d.accountId,
-              d.eventName,
-              status,
-              d.attempts,
-              d.cycleAttempts,
-              status === 'pending' ? (d.nextAttemptAt ?? d.updatedAt) : d.nextAttemptAt,
-              d.orderingKey,
-              d.lastStatusCode,
-              d.lastError,
-              d.createdAt,
-              d.updatedAt,
-            ],
-          );
-        }
-      }
-    });
+    await this.transaction((client) => insertWork(client, items));
   }
 
   async importToken(t: TokenRecord): Promise<void> {
-    await this.query(
-      `INSERT INTO oauth_tokens (${TOKEN_COLUMNS}) VALUES (${placeholders(TOKEN_PARAMS)})
-       ON CONFLICT (endpoint_id) DO UPDATE SET (${TOKEN_COLUMNS}) = (${placeholders(TOKEN_PARAMS)})`,
-      tokenParams(t),
-    );
+    await writeToken(this.connections, t);
+  }
+
+  async importCopy(copy: StoreCopy): Promise<void> {
+    await this.transaction((client) => insertCopy(client, copy, this.description));
   }
 
   async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {

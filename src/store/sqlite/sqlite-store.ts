@@ -34,6 +34,7 @@ import {
   TOKEN_COLUMNS,
   TOKEN_PARAMS,
   tokenParams,
+  importedDeliveryParams,
   type Row,
 } from '../rows.js';
 import type {
@@ -62,6 +63,7 @@ import type {
   PurgeStep,
   QueueStats,
   Store,
+  StoreCopy,
   StoreCapabilities,
   TokenRecord,
   WorkItem,
@@ -685,6 +687,10 @@ export class SqliteStore implements Store {
     // delivering, held or failed deliveries) only for a query whose text implies its condition.
     if (filter.status) where.push(statusCondition(filter.status));
     if (filter.eventName) add('event_name = ?', filter.eventName);
+    if (filter.packageId !== undefined) {
+      where.push('event_id IN (SELECT id FROM events WHERE account_id = ? AND package_id = ?)');
+      params.push(filter.accountId, filter.packageId);
+    }
     if (filter.since !== undefined) add('created_at >= ?', filter.since);
     if (filter.until !== undefined) add('created_at < ?', filter.until);
     if (cursor) add('id < ?', cursor);
@@ -846,31 +852,56 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const { event: e, deliveries } of items) {
         insertEvent.run(e.id, e.accountId, e.name, e.packageId, e.payload, e.receivedAt);
-        for (const d of deliveries) {
-          const status = d.status === 'delivering' ? 'pending' : d.status;
-          insertDelivery.run(
-            d.id,
-            d.eventId,
-            d.endpointId,
-            d.accountId,
-            d.eventName,
-            status,
-            d.attempts,
-            d.cycleAttempts,
-            status === 'pending' ? (d.nextAttemptAt ?? d.updatedAt) : d.nextAttemptAt,
-            d.orderingKey,
-            d.lastStatusCode,
-            d.lastError,
-            d.createdAt,
-            d.updatedAt,
-          );
-        }
+        for (const d of deliveries) insertDelivery.run(...importedDeliveryParams(d));
       }
     })();
   }
 
   async importToken(t: TokenRecord): Promise<void> {
     this.writeToken(t);
+  }
+
+  async importCopy(copy: StoreCopy): Promise<void> {
+    await this.beginCopy(copy);
+    let committed = false;
+    try {
+      for (;;) {
+        const items = await copy.nextWork();
+        if (items.length === 0) break;
+        await this.importWork(items);
+      }
+      await this.endCopy(true);
+      committed = true;
+    } finally {
+      if (!committed) await this.endCopy(false);
+    }
+  }
+
+  /**
+   * The first half of importCopy: opens the transaction the whole copy runs in and writes all but
+   * the work, which importWork then adds (its own transactions become savepoints inside this
+   * one). Separate, so that the store thread can run a copy whose pages come from elsewhere.
+   */
+  async beginCopy(copy: Omit<StoreCopy, 'nextWork'>): Promise<void> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      if (this.sql('SELECT 1 FROM accounts LIMIT 1').get() !== undefined) {
+        throw new Error(`${this.description} already holds accounts; copy into an empty store`);
+      }
+      for (const [key, value] of copy.settings) await this.initSetting(key, value);
+      for (const a of copy.accounts) await this.insertAccount(a);
+      for (const k of copy.apiKeys) await this.insertApiKey(k);
+      for (const e of copy.endpoints) await this.insertEndpoint(e);
+      for (const t of copy.tokens) this.writeToken(t);
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Commits the copy beginCopy opened, or rolls it back. */
+  async endCopy(commit: boolean): Promise<void> {
+    if (this.db.inTransaction) this.db.exec(commit ? 'COMMIT' : 'ROLLBACK');
   }
 
   /** Writes a token row as is; a refresh lock held on it stays held. */

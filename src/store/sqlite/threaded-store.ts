@@ -16,6 +16,7 @@ import type {
   IngestOutcome,
   Store,
   StoreCapabilities,
+  StoreCopy,
 } from '../port.js';
 import { GroupCommit } from '../group-commit.js';
 import { STORE_THREAD_EXITED } from '../unavailable.js';
@@ -36,7 +37,8 @@ type Method = {
  * Answered here: the thread owns no subscribers, close ends the thread, and the three busiest
  * calls cross as flat arrays (thread-codec.ts).
  */
-type Local = 'close' | 'subscribeWork' | 'claimDeliveries' | 'recordResults' | 'ingest';
+type Local =
+  'close' | 'subscribeWork' | 'claimDeliveries' | 'recordResults' | 'ingest' | 'importCopy';
 
 /** Every other method of the store port; the compiler checks that none is missing. */
 const FORWARDED = [
@@ -272,6 +274,28 @@ export class ThreadedSqliteStore implements Store {
 
   recordResults(results: readonly DeliveryResult[]): Promise<void> {
     return this.call(FLAT_RESULTS, [encodeResults(results)]).then(() => undefined);
+  }
+
+  /**
+   * The copy's pages come from another store on this thread, so the store thread runs the copy
+   * in three steps: open the transaction with everything but the work, add the work page by page,
+   * commit (or roll back on any failure).
+   */
+  async importCopy(copy: StoreCopy): Promise<void> {
+    const { nextWork, ...rest } = copy;
+    await this.call('beginCopy', [rest]);
+    let committed = false;
+    try {
+      for (;;) {
+        const items = await nextWork();
+        if (items.length === 0) break;
+        await this.call('importWork', [items]);
+      }
+      await this.call('endCopy', [true]);
+      committed = true;
+    } finally {
+      if (!committed) await this.call('endCopy', [false]).catch(() => undefined);
+    }
   }
 
   async subscribeWork(_listener: () => void): Promise<() => Promise<void>> {
