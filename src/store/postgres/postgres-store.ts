@@ -4,7 +4,7 @@
 // expiry and persist with a generation compare-and-set.
 
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { AuthStatus, EndpointState, Origin } from '../../domain/endpoint.js';
 import type { AccountId, ApiKeyId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import { PostgresConsoleQueries } from './console-queries.js';
