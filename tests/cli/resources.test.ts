@@ -112,7 +112,8 @@ describe('herald endpoints, events, deliveries, operational-events', () => {
       'X-Team=payments',
     );
     expect(created.signingSecret).toBeUndefined();
-    expect(created.customHeaders).toEqual([{ key: 'X-Team', value: 'payments' }]);
+    // Custom header values are secrets bound to the callback URL: shown masked.
+    expect(created.customHeaders).toEqual([{ key: 'X-Team', value: '****' }]);
     const authFile = join(dataDir, 'auth.json');
     writeFileSync(authFile, JSON.stringify({ type: 'BASIC', key: 'from-a-file' }));
     const updated = await herald(
