@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { ValidationError } from '../errors.js';
 import { ALL_EVENTS } from '../domain/endpoint.js';
+import { isOperationalType } from '../domain/operational.js';
 import { KNOWN_EVENT_NAMES } from '../domain/events.js';
 import type { EndpointCreateSchema } from '../services/schemas.js';
 import { SALESFORCE_LOGIN_URLS } from '../services/web-connect.js';
@@ -156,7 +157,10 @@ export function endpointBody(
     .split(/[\s,]+/)
     .filter(Boolean)
     .map((e) => e.toUpperCase());
-  const chosen = events.includes(ALL_EVENTS) ? [ALL_EVENTS] : [...events, ...others];
+  // "All events" covers OneSpan's names only: operational types ticked beside it are kept.
+  const chosen = events.includes(ALL_EVENTS)
+    ? [ALL_EVENTS, ...events.filter(isOperationalType)]
+    : [...events, ...others];
   const choice = text(form, 'authType') as AuthChoice;
   const secret = (name: 'key' | 'clientSecret' | 'refreshToken', field: string) => {
     const value = text(form, field);

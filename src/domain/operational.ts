@@ -15,6 +15,8 @@ import {
 } from './ids.js';
 
 export interface OperationalTypeInfo {
+  /** What people read in a list of choices (the console's endpoint form). */
+  readonly label: string;
   /** Whether the account's contact address is emailed about it. */
   readonly emailed: boolean;
   readonly doc: string;
@@ -22,26 +24,32 @@ export interface OperationalTypeInfo {
 
 export const OPERATIONAL_EVENT_TYPES = {
   'delivery.exhausted': {
+    label: 'A delivery failed for good (retries exhausted)',
     emailed: true,
     doc: 'A delivery used every try of its retry schedule and is now `failed`; retry or recover it once the listener works. `data`: `attempts`, `lastError`.',
   },
   'endpoint.disabled': {
+    label: 'An endpoint was disabled',
     emailed: true,
     doc: 'Herald disabled an endpoint: its listener answered `410 Gone`, or it failed without a success for `HERALD_DISABLE_AFTER`. New events wait as `held` until it is enabled. `data`: `reason`.',
   },
   'endpoint.enabled': {
+    label: 'An endpoint was enabled again',
     emailed: false,
     doc: 'A disabled endpoint was enabled again; its held deliveries resume.',
   },
   'endpoint.reauthorization_required': {
+    label: 'An endpoint needs reconnecting (OAuth credential dead)',
     emailed: true,
     doc: "The token endpoint refused an endpoint's OAuth credential for good (revoked, expired, rotated out); its deliveries are held until someone reconnects it. `data`: `reason`.",
   },
   'endpoint.credentials_replaced': {
+    label: 'An endpoint got new credentials',
     emailed: false,
     doc: 'Someone gave an endpoint new credentials; its held deliveries resume.',
   },
   'oauth.persist_failed': {
+    label: 'A rotated refresh token could not be stored',
     emailed: false,
     doc: 'A rotated refresh token could not be stored; Herald keeps it in memory and stores it as soon as the store takes it. `data`: `error`.',
   },

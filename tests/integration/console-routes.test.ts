@@ -296,6 +296,37 @@ describe('endpoint forms', () => {
     expect(html).not.toContain('my-basic-secret');
   });
 
+  it("offers the operational event types apart from OneSpan's, and subscribes to them", async () => {
+    const client = web.client();
+    const csrf = await client.signIn(TEST_API_KEY);
+    const form = await (await client.request('/console/endpoints/new')).text();
+    for (const type of [
+      'delivery.exhausted',
+      'endpoint.disabled',
+      'endpoint.reauthorization_required',
+    ]) {
+      expect(form).toContain(`value="${type}"`);
+    }
+    const created = await client.request('/console/endpoints', {
+      form: {
+        _csrf: csrf,
+        url: 'http://127.0.0.1:9/ops',
+        events: ['*', 'endpoint.disabled', 'delivery.exhausted'],
+        authType: 'NONE',
+      },
+    });
+    expect(created.status).toBe(201);
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    const endpoint = (await herald.services.endpoints.list(accountId)).find(
+      (e) => e.url === 'http://127.0.0.1:9/ops',
+    )!;
+    expect([...endpoint.events].sort()).toEqual(['*', 'delivery.exhausted', 'endpoint.disabled']);
+    // On the edit page they are ticked boxes, not "other event names".
+    const edit = await (await client.request(`/console/endpoints/${endpoint.id}/edit`)).text();
+    expect(edit).toMatch(/value="endpoint\.disabled"\s+checked/);
+    expect(edit).not.toMatch(/id="otherEvents"[^>]*value="[^"]*endpoint\.disabled/);
+  });
+
   it('keeps a stored key when its field is left empty, and shows it only masked', async () => {
     const client = web.client();
     const csrf = await client.signIn(TEST_API_KEY);

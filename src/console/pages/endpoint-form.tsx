@@ -6,6 +6,7 @@ import type { Endpoint } from '../../domain/endpoint.js';
 import { formatDuration } from '../../domain/retry.js';
 import type { FieldProblem } from '../../errors.js';
 import { maskSecret } from '../../domain/endpoint.js';
+import { OPERATIONAL_EVENT_TYPES, OPERATIONAL_TYPE_NAMES } from '../../domain/operational.js';
 import type { Session } from '../session.js';
 import { Csrf } from '../layout.js';
 import {
@@ -175,7 +176,10 @@ export function EndpointForm(props: {
 }) {
   const v = props.values;
   const events = all(v, 'events');
-  const known = new Set(EVENT_GROUPS.flatMap((g) => g.events.map(([n]) => n)));
+  const known = new Set([
+    ...EVENT_GROUPS.flatMap((g) => g.events.map(([n]) => n)),
+    ...OPERATIONAL_TYPE_NAMES,
+  ]);
   const others = events.filter((e) => e !== '*' && !known.has(e));
   const auth = text(v, 'authType') || 'NONE';
   const option = (value: string, label: string, current: string) => (
@@ -243,6 +247,24 @@ export function EndpointForm(props: {
             </div>
           </fieldset>
         ))}
+        <fieldset>
+          <legend>Herald's operational events</legend>
+          <p class="hint">
+            Trouble with this account's other endpoints, delivered like any event (signed, retried).
+            Not part of "All events"; an endpoint never receives events about itself.
+          </p>
+          <div class="checks">
+            {OPERATIONAL_TYPE_NAMES.map((name) => (
+              <label>
+                <input type="checkbox" name="events" value={name} checked={events.includes(name)} />
+                <span>
+                  {OPERATIONAL_EVENT_TYPES[name].label}
+                  <span class="hint mono wire">{name}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
         <Field
           id="otherEvents"
           label="Other event names"
