@@ -272,6 +272,25 @@ describe('the operator', () => {
     expect(endpoints.status).toBe(200);
     expect(await endpoints.text()).toContain('No endpoints yet');
   });
+
+  it("shows the operator every account's endpoints that need a person, before an account is picked", async () => {
+    const created = await herald.services.accounts.createAccount('Umbrella', null);
+    const { endpoint } = await herald.services.endpoints.create(created.id, null, {
+      url: 'http://127.0.0.1:9/umbrella-listener',
+      events: ['PACKAGE_COMPLETE'],
+      description: null,
+      auth: { type: 'NONE' },
+      customHeaders: [],
+      options: DEFAULT_ENDPOINT_OPTIONS,
+      signing: false,
+    });
+    await herald.services.endpoints.setState(created.id, endpoint.id, 'disabled');
+    const client = web.client();
+    await client.signIn(TEST_ADMIN_KEY);
+    const overview = pageText(await (await client.request('/console/')).text());
+    expect(overview).toContain('Endpoints needing attention, every account');
+    expect(overview).toMatch(/Umbrella[\s\S]*umbrella-listener[\s\S]*disabled/);
+  });
 });
 
 describe('endpoint forms', () => {

@@ -86,17 +86,68 @@ function Attention(props: { views: readonly EndpointHealthView[] }) {
   );
 }
 
+/** The operator's view before an account is picked: every account's endpoints that need a person. */
+function AttentionEverywhere(props: {
+  accounts: ReadonlyArray<{ name: string; id: string; views: readonly EndpointHealthView[] }>;
+}) {
+  const rows = props.accounts.flatMap((a) =>
+    a.views.filter((v) => v.attention.length > 0).map((v) => ({ account: a, view: v })),
+  );
+  return (
+    <section class="card" aria-labelledby="attention-title">
+      <h2 id="attention-title">Endpoints needing attention, every account</h2>
+      {rows.length === 0 ? (
+        <p>None: every endpoint of every account is enabled and delivering.</p>
+      ) : (
+        <>
+          <p class="hint">Pick the account above to fix an endpoint.</p>
+          <Table head={['Account', 'Endpoint', 'Why', 'Last error']}>
+            {rows.map(({ account, view }) => (
+              <tr>
+                <td>
+                  <a href={`/console/accounts/${account.id}`}>{account.name}</a>
+                </td>
+                <td class="mono">{view.endpoint.url}</td>
+                <td>
+                  {view.attention.map((a) => (
+                    <Badge value={a} />
+                  ))}
+                </td>
+                <td>{view.activity?.lastError ?? view.endpoint.disabledReason ?? '—'}</td>
+              </tr>
+            ))}
+          </Table>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** Every account with its endpoints' health (the operator's overview). */
+async function everyAccount(deps: ConsoleDeps) {
+  const { services } = deps;
+  const accounts = await services.accounts.listAccounts();
+  return Promise.all(
+    accounts.map(async (account) => ({
+      id: account.id,
+      name: account.name,
+      views: await services.overview.health(account.id, await services.endpoints.list(account.id)),
+    })),
+  );
+}
+
 async function render(c: ConsoleContext, deps: ConsoleDeps) {
   const session = c.get('session');
   const { services } = deps;
   const accountId = session.accountId;
-  const [overview, views] = await Promise.all([
+  const [overview, views, everywhere] = await Promise.all([
     services.overview.overview(accountId),
     accountId === null
       ? Promise.resolve(null)
       : services.endpoints
           .list(accountId)
           .then((list) => services.overview.health(accountId, list)),
+    accountId === null ? everyAccount(deps) : Promise.resolve(null),
   ]);
   return (
     <div id="overview" hx-get="/console/?fragment=1" hx-trigger="every 10s" hx-swap="outerHTML">
@@ -106,6 +157,7 @@ async function render(c: ConsoleContext, deps: ConsoleDeps) {
       </div>
       <Queue queue={overview.queue} now={deps.clock()} />
       {views ? <Attention views={views} /> : null}
+      {everywhere ? <AttentionEverywhere accounts={everywhere} /> : null}
     </div>
   );
 }
