@@ -56,6 +56,20 @@ function Queue(props: { queue: QueueStats; now: number }) {
   );
 }
 
+/** Why an endpoint needs a person, and its last error: two cells of an attention table. */
+function WhyCells({ view }: { view: EndpointHealthView }) {
+  return (
+    <>
+      <td>
+        {view.attention.map((a) => (
+          <Badge value={a} />
+        ))}
+      </td>
+      <td>{view.activity?.lastError ?? view.endpoint.disabledReason ?? '—'}</td>
+    </>
+  );
+}
+
 function Attention(props: { views: readonly EndpointHealthView[] }) {
   const needing = props.views.filter((v) => v.attention.length > 0);
   return (
@@ -72,12 +86,7 @@ function Attention(props: { views: readonly EndpointHealthView[] }) {
                   {v.endpoint.url}
                 </a>
               </td>
-              <td>
-                {v.attention.map((a) => (
-                  <Badge value={a} />
-                ))}
-              </td>
-              <td>{v.activity?.lastError ?? v.endpoint.disabledReason ?? '—'}</td>
+              <WhyCells view={v} />
             </tr>
           ))}
         </Table>
@@ -108,12 +117,7 @@ function AttentionEverywhere(props: {
                   <a href={`/console/accounts/${account.id}`}>{account.name}</a>
                 </td>
                 <td class="mono">{view.endpoint.url}</td>
-                <td>
-                  {view.attention.map((a) => (
-                    <Badge value={a} />
-                  ))}
-                </td>
-                <td>{view.activity?.lastError ?? view.endpoint.disabledReason ?? '—'}</td>
+                <WhyCells view={view} />
               </tr>
             ))}
           </Table>
