@@ -15,7 +15,7 @@ import {
   type FieldProblem,
 } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 
 /** `problem`: RFC 9457 (`application/problem+json`). `onespan`: OneSpan's `Error` document. */
 export type ErrorDialect = 'problem' | 'onespan';

@@ -2,7 +2,7 @@
 // docs/configuration.md is generated from this table (`npm run docs:config`), and a test keeps
 // the two in step. Nothing else in Herald reads process.env.
 
-import { parseCidrList } from '../net/addresses.js';
+import { parseCidrList } from '../domain/addresses.js';
 import type { TracingConfig } from '../observability/tracing.js';
 import {
   DEFAULT_RETRY_SCHEDULE,

@@ -10,7 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { ZodError } from 'zod';
 import { HeraldError } from '../errors.js';
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import type { ConsoleDeps, ConsoleEnv } from './context.js';
 import { MessagePage } from './layout.js';
 import { accountRoutes } from './pages/accounts.js';

@@ -3,7 +3,8 @@
 // code, so the console accepts exactly what the API accepts.
 
 import type { Context } from 'hono';
-import { ValidationError } from '../errors.js';
+import { ZodError } from 'zod';
+import { HeraldError, ValidationError, type FieldProblem } from '../errors.js';
 import { ALL_EVENTS } from '../domain/endpoint.js';
 import { isOperationalType } from '../domain/operational.js';
 import { KNOWN_EVENT_NAMES } from '../domain/events.js';
@@ -224,4 +225,21 @@ export function chosenLoginUrl(form: Form): string {
   if (login === 'production') return SALESFORCE_LOGIN_URLS.production;
   if (login === 'sandbox') return SALESFORCE_LOGIN_URLS.sandbox;
   return text(form, 'loginUrl');
+}
+
+/** A refusal of a form as one message and its field problems, or undefined for other errors. */
+export function formRefusal(
+  error: unknown,
+): { message: string; problems: readonly FieldProblem[] } | undefined {
+  if (error instanceof ZodError) {
+    const problems = error.issues.map((i) => ({
+      path: i.path.join('/') || '/',
+      message: i.message,
+    }));
+    return { message: `${problems[0]!.path}: ${problems[0]!.message}`, problems };
+  }
+  if (error instanceof HeraldError && error.status < 500 && error.code !== 'forbidden') {
+    return { message: error.message, problems: error.problems ?? [] };
+  }
+  return undefined;
 }

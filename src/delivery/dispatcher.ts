@@ -18,7 +18,7 @@ import type {
   DeliveryResult,
   OperationalEventRecord,
 } from '../store/port.js';
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import type { Authorization, Credentials } from './credentials.js';
 import { withoutSentCredentials } from './sent-credentials.js';
 import { signatureHeader } from './signature.js';

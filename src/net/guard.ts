@@ -7,8 +7,8 @@ import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { ValidationError } from '../errors.js';
-import { inAllowedNetworks, parseIp, refusalReason, allowedCidrs } from './addresses.js';
-import type { NetworkPolicy } from './addresses.js';
+import { inAllowedNetworks, parseIp, refusalReason, allowedCidrs } from '../domain/addresses.js';
+import type { NetworkPolicy } from '../domain/addresses.js';
 
 export const DESTINATION_BLOCKED = 'ERR_HERALD_DESTINATION_BLOCKED';
 

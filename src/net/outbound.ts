@@ -9,8 +9,8 @@
 
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { RequestInit as UndiciRequestInit } from 'undici';
-import { allowedCidrs } from './addresses.js';
-import type { NetworkPolicy } from './addresses.js';
+import { allowedCidrs } from '../domain/addresses.js';
+import type { NetworkPolicy } from '../domain/addresses.js';
 import { exchange } from './exchange.js';
 import type { SendFailure } from './failures.js';
 import { DestinationBlockedError, createGuardedLookup, type LookupAll } from './guard.js';

@@ -1,8 +1,8 @@
 // Parsing a destination URL once and checking what can be checked without DNS. Deliveries go to
 // the same few thousand URLs over and over, so the result is cached per URL string.
 
-import { parseIp } from './addresses.js';
-import type { NetworkPolicy } from './addresses.js';
+import { parseIp } from '../domain/addresses.js';
+import type { NetworkPolicy } from '../domain/addresses.js';
 import { refuseAddresses, unbracket } from './guard.js';
 
 export interface Target {

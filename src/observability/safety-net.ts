@@ -5,7 +5,7 @@
 // Anything else is truly unknown: the process may be in a state nobody planned for, so it is
 // logged, stopped in order (bounded) and exits with code 1, for its supervisor to restart.
 
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import type { Logger } from './logger.js';
 
 export type SafetyNetVerdict = 'survive' | 'exit';

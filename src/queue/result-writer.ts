@@ -7,7 +7,7 @@
 
 import type { Logger } from '../observability/logger.js';
 import type { DeliveryResult, Store } from '../store/port.js';
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 
 const MAX_BATCH = 1000;
 const RETRY_MS = 500;

@@ -7,7 +7,7 @@ import { alertEmail, nextAlertTryAt } from '../domain/alert-email.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AlertEmailRecord, Store } from '../store/port.js';
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import { Background } from './background.js';
 
 /** One message to send; the sender adds nothing but the SMTP envelope. */

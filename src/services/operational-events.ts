@@ -7,7 +7,7 @@ import { newOperationalEvent, type OperationalEventType } from '../domain/operat
 import type { AccountId, DeliveryId, EndpointId } from '../domain/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationalEventRecord, Page, Store } from '../store/port.js';
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 
 /** How often an event the store could not take is offered again, and for how long. */
 const STORE_RETRY_MS = 2000;

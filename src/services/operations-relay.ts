@@ -22,7 +22,7 @@ import type {
   OperationalEventRecord,
   Store,
 } from '../store/port.js';
-import { isStoreUnavailable } from '../store/unavailable.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import { Background } from './background.js';
 import type { WorkSignal } from './work-signal.js';
 

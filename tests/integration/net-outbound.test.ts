@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ValidationError } from '../../src/errors.js';
-import type { NetworkPolicy } from '../../src/net/addresses.js';
+import type { NetworkPolicy } from '../../src/domain/addresses.js';
 import { checkDestination, isDestinationBlocked, type LookupAll } from '../../src/net/guard.js';
 import { createOutbound } from '../../src/net/outbound.js';
 import type { Outbound, SendResult } from '../../src/net/outbound.js';

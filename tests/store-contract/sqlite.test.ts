@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
-import { isStoreUnavailable } from '../../src/store/unavailable.js';
+import { isStoreUnavailable } from '../../src/domain/store-unavailable.js';
 import type { IngestBatch } from '../../src/store/port.js';
 import { collectGarbage } from '../helpers/gc.js';
 import { aClaim, aResult, anAccount, anEndpoint, anIngestBatch, T0 } from '../helpers/store.js';

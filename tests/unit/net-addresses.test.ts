@@ -8,8 +8,8 @@ import {
   parseIp,
   parseIPv4,
   parseIPv6,
-} from '../../src/net/addresses.js';
-import type { AddressKind, NetworkPolicy } from '../../src/net/addresses.js';
+} from '../../src/domain/addresses.js';
+import type { AddressKind, NetworkPolicy } from '../../src/domain/addresses.js';
 
 const STRICT: NetworkPolicy = { allowPrivateNetwork: false, allowedNetworks: [] };
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { LookupAddress } from 'node:dns';
 import { ValidationError } from '../../src/errors.js';
-import type { NetworkPolicy } from '../../src/net/addresses.js';
+import type { NetworkPolicy } from '../../src/domain/addresses.js';
 import {
   DESTINATION_BLOCKED,
   checkDestination,

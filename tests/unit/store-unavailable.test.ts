@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isStoreUnavailable } from '../../src/store/unavailable.js';
+import { isStoreUnavailable } from '../../src/domain/store-unavailable.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-unavailable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,10 +14,9 @@ import {
   type ConsoleDeps,
   type ConsoleEnv,
 } from '../context.js';
-import { readForm, text } from '../forms.js';
+import { formRefusal, readForm, text } from '../forms.js';
 import { Csrf, Page } from '../layout.js';
 import { Field, Table, Time } from '../ui.js';
-import { formRefusal } from './endpoints.js';
 
 function requireOperator(c: ConsoleContext): void {
   if (!isOperator(c))

@@ -27,11 +27,11 @@ import {
   type ConsoleDeps,
   type ConsoleEnv,
 } from '../context.js';
-import { chosenLoginUrl, readForm } from '../forms.js';
+import { chosenLoginUrl, formRefusal, readForm } from '../forms.js';
 import { Csrf, Document, MessagePage } from '../layout.js';
 import { FLOW_LIFETIME_MS } from '../session.js';
 import { LoginChoice } from './endpoint-form.js';
-import { createdPage, formRefusal } from './endpoints.js';
+import { createdPage } from './created.js';
 
 const CALLBACK_PATH = '/oauth/callback';
 

@@ -21,14 +21,14 @@ import {
   type ConsoleDeps,
   type ConsoleEnv,
 } from '../context.js';
-import { endpointBody, readForm, text, timeRangeOf, type Form } from '../forms.js';
+import { endpointBody, formRefusal, readForm, text, timeRangeOf, type Form } from '../forms.js';
 import { Csrf, Page } from '../layout.js';
 import type { Session } from '../session.js';
 import { Badge, Facts, Field, formatMs, Time, TimeRange } from '../ui.js';
 import { ConnectPanel } from './connect.js';
 import { DeliveryTable } from './deliveries.js';
 import { EndpointForm, formOf, masksOf } from './endpoint-form.js';
-import { authLabel, endpointListRoutes, formRefusal } from './endpoints.js';
+import { authLabel, endpointListRoutes } from './endpoints.js';
 
 export function endpointIdOf(c: ConsoleContext): EndpointId {
   const id = parseId('endpoint', c.req.param('id') ?? '');

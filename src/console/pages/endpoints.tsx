@@ -2,36 +2,19 @@
 // a new endpoint's form. Creating one shows its signing secret, once.
 
 import type { Hono } from 'hono';
-import { ZodError } from 'zod';
-import { HeraldError, ValidationError, type FieldProblem } from '../../errors.js';
+import { ValidationError, type FieldProblem } from '../../errors.js';
 import type { Endpoint } from '../../domain/endpoint.js';
 import { draftFromBody } from '../../services/drafts.js';
 import type { EndpointHealthView } from '../../services/overview.js';
 import { EndpointCreateSchema } from '../../services/schemas.js';
 import { chromeOf } from '../chrome.js';
 import { accountOf, type ConsoleContext, type ConsoleDeps, type ConsoleEnv } from '../context.js';
-import { chosenLoginUrl, endpointBody, readForm, text, type Form } from '../forms.js';
+import { chosenLoginUrl, endpointBody, formRefusal, readForm, text, type Form } from '../forms.js';
 import { Page } from '../layout.js';
 import { Badge, formatCount, Table } from '../ui.js';
 import { goToLogin, redirectUriOf } from './connect.js';
+import { createdPage } from './created.js';
 import { EndpointForm, NEW_ENDPOINT_FORM } from './endpoint-form.js';
-
-/** A refusal of a form as one message and its field problems, or undefined for other errors. */
-export function formRefusal(
-  error: unknown,
-): { message: string; problems: readonly FieldProblem[] } | undefined {
-  if (error instanceof ZodError) {
-    const problems = error.issues.map((i) => ({
-      path: i.path.join('/') || '/',
-      message: i.message,
-    }));
-    return { message: `${problems[0]!.path}: ${problems[0]!.message}`, problems };
-  }
-  if (error instanceof HeraldError && error.status < 500 && error.code !== 'forbidden') {
-    return { message: error.message, problems: error.problems ?? [] };
-  }
-  return undefined;
-}
 
 export function authLabel(e: Endpoint): string {
   if (e.authType === 'NONE') return 'none';
@@ -233,40 +216,4 @@ export function endpointListRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): vo
       `Herald now delivers to ${created.endpoint.url}.`,
     );
   });
-}
-
-/** A new endpoint, with its signing secret shown this once. */
-export async function createdPage(
-  c: ConsoleContext,
-  deps: ConsoleDeps,
-  endpoint: Endpoint,
-  signingSecret: string | null,
-  notice: string,
-) {
-  return c.html(
-    <Page title="Endpoint created" section="endpoints" chrome={await chromeOf(c, deps)}>
-      <h1>Endpoint created</h1>
-      <p class="notice ok" role="status">
-        {notice}
-      </p>
-      {signingSecret ? (
-        <div class="secret-once">
-          <h2>Signing secret</h2>
-          <p>
-            Copy it now: it is shown this once. Your listener verifies the{' '}
-            <code>webhook-signature</code> header with it.
-          </p>
-          <p>
-            <code id="signing-secret">{signingSecret}</code>
-          </p>
-        </div>
-      ) : null}
-      <p>
-        <a class="button" href={`/console/endpoints/${endpoint.id}`}>
-          Go to the endpoint
-        </a>
-      </p>
-    </Page>,
-    201,
-  );
 }

@@ -19,7 +19,7 @@ import type {
   StoreCopy,
 } from '../port.js';
 import { GroupCommit } from '../group-commit.js';
-import { STORE_THREAD_EXITED } from '../unavailable.js';
+import { STORE_THREAD_EXITED } from '../../domain/store-unavailable.js';
 import {
   decodeClaimed,
   encodeIngest,
