@@ -1,5 +1,11 @@
-// Lint: typescript-eslint's recommended rules plus the import boundaries of docs/architecture.md.
+// Lint: typescript-eslint's recommended rules plus the import boundaries of docs/architecture.md:
+// the layer rule (scripts/layers.mjs: nothing imports from a layer above its own) and, within
+// that, the boundaries below.
+import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
+import { layersRule } from './scripts/layers.mjs';
+
+const SRC = fileURLToPath(new URL('./src', import.meta.url));
 
 const boundary = (from, forbidden, message) => ({
   files: [from],
@@ -16,6 +22,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { herald: { rules: { layers: layersRule(SRC) } } },
+    rules: { 'herald/layers': 'error' },
   },
   {
     // Tests read untyped JSON bodies; `any` there is honest.

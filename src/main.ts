@@ -39,7 +39,7 @@ import { OverviewService } from './services/overview.js';
 import { Retention } from './services/retention.js';
 import { SecretBox, generateMasterKey } from './services/secret-box.js';
 import { WebConnect } from './services/web-connect.js';
-import { WorkSignal } from './services/work-signal.js';
+import { WorkSignal } from './queue/work-signal.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -22,14 +22,14 @@ import type { Authorization, TokenSource } from '../delivery/credentials.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { spanUrl, type Tracer } from '../observability/tracing.js';
-import type { SecretBox } from '../services/secret-box.js';
+import type { Sealer } from './sealer.js';
 import type { Store, TokenRecord } from '../store/port.js';
 import { credentialLineage, credentialSubmission, refreshAheadAt } from './credential-keys.js';
 import { requestToken, type GrantResult } from './grant.js';
 
 export interface TokenManagerOptions {
   readonly store: Store;
-  readonly box: SecretBox;
+  readonly box: Sealer;
   readonly fetch: typeof fetch;
   readonly logger: Logger;
   readonly metrics: Metrics;

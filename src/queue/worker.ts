@@ -11,7 +11,7 @@ import type { DeliveryId, EndpointId } from '../domain/ids.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { EndpointCache } from '../delivery/endpoint-cache.js';
 import type { Logger } from '../observability/logger.js';
-import type { WorkSignal } from '../services/work-signal.js';
+import type { WorkSignal } from './work-signal.js';
 import type { ClaimedDelivery, DeliveryResult, Store } from '../store/port.js';
 import { ResultWriter } from './result-writer.js';
 

@@ -11,7 +11,7 @@ import type {
   Page,
   Store,
 } from '../store/port.js';
-import type { WorkSignal } from './work-signal.js';
+import type { WorkSignal } from '../queue/work-signal.js';
 
 export const MAX_PAGE = 500;
 

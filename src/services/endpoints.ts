@@ -23,7 +23,7 @@ import type { OperationalEventRecord } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
 import { NATIVE_FIELDS, SecretMoves, type SecretFields } from './secret-binding.js';
-import type { WorkSignal } from './work-signal.js';
+import type { WorkSignal } from '../queue/work-signal.js';
 
 /** A masked secret sent back unchanged: keep what is stored (while it goes where it went). */
 export const KEEP = Symbol('keep the stored secret');

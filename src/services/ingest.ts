@@ -11,7 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { NO_TRACING, type Span, type Tracer } from '../observability/tracing.js';
 import type { IngestBatch, IngestOutcome, NewDelivery, NewEvent, Store } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
-import type { WorkSignal } from './work-signal.js';
+import type { WorkSignal } from '../queue/work-signal.js';
 
 export interface PublishResult {
   /** `{"id"}` for one event, `{"ids"}` for a batch; the same body on an idempotent replay. */

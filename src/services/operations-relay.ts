@@ -24,7 +24,7 @@ import type {
 } from '../store/port.js';
 import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import { Background } from './background.js';
-import type { WorkSignal } from './work-signal.js';
+import type { WorkSignal } from '../queue/work-signal.js';
 
 /** Events dispatched per look at the store. */
 const BATCH = 50;

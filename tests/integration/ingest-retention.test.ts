@@ -10,7 +10,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { EndpointRepository } from '../../src/services/endpoint-repo.js';
 import { IngestService } from '../../src/services/ingest.js';
 import { generateMasterKey, SecretBox } from '../../src/services/secret-box.js';
-import { WorkSignal } from '../../src/services/work-signal.js';
+import { WorkSignal } from '../../src/queue/work-signal.js';
 import type { IngestBatch, IngestOutcome } from '../../src/store/port.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { collectGarbage } from '../helpers/gc.js';

@@ -2,7 +2,7 @@
 // On a fake clock: whether a wait ended by a notify or by its time is known, not guessed.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WorkSignal } from '../../src/services/work-signal.js';
+import { WorkSignal } from '../../src/queue/work-signal.js';
 
 /** Tracks whether a wait has ended. */
 function watch(wait: Promise<void>): { readonly ended: boolean } {
