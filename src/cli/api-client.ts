@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER_VALUE } from '../domain/endpoint.js';
-import { URL_FILE } from '../main.js';
+import { URL_FILE } from '../app/data-dir.js';
 import { UsageError, type Io } from './command.js';
 
 export const CLIENT_OPTIONS = {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import { openStore } from '../../main.js';
+import { openStore } from '../../app/store.js';
 import { SecretBox } from '../../services/secret-box.js';
 import { copyStore } from '../../services/store-copy.js';
 import { parse, UsageError, type Command } from '../command.js';

@@ -1,7 +1,7 @@
 // `herald migrate`: bring the store's schema up to date (the server also does this on start).
 
 import { loadConfig } from '../../config/load.js';
-import { openStore } from '../../main.js';
+import { openStore } from '../../app/store.js';
 import { parse, type Command } from '../command.js';
 
 export const migrate: Command = {
