@@ -1,7 +1,8 @@
 // Operational notifications: the events raised (OperationalEvents), the relay that fans each
-// one out after its commit, and the alert mailer that sends the emails it queues (only when
-// HERALD_SMTP_URL is set; Nodemailer is loaded only then). Built before the services, which
-// raise events; started after the worker, whose first claims go first.
+// one out after its commit to a list of sinks (the subscribed endpoints, and the email outbox
+// when HERALD_SMTP_URL is set), and the alert mailer that sends the emails queued there
+// (Nodemailer is loaded only then). Built before the services, which raise events; started
+// after the worker, whose first claims go first.
 
 import type { Config } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
@@ -11,6 +12,7 @@ import type { WorkSignal } from '../queue/work-signal.js';
 import { AlertMailer } from '../services/alert-mailer.js';
 import { OperationalEvents } from '../services/operational-events.js';
 import { OperationsRelay } from '../services/operations-relay.js';
+import { emailSink, subscriberSink } from '../services/operational-sinks.js';
 import type { Store } from '../store/port.js';
 import type { Lifecycle } from './lifecycle.js';
 
@@ -67,15 +69,9 @@ export async function buildNotifiers(
   const { store, logger, metrics, clock, signal } = parts;
   const mail = await alertMailer(parts);
   if (mail) lifecycle.addBackground({ stop: mail.close }, mail.mailer);
-  const relay = new OperationsRelay({
-    store,
-    logger,
-    metrics,
-    clock,
-    signal,
-    email: mail !== null,
-    onEmail: () => mail?.mailer.kick(),
-  });
+  const sinks = [subscriberSink({ store, metrics, signal })];
+  if (mail) sinks.push(emailSink({ onQueued: () => mail.mailer.kick() }));
+  const relay = new OperationsRelay({ store, logger, metrics, clock, sinks });
   lifecycle.addBackground(relay);
   const ops = new OperationalEvents(store, logger, clock, () => relay.kick());
   return {

@@ -1,30 +1,19 @@
-// Fans out stored operational events: to each endpoint that subscribes to the type (a delivery
-// like any other: signed, retried, with the endpoint's auth), and to the account's contact
-// address (the email outbox). One transaction per event marks it dispatched together with what it
-// fans out to, so a crash anywhere loses nothing and sends nothing twice; several processes may
-// run the relay at once (the mark is a compare-and-set). Runs after commits, never inside a
-// delivery: a delivery that raises an event never waits for its fan-out.
+// Fans out stored operational events to a list of sinks (operational-sinks.ts): the endpoints
+// that subscribe to the type (a delivery like any other: signed, retried, with the endpoint's
+// auth), and the account's contact address (the email outbox, when SMTP is configured). One
+// transaction per event marks it dispatched together with every sink's rows, so a crash
+// anywhere loses nothing and sends nothing twice; several processes may run the relay at once
+// (the mark is a compare-and-set). The sinks hear of it after the commit, without being
+// awaited. Runs after commits, never inside a delivery: a delivery that raises an event never
+// waits for its fan-out.
 
-import { newId, type AccountId } from '../domain/ids.js';
-import {
-  isEmailed,
-  isOperationalType,
-  operationalPayload,
-  operationalRecipients,
-} from '../domain/operational.js';
+import type { AccountId } from '../domain/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type {
-  AccountRecord,
-  AlertEmailRequest,
-  EndpointRow,
-  NewEvent,
-  OperationalEventRecord,
-  Store,
-} from '../store/port.js';
+import type { AccountRecord, EndpointRow, OperationalEventRecord, Store } from '../store/port.js';
 import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import { Background } from './background.js';
-import type { WorkSignal } from '../queue/work-signal.js';
+import type { OperationalSink, SinkPart } from './operational-sinks.js';
 
 /** Events dispatched per look at the store. */
 const BATCH = 50;
@@ -36,12 +25,8 @@ export interface RelayOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly clock: () => number;
-  /** Wakes this process's worker for new deliveries. */
-  readonly signal: WorkSignal;
-  /** Whether emails are sent (SMTP configured); without, none is queued. */
-  readonly email: boolean;
-  /** Told when an email was queued. */
-  readonly onEmail?: () => void;
+  /** Where each event goes (operational-sinks.ts), in the one transaction that dispatches it. */
+  readonly sinks: readonly OperationalSink[];
   readonly intervalMs?: number;
 }
 
@@ -85,37 +70,10 @@ export class OperationsRelay extends Background {
 
   private async dispatch(e: OperationalEventRecord, view: AccountView): Promise<void> {
     const now = this.o.clock();
-    // A delivery.exhausted about a delivery that carried an operational event itself is not
-    // delivered to endpoints (see operationalRecipients).
-    const exhaustedDelivery =
-      e.type === 'delivery.exhausted' && e.deliveryId
-        ? await this.o.store.getDelivery(e.accountId, e.deliveryId)
-        : undefined;
-    const recipients = operationalRecipients(
-      view.endpoints,
-      e,
-      exhaustedDelivery !== undefined && isOperationalType(exhaustedDelivery.eventName),
-    );
-    const event: NewEvent | null =
-      recipients.length === 0
-        ? null
-        : {
-            event: {
-              id: newId('event', now),
-              accountId: e.accountId,
-              name: e.type,
-              packageId: '',
-              payload: operationalPayload(e),
-              receivedAt: now,
-            },
-            deliveries: recipients.map((r) => ({
-              id: newId('delivery', now),
-              endpointId: r.endpointId,
-              status: r.status,
-              orderingKey: null,
-            })),
-          };
-    const email = this.email(e, view, now);
+    const input = { event: e, ...view, now };
+    const parts: SinkPart[] = [];
+    for (const sink of this.o.sinks) parts.push(await sink.plan(input));
+    const { event = null, email = null } = Object.assign({}, ...parts) as SinkPart;
     if (!(await this.o.store.dispatchOperationalEvent({ id: e.id, at: now, event, email }))) return;
 
     this.o.metrics.operationalEvents.inc({ type: e.type });
@@ -126,42 +84,13 @@ export class OperationsRelay extends Background {
         accountId: e.accountId,
         endpointId: e.endpointId,
         deliveryId: e.deliveryId,
-        subscribers: recipients.length,
+        subscribers: event?.deliveries.length ?? 0,
         emailed: email !== null,
         ...e.data,
       },
       `operational event ${e.type}`,
     );
-    const pending = recipients.filter((r) => r.status === 'pending').length;
-    if (pending > 0) {
-      this.o.metrics.deliveriesCreated.inc({ status: 'pending' }, pending);
-      this.o.signal.notify();
-    }
-    if (recipients.length > pending) {
-      this.o.metrics.deliveriesCreated.inc({ status: 'held' }, recipients.length - pending);
-    }
-    if (email) this.o.onEmail?.();
-  }
-
-  /** The email about this event, when one is due: emails on, a contact, an emailed type. */
-  private email(
-    e: OperationalEventRecord,
-    view: AccountView,
-    now: number,
-  ): AlertEmailRequest | null {
-    if (!this.o.email || !view.account?.contactEmail || !isEmailed(e.type)) return null;
-    const subject = view.endpoints.find((x) => x.id === e.endpointId);
-    // An endpoint deleted since has nothing left to fix.
-    if (!subject) return null;
-    return {
-      accountId: e.accountId,
-      endpointId: subject.id,
-      type: e.type,
-      endpointUrl: subject.url,
-      endpointDescription: subject.description,
-      data: e.data,
-      at: now,
-    };
+    this.o.sinks.forEach((sink, i) => sink.committed(parts[i]!));
   }
 }
 
