@@ -1,5 +1,5 @@
 // Herald's error vocabulary: a few classes, many stable string codes.
-// Every code is listed in docs/errors.md (tests/unit/errors-doc.test.ts keeps the two in step).
+// Every code is listed in docs/errors.md (tests/unit/docs-sync.test.ts keeps the two in step).
 // The HTTP status of each code lives here too, so the API maps errors in exactly one place.
 
 export const ErrorCodes = {

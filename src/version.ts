@@ -1,2 +1,2 @@
-// Herald's version (tests/unit/version.test.ts keeps it equal to package.json).
+// Herald's version (tests/unit/docs-sync.test.ts keeps it equal to package.json).
 export const VERSION = '0.1.0';

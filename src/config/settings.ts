@@ -1,5 +1,5 @@
 // Every server setting in one table: its default, environment variable, flag and doc line.
-// docs/configuration.md is generated from this table (`npm run docs:config`), and a test keeps
+// docs/configuration.md is generated from this table (`npm run docs`), and a test keeps
 // the two in step. Nothing else in Herald reads process.env.
 
 import { parseCidrList } from '../domain/addresses.js';

@@ -1,4 +1,4 @@
-// Turning whatever undici, node:net or node:tls threw into the three failure kinds the delivery
+// Turning whatever undici, node:net or node:tls threw into the four failure kinds the delivery
 // engine understands, with a short message that is safe for the attempt log (no headers, no
 // request body, no credentials: only codes and fixed phrases, or the library's own message).
 

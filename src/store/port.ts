@@ -1,7 +1,7 @@
 // The store port: the only contract between Herald's business code and persistence.
 // Adapters (store/sqlite, store/postgres) own SQL, migrations and locking, and declare what they
 // can do through `capabilities`; business code branches on capabilities, never on the adapter.
-// Secrets cross this boundary only as ciphertext (services/secrets encrypts them).
+// Secrets cross this boundary only as ciphertext (services/secret-box.ts seals them).
 
 import type { Attempt, Delivery, DeliveryStatus } from '../domain/delivery.js';
 import type { AuthStatus, Endpoint, EndpointState, Origin } from '../domain/endpoint.js';
