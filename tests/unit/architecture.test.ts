@@ -130,3 +130,35 @@ describe('circles()', () => {
     expect(found.sort()).toEqual(expected);
   });
 });
+
+describe('the layer table', () => {
+  it.each([
+    ['errors.ts', 'kernel'],
+    ['domain/addresses.ts', 'kernel'],
+    ['config/settings.ts', 'settings and observability'],
+    ['store/port.ts', 'store port and sockets'],
+    ['store/sqlite/sqlite-store.ts', 'store adapters'],
+    ['store/postgres/migrations/0001_init.sql', 'store adapters'],
+    ['console/pages/connect.tsx', 'driving adapters'],
+    ['app/store.ts', 'start-up'],
+    ['main.ts', 'composition root'],
+    ['cli/commands/serve.ts', 'process entry'],
+    ['mainframe.ts', undefined],
+    ['elsewhere/x.ts', undefined],
+  ])('puts %s in %s', (path, layer) => {
+    expect(layerOf(path)?.name).toBe(layer);
+  });
+
+  it.each([
+    ['domain/retry.ts', '../main.js', true],
+    ['oauth/token-manager.ts', '../services/secret-box.js', true],
+    ['services/ingest.ts', '../store/sqlite/sqlite-store.js', true],
+    ['app/store.ts', '../store/sqlite/sqlite-store.js', false],
+    ['cli/commands/serve.ts', '../../main.js', false],
+    ['services/ingest.ts', '../queue/work-signal.js', false],
+    ['api/app.ts', '../console/app.js', false],
+    ['domain/retry.ts', 'zod', false],
+  ])('%s importing %s goes up a layer: %s', (from, specifier, up) => {
+    expect(upwardImport(SRC, `${SRC}/${from}`, specifier) !== undefined).toBe(up);
+  });
+});
