@@ -23,26 +23,27 @@
 import { acceptsAttempts, type Endpoint } from './endpoint.js';
 import type { DeliveryStatus } from './delivery.js';
 
-/** What a worker's result for a delivery it leased says happened. */
-export type ResultEvent =
-  /** The listener answered 2xx. */
-  | 'success'
-  /**
-   * The attempt failed and the cycle has tries left (also a 410 from a URL the endpoint has
-   * moved away from since: due again at once, at the new URL).
-   */
-  | 'failure'
-  /** The attempt failed and the cycle has no tries left. */
-  | 'exhausted'
-  /** The listener answered 410 Gone and the endpoint was disabled for it. */
-  | 'gone'
-  /** Not attempted: the endpoint is disabled or its credentials are dead. */
-  | 'refused'
-  /**
-   * Not attempted, nothing sent, no attempt spent: the token endpoint is down or busy, the
-   * store was unavailable, new credentials replaced dead ones meanwhile, an internal error.
-   */
-  | 'deferred';
+/**
+ * What a worker's result for a delivery it leased says happened:
+ * - `success`: the listener answered 2xx;
+ * - `failure`: the attempt failed and the cycle has tries left (also a 410 from a URL the
+ *   endpoint has moved away from since: due again at once, at the new URL);
+ * - `exhausted`: the attempt failed and the cycle has no tries left;
+ * - `gone`: the listener answered 410 Gone and the endpoint was disabled for it;
+ * - `refused`: not attempted, the endpoint is disabled or its credentials are dead;
+ * - `deferred`: not attempted, nothing sent, no attempt spent: the token endpoint is down or
+ *   busy, the store was unavailable, new credentials replaced dead ones meanwhile, an internal
+ *   error.
+ */
+export const RESULT_EVENTS = [
+  'success',
+  'failure',
+  'exhausted',
+  'gone',
+  'refused',
+  'deferred',
+] as const;
+export type ResultEvent = (typeof RESULT_EVENTS)[number];
 
 /** Everything that moves a delivery from one status to another. */
 export type DeliveryEvent =

@@ -11,6 +11,7 @@ import {
   afterResult,
   attemptsAfter,
   cycleAttemptsAfter,
+  RESULT_EVENTS,
   transition,
   type DeliveryEvent,
   type ResultEvent,
@@ -37,15 +38,6 @@ const ATTEMPTS = 5;
 const CYCLE = 3;
 /** When each operation runs: after the seeding, before the worker's lease runs out. */
 const NOW = T0 + 1000;
-
-const RESULT_EVENTS: readonly ResultEvent[] = [
-  'success',
-  'failure',
-  'exhausted',
-  'gone',
-  'refused',
-  'deferred',
-];
 
 interface Observed {
   readonly status: DeliveryStatus;

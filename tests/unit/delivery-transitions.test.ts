@@ -14,6 +14,7 @@ import {
   afterResult,
   attemptsAfter,
   cycleAttemptsAfter,
+  RESULT_EVENTS,
   transition,
   type DeliveryEvent,
   type ResultEvent,
@@ -48,14 +49,6 @@ const EXPECTED: { readonly [E in DeliveryEvent]: { readonly [S in DeliveryStatus
 };
 
 const EVENTS = Object.keys(EXPECTED) as DeliveryEvent[];
-const RESULT_EVENTS: readonly ResultEvent[] = [
-  'success',
-  'failure',
-  'exhausted',
-  'gone',
-  'refused',
-  'deferred',
-];
 
 /** Every (event, status) pair: the ones an event leaves alone are rows too. */
 const ROWS = EVENTS.flatMap((event) =>
