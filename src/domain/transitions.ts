@@ -151,6 +151,13 @@ export function cycleAttemptsAfter(t: Transition, cycleAttempts: number): number
   }
 }
 
+/** The status a new delivery starts in: held while its endpoint refuses work. */
+export function statusAtCreation(
+  endpoint: Pick<Endpoint, 'state' | 'authStatus'>,
+): 'pending' | 'held' {
+  return acceptsAttempts(endpoint) ? 'pending' : 'held';
+}
+
 /** Holds or releases: what a change of the endpoint does to its deliveries that wait. */
 export function afterEndpointChange(
   endpoint: Pick<Endpoint, 'state' | 'authStatus'>,

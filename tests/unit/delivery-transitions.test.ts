@@ -10,11 +10,12 @@ import {
   RECOVERABLE,
   REDELIVERABLE,
   RELEASABLE,
+  RESULT_EVENTS,
   afterEndpointChange,
   afterResult,
   attemptsAfter,
   cycleAttemptsAfter,
-  RESULT_EVENTS,
+  statusAtCreation,
   transition,
   type DeliveryEvent,
   type ResultEvent,
@@ -138,18 +139,19 @@ describe("the statuses each store operation moves from (the adapters' WHERE clau
   });
 });
 
-describe('afterEndpointChange', () => {
+describe('what an endpoint refusing or accepting work does to its deliveries', () => {
   it.each([
-    ['enabled', 'ok', 'release'],
-    ['enabled', 'unverified', 'release'],
-    ['enabled', 'reauthorization_required', 'hold'],
-    ['disabled', 'ok', 'hold'],
-    ['disabled', 'unverified', 'hold'],
-    ['disabled', 'reauthorization_required', 'hold'],
+    ['enabled', 'ok', 'release', 'pending'],
+    ['enabled', 'unverified', 'release', 'pending'],
+    ['enabled', 'reauthorization_required', 'hold', 'held'],
+    ['disabled', 'ok', 'hold', 'held'],
+    ['disabled', 'unverified', 'hold', 'held'],
+    ['disabled', 'reauthorization_required', 'hold', 'held'],
   ] as const)(
-    'an endpoint %s with credentials %s: %s',
-    (state: EndpointState, authStatus: AuthStatus, move) => {
+    'an endpoint %s with credentials %s: its waiting deliveries %s, new ones start %s',
+    (state: EndpointState, authStatus: AuthStatus, move, created) => {
       expect(afterEndpointChange({ state, authStatus })).toBe(move);
+      expect(statusAtCreation({ state, authStatus })).toBe(created);
     },
   );
 });
