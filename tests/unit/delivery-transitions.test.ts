@@ -114,21 +114,20 @@ describe("the statuses each store operation moves from (the adapters' WHERE clau
     DELIVERY_STATUSES.filter((s) => transition(s, event) !== undefined);
   const sorted = (list: readonly DeliveryStatus[]): DeliveryStatus[] => [...list].sort();
 
-  it.each([
+  const operations: ReadonlyArray<
+    readonly [operation: string, event: DeliveryEvent, statuses: readonly DeliveryStatus[]]
+  > = [
     ['claimDeliveries', 'claim', CLAIMABLE],
-    ['recordResults (success)', 'success', LEASED],
-    ['recordResults (failure)', 'failure', LEASED],
-    ['recordResults (exhausted)', 'exhausted', LEASED],
-    ['recordResults (gone)', 'gone', LEASED],
-    ['recordResults (refused)', 'refused', LEASED],
-    ['recordResults (deferred)', 'deferred', LEASED],
+    ...RESULT_EVENTS.map((e) => ['recordResults', e, LEASED] as const),
     ['releaseLeases', 'lease_release', LEASED],
     ['recoverLeases', 'lease_expiry', LEASED],
     ['holdDeliveries', 'hold', HOLDABLE],
     ['releaseHeldDeliveries, releaseStrandedHolds', 'release', RELEASABLE],
     ['redeliver', 'redeliver', REDELIVERABLE],
     ['recover', 'recover', RECOVERABLE],
-  ] as const)('%s: %s moves from %j', (_operation, event, statuses) => {
+  ];
+
+  it.each(operations)('%s: %s moves from %j', (_operation, event, statuses) => {
     expect(sorted(movedBy(event))).toEqual(sorted(statuses));
   });
 
