@@ -8,6 +8,12 @@ import { newId, type EndpointId } from '../domain/ids.js';
 import { newOperationalEvent } from '../domain/operational.js';
 import { classifyError, classifyResponse, outcomeName, type Outcome } from '../domain/outcome.js';
 import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
+import {
+  afterResult,
+  attemptsAfter,
+  cycleAttemptsAfter,
+  type ResultEvent,
+} from '../domain/transitions.js';
 import type { SendResult } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import { spanUrl, type Span, type Tracer } from '../observability/tracing.js';
@@ -95,25 +101,28 @@ type Exchange =
 /**
  * Every result the dispatcher returns, with or without an attempt, as one literal: the same
  * fields in the same order give V8 one shape for all of them. Results built by spreading a shared
- * base had a shape of their own, and the code that read them cost about a fifth more.
+ * base had a shape of their own, and the code that read them cost about a fifth more. The status
+ * and the counters are the domain's transition for what happened (`event`); `attempt` is given
+ * exactly when that transition counts one.
  */
 function deliveryResult(
   c: ClaimedDelivery,
   owner: string,
-  status: DeliveryResult['status'],
+  event: ResultEvent,
   nextAttemptAt: number | null,
   lastError: string | null,
   now: number,
   attempt: AttemptRecord | null,
   raised: OperationalEventRecord | null = null,
 ): DeliveryResult {
+  const t = afterResult(event);
   return {
     deliveryId: c.id,
     owner,
-    status,
+    status: t.to,
     nextAttemptAt,
-    attempts: attempt ? attempt.number : c.attempts,
-    cycleAttempts: attempt ? c.cycleAttempts + 1 : c.cycleAttempts,
+    attempts: attemptsAfter(t, c.attempts),
+    cycleAttempts: cycleAttemptsAfter(t, c.cycleAttempts),
     lastStatusCode: attempt ? attempt.statusCode : null,
     lastError,
     updatedAt: now,
@@ -205,19 +214,25 @@ export class Dispatcher {
       else this.o.logger.error(log, 'delivery attempt failed unexpectedly');
       const wait = outage ? STORE_RETRY_MS * (0.8 + 0.4 * this.o.random()) : 30_000;
       const why = outage ? 'the store was unavailable' : 'internal error';
-      return this.unattempted(c, owner, 'pending', this.o.clock() + wait, `${why}; will try again`);
+      return this.unattempted(
+        c,
+        owner,
+        'deferred',
+        this.o.clock() + wait,
+        `${why}; will try again`,
+      );
     });
   }
 
   private unattempted(
     c: ClaimedDelivery,
     owner: string,
-    status: 'pending' | 'held',
+    event: 'refused' | 'deferred',
     next: number | null,
     lastError: string,
   ): DeliveryResult {
-    this.o.metrics.countFinished(status === 'held' ? 'held' : 'deferred');
-    return deliveryResult(c, owner, status, next, lastError, this.o.clock(), null);
+    this.o.metrics.countFinished(event === 'refused' ? 'held' : 'deferred');
+    return deliveryResult(c, owner, event, next, lastError, this.o.clock(), null);
   }
 
   /**
@@ -282,7 +297,7 @@ export class Dispatcher {
         endpoint.state === 'disabled'
           ? 'endpoint is disabled'
           : 'endpoint credentials need re-authorization';
-      return this.unattempted(c, owner, 'held', null, why);
+      return this.unattempted(c, owner, 'refused', null, why);
     }
     const startedAt = this.o.clock();
     // Basic keys and no auth are answered at once; only a bearer token may have to be waited for.
@@ -415,13 +430,13 @@ export class Dispatcher {
         .requireReauthorization(endpoint.id, auth.message, auth.credential)
         .then((parked) =>
           parked
-            ? this.unattempted(c, owner, 'held', null, auth.message)
+            ? this.unattempted(c, owner, 'refused', null, auth.message)
             : // New credentials replaced the dead ones meanwhile: try with them now.
-              this.unattempted(c, owner, 'pending', this.o.clock(), auth.message),
+              this.unattempted(c, owner, 'deferred', this.o.clock(), auth.message),
         );
     }
     // The token endpoint is down or busy: try later without spending this delivery's attempts.
-    return this.unattempted(c, owner, 'pending', this.o.clock() + auth.retryInMs, auth.message);
+    return this.unattempted(c, owner, 'deferred', this.o.clock() + auth.retryInMs, auth.message);
   }
 
   /** Answers at once, except after a 410, which waits for the endpoint to be disabled. */
@@ -454,12 +469,12 @@ export class Dispatcher {
     };
     this.o.metrics.countAttempt(attempt.outcome);
     const settle = (
-      status: DeliveryResult['status'],
+      event: ResultEvent,
       nextAttemptAt: number | null,
       lastError: string | null,
       raised: OperationalEventRecord | null = null,
     ): DeliveryResult =>
-      deliveryResult(c, owner, status, nextAttemptAt, lastError, now, attempt, raised);
+      deliveryResult(c, owner, event, nextAttemptAt, lastError, now, attempt, raised);
 
     switch (outcome.kind) {
       case 'success':
@@ -469,7 +484,7 @@ export class Dispatcher {
             .succeeded(endpoint)
             .catch((e: unknown) => this.logHookError(e, endpoint));
         }
-        return settle('succeeded', null, null);
+        return settle('success', null, null);
       case 'gone':
         return this.o.health
           .disable(endpoint.id, 'the listener answered 410 Gone', endpoint.url)
@@ -477,10 +492,10 @@ export class Dispatcher {
             if (!disabled) {
               // The endpoint moved to another URL since this attempt: deliver there now.
               this.o.metrics.countFinished('retrying');
-              return settle('pending', now, 'HTTP 410 Gone');
+              return settle('failure', now, 'HTTP 410 Gone');
             }
             this.o.metrics.countFinished('held');
-            return settle('held', null, 'HTTP 410 Gone: endpoint disabled');
+            return settle('gone', null, 'HTTP 410 Gone: endpoint disabled');
           });
       case 'token_rejected':
       case 'retry': {
@@ -512,10 +527,10 @@ export class Dispatcher {
             { attempts, lastError },
             now,
           );
-          return settle('failed', null, lastError, exhausted);
+          return settle('exhausted', null, lastError, exhausted);
         }
         this.o.metrics.countFinished('retrying');
-        return settle('pending', next, lastError);
+        return settle('failure', next, lastError);
       }
     }
   }
