@@ -6,7 +6,7 @@ import { acceptsAttempts } from '../domain/endpoint.js';
 import type { AttemptTrigger } from '../domain/delivery.js';
 import { newId, type EndpointId } from '../domain/ids.js';
 import { newOperationalEvent } from '../domain/operational.js';
-import { classifyError, classifyResponse, outcomeName, type Outcome } from '../domain/outcome.js';
+import { outcomeName } from '../domain/outcome.js';
 import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
 import {
   afterResult,
@@ -25,6 +25,7 @@ import type {
   OperationalEventRecord,
 } from '../store/port.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { BearerRecovery, outcomeOf, type Exchange, type Sent } from './bearer.js';
 import type { Authorization, Credentials } from './credentials.js';
 import { withoutSentCredentials } from './sent-credentials.js';
 import { signatureHeader } from './signature.js';
@@ -76,28 +77,6 @@ export interface ProbeResult {
   readonly error: string | null;
 }
 
-interface Sent {
-  readonly response: SendResult;
-  readonly outcome: Outcome;
-  /** The Authorization header the request carried: kept out of the stored answer. */
-  readonly authorization: string | undefined;
-}
-
-/** A request dropped unsent because its token was refused meanwhile: recovered as a 401 is. */
-const TOKEN_REFUSED_UNSENT: Outcome = { kind: 'token_rejected' };
-/** A resend whose newer token was refused too while it waited for a connection. */
-const RESEND_WITHDRAWN: Authorization & { ok: false } = {
-  ok: false,
-  kind: 'transient',
-  message:
-    'the bearer token was replaced twice before the request could be written; nothing was sent',
-  retryInMs: 0,
-};
-
-type Exchange =
-  | { readonly ok: true; readonly sent: Sent; readonly refreshed: boolean }
-  | { readonly ok: false; readonly auth: Authorization & { ok: false } };
-
 /**
  * Every result the dispatcher returns, with or without an attempt, as one literal: the same
  * fields in the same order give V8 one shape for all of them. Results built by spreading a shared
@@ -132,7 +111,12 @@ function deliveryResult(
 }
 
 export class Dispatcher {
-  constructor(private readonly o: DispatcherOptions) {}
+  /** A listener refused the bearer token: a newer one, and one resend. */
+  private readonly bearer: BearerRecovery;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.bearer = new BearerRecovery(o.credentials.tokens);
+  }
 
   /**
    * Builds the request headers for one attempt (without auth when `authorization` is undefined;
@@ -182,18 +166,10 @@ export class Dispatcher {
         headers: this.headers(endpoint, eventId, payload, auth.header, span),
         body: payload,
         timeoutMs: endpoint.options.timeoutMs,
-        // A bearer token a listener refused while this request waited for a connection would
-        // only be refused again: it is dropped unsent, and resent with the newer token.
-        stillWanted: auth.bearer
-          ? () => !this.o.credentials.refused(endpoint, auth.generation)
-          : undefined,
+        stillWanted: this.bearer.stillWanted(endpoint, auth),
       })
       .then((response) => {
-        const outcome = response.ok
-          ? classifyResponse(response, auth.bearer)
-          : response.failure === 'withdrawn'
-            ? TOKEN_REFUSED_UNSENT
-            : classifyError(response.failure);
+        const outcome = outcomeOf(response, auth.bearer);
         this.o.metrics.observeAttempt(outcomeName(outcome), response.durationMs / 1000);
         return { response, outcome, authorization: auth.header };
       });
@@ -316,9 +292,8 @@ export class Dispatcher {
   }
 
   /**
-   * Sends once; when the listener refuses the bearer token, gets a newer one (adopted or
-   * refreshed once) and resends at once. The pair counts as one attempt; a second rejection is
-   * an ordinary failure.
+   * Sends once; when the listener refuses the bearer token, the bearer module gets a newer one
+   * and resends once (delivery/bearer.ts). The pair counts as one attempt.
    */
   private exchange(
     endpoint: Endpoint,
@@ -329,51 +304,27 @@ export class Dispatcher {
   ): Promise<Exchange> {
     return this.sendOnce(endpoint, eventId, payload, first, span).then((sent) =>
       sent.outcome.kind === 'token_rejected'
-        ? this.resendWithNewerToken(endpoint, eventId, payload, first, sent, span)
-        : this.exchanged(endpoint, first, sent, false),
+        ? this.bearer
+            .resend(endpoint, first, sent, (auth) =>
+              this.sendOnce(endpoint, eventId, payload, auth, span),
+            )
+            .then((resent) => this.exchanged(endpoint, first, resent))
+        : this.exchanged(endpoint, first, { ok: true, sent, refreshed: false }),
     );
   }
 
-  private async resendWithNewerToken(
-    endpoint: Endpoint,
-    eventId: string,
-    payload: string,
-    first: Authorization & { ok: true },
-    firstSent: Sent,
-    span: Span | null,
-  ): Promise<Exchange> {
-    const auth = await this.o.credentials.tokenRejected(endpoint, first.generation);
-    if (!auth.ok) return { ok: false, auth };
-    let sent = await this.sendOnce(endpoint, eventId, payload, auth, span);
-    if (sent.outcome === TOKEN_REFUSED_UNSENT) {
-      // The newer token was refused too before this request was written. If neither request
-      // reached the listener, no attempt is spent: given back, to go with the newest token.
-      // If the first did (a 401), that answer is the attempt.
-      if (firstSent.outcome === TOKEN_REFUSED_UNSENT) return { ok: false, auth: RESEND_WITHDRAWN };
-      sent = firstSent;
-    }
-    if (sent.outcome.kind === 'token_rejected') {
-      sent = {
-        response: sent.response,
-        outcome: { kind: 'retry', failure: 'http_error', slowDown: false, retryAfter: undefined },
-        authorization: sent.authorization,
-      };
-    }
-    return this.exchanged(endpoint, first, sent, true);
-  }
-
+  /** A bearer token that worked makes unverified credentials ok. */
   private exchanged(
     endpoint: Endpoint,
     first: Authorization & { ok: true },
-    sent: Sent,
-    refreshed: boolean,
+    exchange: Exchange,
   ): Exchange {
-    if (first.bearer && sent.outcome.kind === 'success') {
+    if (first.bearer && exchange.ok && exchange.sent.outcome.kind === 'success') {
       void this.o.health
         .credentialsWork(endpoint)
         .catch((e: unknown) => this.logHookError(e, endpoint));
     }
-    return { ok: true, sent, refreshed };
+    return exchange;
   }
 
   /** Sends a test event now, through the same auth and signing path, without recording it. */
