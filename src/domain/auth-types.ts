@@ -147,6 +147,11 @@ export const GRANT_TYPES = unique(
   AUTH_TYPE_DECLARATIONS.flatMap((d) => (d.oauth?.grantType ? [d.oauth.grantType] : [])),
 );
 
+/** The console form's auth choices, one per form section, in the registry's order. */
+export const AUTH_FORM_CHOICES: ReadonlyArray<AuthTypeDeclaration['form']> = [
+  ...new Map(AUTH_TYPE_DECLARATIONS.map((d) => [d.form.choice, d.form])).values(),
+];
+
 /**
  * Which declaration an endpoint (or a draft) uses, from its type and OAuth settings. An OAuth
  * type without settings counts as its first declaration.

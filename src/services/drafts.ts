@@ -12,7 +12,7 @@ import {
 import { parseDuration } from '../domain/retry.js';
 import { authFromBody, authFromCallback } from './auth/index.js';
 import type { EndpointDraft, EndpointPatch } from './endpoints.js';
-import type { SecretFields } from './secret-binding.js';
+import { CALLBACK_FIELDS } from './secret-binding.js';
 import type { CallbackBody } from './schemas.js';
 import type { z } from 'zod';
 import type {
@@ -22,14 +22,6 @@ import type {
 } from './schemas.js';
 
 export { salesforceAuth } from './auth/salesforce.js';
-
-/** How OneSpan's `Callback` names the secrets. */
-const CALLBACK_FIELDS: SecretFields = {
-  key: 'key',
-  clientSecret: 'oauthSetting/clientSecret',
-  refreshToken: 'oauthSetting/refreshToken',
-  customHeaders: 'customHeaders',
-};
 
 /** OneSpan's `Callback` as a draft; its auth is mapped by the auth type registry (auth/). */
 export function draftFromCallback(

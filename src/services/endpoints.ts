@@ -32,6 +32,7 @@ import {
   type AuthDraft,
 } from './auth/index.js';
 import {
+  CREDENTIALS_FIELDS,
   NATIVE_FIELDS,
   SecretMoves,
   type Destinations,
@@ -56,14 +57,6 @@ export interface EndpointDraft {
 
 export type EndpointPatch = Partial<Omit<EndpointDraft, 'auth'>> & {
   readonly auth?: AuthDraft;
-};
-
-/** How PUT /v1/endpoints/{id}/credentials names the secrets. */
-const CREDENTIALS_FIELDS: SecretFields = {
-  key: 'key',
-  clientSecret: 'clientSecret',
-  refreshToken: 'refreshToken',
-  customHeaders: 'customHeaders',
 };
 
 export interface CredentialsInput {

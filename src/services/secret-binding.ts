@@ -24,6 +24,22 @@ export const NATIVE_FIELDS: SecretFields = {
   customHeaders: 'customHeaders',
 };
 
+/** How OneSpan's `Callback` (`/api/callback`) names the secrets. */
+export const CALLBACK_FIELDS: SecretFields = {
+  key: 'key',
+  clientSecret: 'oauthSetting/clientSecret',
+  refreshToken: 'oauthSetting/refreshToken',
+  customHeaders: 'customHeaders',
+};
+
+/** How PUT /v1/endpoints/{id}/credentials names the secrets. */
+export const CREDENTIALS_FIELDS: SecretFields = {
+  key: 'key',
+  clientSecret: 'clientSecret',
+  refreshToken: 'refreshToken',
+  customHeaders: 'customHeaders',
+};
+
 /** Where each destination is, before and after a change. */
 const DESTINATIONS: {
   readonly [D in Destination]: {
