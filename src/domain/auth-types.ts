@@ -160,22 +160,32 @@ export function authDeclarationOf(auth: {
   readonly type: AuthType;
   readonly oauth: OAuthSettings | null;
 }): AuthTypeDeclaration {
-  const ofType = AUTH_TYPE_DECLARATIONS.filter((d) => d.type === auth.type);
-  const { oauth } = auth;
-  const match = ofType.find(
-    (d) =>
-      d.oauth === undefined ||
-      (oauth !== null &&
-        d.oauth.flavor === oauth.flavor &&
-        (d.oauth.grantType === undefined || d.oauth.grantType === oauth.grantType)),
-  );
-  return match ?? ofType[0]!;
+  return declarationOf(auth.type, auth.oauth);
 }
 
-/** How a delivery to this endpoint is authorized (one lookup for delivery/credentials.ts). */
+/** How a delivery to this endpoint is authorized (the lookup of delivery/credentials.ts). */
 export function authorizationOf(endpoint: {
   readonly authType: AuthType;
   readonly oauth: OAuthSettings | null;
 }): AuthorizationKind {
-  return authDeclarationOf({ type: endpoint.authType, oauth: endpoint.oauth }).authorization;
+  return declarationOf(endpoint.authType, endpoint.oauth).authorization;
+}
+
+// A loop over five entries, allocating nothing: it runs for every delivery attempt.
+function declarationOf(type: AuthType, oauth: OAuthSettings | null): AuthTypeDeclaration {
+  let first: AuthTypeDeclaration | undefined;
+  for (const d of AUTH_TYPE_DECLARATIONS) {
+    if (d.type !== type) continue;
+    first ??= d;
+    if (
+      d.oauth === undefined ||
+      (oauth !== null &&
+        d.oauth.flavor === oauth.flavor &&
+        (d.oauth.grantType === undefined || d.oauth.grantType === oauth.grantType))
+    ) {
+      return d;
+    }
+  }
+  if (!first) throw new Error(`no auth type ${type}`);
+  return first;
 }
