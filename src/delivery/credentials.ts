@@ -1,6 +1,7 @@
 // How a delivery authenticates to its listener. NONE and BASIC are answered here; OAUTH2 is
 // delegated to a token source (the OAuth token manager), which this module only knows as a seam.
 
+import { authorizationOf } from '../domain/auth-types.js';
 import type { Endpoint } from '../domain/endpoint.js';
 
 export type Authorization =
@@ -37,10 +38,10 @@ export class Credentials {
   constructor(private readonly tokens: TokenSource) {}
 
   authorize(endpoint: Endpoint): Promise<Authorization> | Authorization {
-    switch (endpoint.authType) {
-      case 'NONE':
+    switch (authorizationOf(endpoint)) {
+      case 'none':
         return { ok: true, header: undefined, bearer: false, generation: 0 };
-      case 'BASIC':
+      case 'basic':
         // OneSpan's callback key goes raw after "Basic", not base64 user:password.
         return {
           ok: true,
@@ -48,7 +49,7 @@ export class Credentials {
           bearer: false,
           generation: 0,
         };
-      case 'OAUTH2':
+      case 'bearer':
         return this.tokens.accessToken(endpoint);
     }
   }
