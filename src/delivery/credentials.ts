@@ -1,6 +1,8 @@
 // How a delivery authenticates to its listener. NONE and BASIC are answered here; OAUTH2 is
 // delegated to a token source (the OAuth token manager), which this module only knows as a seam.
+// What a listener's refusal of a bearer token leads to is delivery/bearer.ts.
 
+import { authorizationOf } from '../domain/auth-types.js';
 import type { Endpoint } from '../domain/endpoint.js';
 
 export type Authorization =
@@ -34,13 +36,13 @@ export interface TokenSource {
 }
 
 export class Credentials {
-  constructor(private readonly tokens: TokenSource) {}
+  constructor(readonly tokens: TokenSource) {}
 
   authorize(endpoint: Endpoint): Promise<Authorization> | Authorization {
-    switch (endpoint.authType) {
-      case 'NONE':
+    switch (authorizationOf(endpoint)) {
+      case 'none':
         return { ok: true, header: undefined, bearer: false, generation: 0 };
-      case 'BASIC':
+      case 'basic':
         // OneSpan's callback key goes raw after "Basic", not base64 user:password.
         return {
           ok: true,
@@ -48,16 +50,8 @@ export class Credentials {
           bearer: false,
           generation: 0,
         };
-      case 'OAUTH2':
+      case 'bearer':
         return this.tokens.accessToken(endpoint);
     }
-  }
-
-  tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> {
-    return this.tokens.tokenRejected(endpoint, generation);
-  }
-
-  refused(endpoint: Endpoint, generation: number): boolean {
-    return this.tokens.refused(endpoint, generation);
   }
 }

@@ -33,6 +33,7 @@ import type { BatchSpec, BuiltBatch } from '../helpers/store.js';
 import { consoleQueriesContract } from './console-queries.js';
 import { copyContract } from './copy.js';
 import { operationsContract } from './operations.js';
+import { transitionsContract } from './transitions.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -146,6 +147,9 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 
       // Operational events, the email outbox and retention (operations.ts).
       operationsContract(() => store);
+
+      // Every move between delivery statuses, against domain/transitions.ts (transitions.ts).
+      transitionsContract(() => store);
 
       // ---- settings ------------------------------------------------------------------------
 
