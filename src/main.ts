@@ -300,7 +300,7 @@ export async function startHerald(
     background.push(relay);
     const ops = new OperationalEvents(store, logger, clock, () => relay.kick());
     const repo = new EndpointRepository(store, box, clock);
-    const health = new EndpointHealth(repo, ops, clock, config.disableAfterMs);
+    const health = new EndpointHealth(repo, ops, clock, config.disableAfterMs, store);
     const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const tokens = new TokenManager({
       store,
@@ -361,7 +361,7 @@ export async function startHerald(
     };
     let ready = false;
     const guard = (url: string) => checkDestination(url, policy);
-    const endpoints = new EndpointService(repo, clock, guard, ops, signal);
+    const endpoints = new EndpointService(repo, clock, guard, ops, signal, store);
     const services: Services = {
       accounts,
       endpoints,
@@ -372,7 +372,7 @@ export async function startHerald(
         (endpoint, eventId, payload) => dispatcher.probe(endpoint, eventId, payload),
         clock,
       ),
-      tokens: new EndpointTokens(repo, tokens, health, outbound.fetch),
+      tokens: new EndpointTokens(repo, tokens, health, outbound.fetch, store),
       operations: ops,
       overview: new OverviewService(store, clock),
       connect: new WebConnect(endpoints, guard, outbound.fetch),

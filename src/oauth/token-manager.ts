@@ -23,12 +23,12 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { spanUrl, type Tracer } from '../observability/tracing.js';
 import type { SecretBox } from '../services/secret-box.js';
-import type { Store, TokenRecord } from '../store/port.js';
+import type { TokenRecord, TokenStore } from '../store/port.js';
 import { credentialLineage, credentialSubmission, refreshAheadAt } from './credential-keys.js';
 import { requestToken, type GrantResult } from './grant.js';
 
 export interface TokenManagerOptions {
-  readonly store: Store;
+  readonly store: TokenStore;
   readonly box: SecretBox;
   readonly fetch: typeof fetch;
   readonly logger: Logger;

@@ -16,11 +16,14 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type {
   AccountRecord,
+  AccountStore,
   AlertEmailRequest,
   EndpointRow,
+  EndpointStore,
   NewEvent,
   OperationalEventRecord,
-  Store,
+  OperationsStore,
+  QueueStore,
 } from '../store/port.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { Background } from './background.js';
@@ -32,7 +35,7 @@ const BATCH = 50;
 const INTERVAL_MS = 5000;
 
 export interface RelayOptions {
-  readonly store: Store;
+  readonly store: OperationsStore & AccountStore & EndpointStore & QueueStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly clock: () => number;

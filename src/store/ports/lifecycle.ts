@@ -15,10 +15,14 @@ export interface MigrationReport {
   readonly applied: readonly string[];
 }
 
-export interface StoreLifecycle {
+/** What a store can do, for the callers that branch on it. */
+export interface CapableStore {
+  readonly capabilities: StoreCapabilities;
+}
+
+export interface StoreLifecycle extends CapableStore {
   /** Human description for start-up output, e.g. `SQLite at .herald/herald.db`. Never a password. */
   readonly description: string;
-  readonly capabilities: StoreCapabilities;
 
   migrate(): Promise<MigrationReport>;
   close(): Promise<void>;
