@@ -1,5 +1,6 @@
 // How a delivery authenticates to its listener. NONE and BASIC are answered here; OAUTH2 is
 // delegated to a token source (the OAuth token manager), which this module only knows as a seam.
+// What a listener's refusal of a bearer token leads to is delivery/bearer.ts.
 
 import type { Endpoint } from '../domain/endpoint.js';
 
@@ -34,7 +35,7 @@ export interface TokenSource {
 }
 
 export class Credentials {
-  constructor(private readonly tokens: TokenSource) {}
+  constructor(readonly tokens: TokenSource) {}
 
   authorize(endpoint: Endpoint): Promise<Authorization> | Authorization {
     switch (endpoint.authType) {
@@ -51,13 +52,5 @@ export class Credentials {
       case 'OAUTH2':
         return this.tokens.accessToken(endpoint);
     }
-  }
-
-  tokenRejected(endpoint: Endpoint, generation: number): Promise<Authorization> {
-    return this.tokens.tokenRejected(endpoint, generation);
-  }
-
-  refused(endpoint: Endpoint, generation: number): boolean {
-    return this.tokens.refused(endpoint, generation);
   }
 }

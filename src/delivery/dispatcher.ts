@@ -6,8 +6,14 @@ import { acceptsAttempts } from '../domain/endpoint.js';
 import type { AttemptTrigger } from '../domain/delivery.js';
 import { newId, type EndpointId } from '../domain/ids.js';
 import { newOperationalEvent } from '../domain/operational.js';
-import { classifyError, classifyResponse, outcomeName, type Outcome } from '../domain/outcome.js';
+import { outcomeName } from '../domain/outcome.js';
 import { nextAttemptAt, parseRetryAfter } from '../domain/retry.js';
+import {
+  afterResult,
+  attemptsAfter,
+  cycleAttemptsAfter,
+  type ResultEvent,
+} from '../domain/transitions.js';
 import type { SendResult } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import { spanUrl, type Span, type Tracer } from '../observability/tracing.js';
@@ -19,6 +25,7 @@ import type {
   OperationalEventRecord,
 } from '../store/port.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { BearerRecovery, outcomeOf, type Exchange, type Sent } from './bearer.js';
 import type { Authorization, Credentials } from './credentials.js';
 import { withoutSentCredentials } from './sent-credentials.js';
 import { signatureHeader } from './signature.js';
@@ -70,50 +77,31 @@ export interface ProbeResult {
   readonly error: string | null;
 }
 
-interface Sent {
-  readonly response: SendResult;
-  readonly outcome: Outcome;
-  /** The Authorization header the request carried: kept out of the stored answer. */
-  readonly authorization: string | undefined;
-}
-
-/** A request dropped unsent because its token was refused meanwhile: recovered as a 401 is. */
-const TOKEN_REFUSED_UNSENT: Outcome = { kind: 'token_rejected' };
-/** A resend whose newer token was refused too while it waited for a connection. */
-const RESEND_WITHDRAWN: Authorization & { ok: false } = {
-  ok: false,
-  kind: 'transient',
-  message:
-    'the bearer token was replaced twice before the request could be written; nothing was sent',
-  retryInMs: 0,
-};
-
-type Exchange =
-  | { readonly ok: true; readonly sent: Sent; readonly refreshed: boolean }
-  | { readonly ok: false; readonly auth: Authorization & { ok: false } };
-
 /**
  * Every result the dispatcher returns, with or without an attempt, as one literal: the same
  * fields in the same order give V8 one shape for all of them. Results built by spreading a shared
- * base had a shape of their own, and the code that read them cost about a fifth more.
+ * base had a shape of their own, and the code that read them cost about a fifth more. The status
+ * and the counters are the domain's transition for what happened (`event`); `attempt` is given
+ * exactly when that transition counts one.
  */
 function deliveryResult(
   c: ClaimedDelivery,
   owner: string,
-  status: DeliveryResult['status'],
+  event: ResultEvent,
   nextAttemptAt: number | null,
   lastError: string | null,
   now: number,
   attempt: AttemptRecord | null,
   raised: OperationalEventRecord | null = null,
 ): DeliveryResult {
+  const t = afterResult(event);
   return {
     deliveryId: c.id,
     owner,
-    status,
+    status: t.to,
     nextAttemptAt,
-    attempts: attempt ? attempt.number : c.attempts,
-    cycleAttempts: attempt ? c.cycleAttempts + 1 : c.cycleAttempts,
+    attempts: attemptsAfter(t, c.attempts),
+    cycleAttempts: cycleAttemptsAfter(t, c.cycleAttempts),
     lastStatusCode: attempt ? attempt.statusCode : null,
     lastError,
     updatedAt: now,
@@ -123,7 +111,12 @@ function deliveryResult(
 }
 
 export class Dispatcher {
-  constructor(private readonly o: DispatcherOptions) {}
+  /** A listener refused the bearer token: a newer one, and one resend. */
+  private readonly bearer: BearerRecovery;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.bearer = new BearerRecovery(o.credentials.tokens);
+  }
 
   /**
    * Builds the request headers for one attempt (without auth when `authorization` is undefined;
@@ -173,18 +166,10 @@ export class Dispatcher {
         headers: this.headers(endpoint, eventId, payload, auth.header, span),
         body: payload,
         timeoutMs: endpoint.options.timeoutMs,
-        // A bearer token a listener refused while this request waited for a connection would
-        // only be refused again: it is dropped unsent, and resent with the newer token.
-        stillWanted: auth.bearer
-          ? () => !this.o.credentials.refused(endpoint, auth.generation)
-          : undefined,
+        stillWanted: this.bearer.stillWanted(endpoint, auth),
       })
       .then((response) => {
-        const outcome = response.ok
-          ? classifyResponse(response, auth.bearer)
-          : response.failure === 'withdrawn'
-            ? TOKEN_REFUSED_UNSENT
-            : classifyError(response.failure);
+        const outcome = outcomeOf(response, auth.bearer);
         this.o.metrics.observeAttempt(outcomeName(outcome), response.durationMs / 1000);
         return { response, outcome, authorization: auth.header };
       });
@@ -205,19 +190,25 @@ export class Dispatcher {
       else this.o.logger.error(log, 'delivery attempt failed unexpectedly');
       const wait = outage ? STORE_RETRY_MS * (0.8 + 0.4 * this.o.random()) : 30_000;
       const why = outage ? 'the store was unavailable' : 'internal error';
-      return this.unattempted(c, owner, 'pending', this.o.clock() + wait, `${why}; will try again`);
+      return this.unattempted(
+        c,
+        owner,
+        'deferred',
+        this.o.clock() + wait,
+        `${why}; will try again`,
+      );
     });
   }
 
   private unattempted(
     c: ClaimedDelivery,
     owner: string,
-    status: 'pending' | 'held',
+    event: 'refused' | 'deferred',
     next: number | null,
     lastError: string,
   ): DeliveryResult {
-    this.o.metrics.countFinished(status === 'held' ? 'held' : 'deferred');
-    return deliveryResult(c, owner, status, next, lastError, this.o.clock(), null);
+    this.o.metrics.countFinished(event === 'refused' ? 'held' : 'deferred');
+    return deliveryResult(c, owner, event, next, lastError, this.o.clock(), null);
   }
 
   /**
@@ -282,7 +273,7 @@ export class Dispatcher {
         endpoint.state === 'disabled'
           ? 'endpoint is disabled'
           : 'endpoint credentials need re-authorization';
-      return this.unattempted(c, owner, 'held', null, why);
+      return this.unattempted(c, owner, 'refused', null, why);
     }
     const startedAt = this.o.clock();
     // Basic keys and no auth are answered at once; only a bearer token may have to be waited for.
@@ -301,9 +292,8 @@ export class Dispatcher {
   }
 
   /**
-   * Sends once; when the listener refuses the bearer token, gets a newer one (adopted or
-   * refreshed once) and resends at once. The pair counts as one attempt; a second rejection is
-   * an ordinary failure.
+   * Sends once; when the listener refuses the bearer token, the bearer module gets a newer one
+   * and resends once (delivery/bearer.ts). The pair counts as one attempt.
    */
   private exchange(
     endpoint: Endpoint,
@@ -314,51 +304,27 @@ export class Dispatcher {
   ): Promise<Exchange> {
     return this.sendOnce(endpoint, eventId, payload, first, span).then((sent) =>
       sent.outcome.kind === 'token_rejected'
-        ? this.resendWithNewerToken(endpoint, eventId, payload, first, sent, span)
-        : this.exchanged(endpoint, first, sent, false),
+        ? this.bearer
+            .resend(endpoint, first, sent, (auth) =>
+              this.sendOnce(endpoint, eventId, payload, auth, span),
+            )
+            .then((resent) => this.exchanged(endpoint, first, resent))
+        : this.exchanged(endpoint, first, { ok: true, sent, refreshed: false }),
     );
   }
 
-  private async resendWithNewerToken(
-    endpoint: Endpoint,
-    eventId: string,
-    payload: string,
-    first: Authorization & { ok: true },
-    firstSent: Sent,
-    span: Span | null,
-  ): Promise<Exchange> {
-    const auth = await this.o.credentials.tokenRejected(endpoint, first.generation);
-    if (!auth.ok) return { ok: false, auth };
-    let sent = await this.sendOnce(endpoint, eventId, payload, auth, span);
-    if (sent.outcome === TOKEN_REFUSED_UNSENT) {
-      // The newer token was refused too before this request was written. If neither request
-      // reached the listener, no attempt is spent: given back, to go with the newest token.
-      // If the first did (a 401), that answer is the attempt.
-      if (firstSent.outcome === TOKEN_REFUSED_UNSENT) return { ok: false, auth: RESEND_WITHDRAWN };
-      sent = firstSent;
-    }
-    if (sent.outcome.kind === 'token_rejected') {
-      sent = {
-        response: sent.response,
-        outcome: { kind: 'retry', failure: 'http_error', slowDown: false, retryAfter: undefined },
-        authorization: sent.authorization,
-      };
-    }
-    return this.exchanged(endpoint, first, sent, true);
-  }
-
+  /** A bearer token that worked makes unverified credentials ok. */
   private exchanged(
     endpoint: Endpoint,
     first: Authorization & { ok: true },
-    sent: Sent,
-    refreshed: boolean,
+    exchange: Exchange,
   ): Exchange {
-    if (first.bearer && sent.outcome.kind === 'success') {
+    if (first.bearer && exchange.ok && exchange.sent.outcome.kind === 'success') {
       void this.o.health
         .credentialsWork(endpoint)
         .catch((e: unknown) => this.logHookError(e, endpoint));
     }
-    return { ok: true, sent, refreshed };
+    return exchange;
   }
 
   /** Sends a test event now, through the same auth and signing path, without recording it. */
@@ -415,13 +381,13 @@ export class Dispatcher {
         .requireReauthorization(endpoint.id, auth.message, auth.credential)
         .then((parked) =>
           parked
-            ? this.unattempted(c, owner, 'held', null, auth.message)
+            ? this.unattempted(c, owner, 'refused', null, auth.message)
             : // New credentials replaced the dead ones meanwhile: try with them now.
-              this.unattempted(c, owner, 'pending', this.o.clock(), auth.message),
+              this.unattempted(c, owner, 'deferred', this.o.clock(), auth.message),
         );
     }
     // The token endpoint is down or busy: try later without spending this delivery's attempts.
-    return this.unattempted(c, owner, 'pending', this.o.clock() + auth.retryInMs, auth.message);
+    return this.unattempted(c, owner, 'deferred', this.o.clock() + auth.retryInMs, auth.message);
   }
 
   /** Answers at once, except after a 410, which waits for the endpoint to be disabled. */
@@ -454,12 +420,12 @@ export class Dispatcher {
     };
     this.o.metrics.countAttempt(attempt.outcome);
     const settle = (
-      status: DeliveryResult['status'],
+      event: ResultEvent,
       nextAttemptAt: number | null,
       lastError: string | null,
       raised: OperationalEventRecord | null = null,
     ): DeliveryResult =>
-      deliveryResult(c, owner, status, nextAttemptAt, lastError, now, attempt, raised);
+      deliveryResult(c, owner, event, nextAttemptAt, lastError, now, attempt, raised);
 
     switch (outcome.kind) {
       case 'success':
@@ -469,7 +435,7 @@ export class Dispatcher {
             .succeeded(endpoint)
             .catch((e: unknown) => this.logHookError(e, endpoint));
         }
-        return settle('succeeded', null, null);
+        return settle('success', null, null);
       case 'gone':
         return this.o.health
           .disable(endpoint.id, 'the listener answered 410 Gone', endpoint.url)
@@ -477,10 +443,10 @@ export class Dispatcher {
             if (!disabled) {
               // The endpoint moved to another URL since this attempt: deliver there now.
               this.o.metrics.countFinished('retrying');
-              return settle('pending', now, 'HTTP 410 Gone');
+              return settle('failure', now, 'HTTP 410 Gone');
             }
             this.o.metrics.countFinished('held');
-            return settle('held', null, 'HTTP 410 Gone: endpoint disabled');
+            return settle('gone', null, 'HTTP 410 Gone: endpoint disabled');
           });
       case 'token_rejected':
       case 'retry': {
@@ -512,10 +478,10 @@ export class Dispatcher {
             { attempts, lastError },
             now,
           );
-          return settle('failed', null, lastError, exhausted);
+          return settle('exhausted', null, lastError, exhausted);
         }
         this.o.metrics.countFinished('retrying');
-        return settle('pending', next, lastError);
+        return settle('failure', next, lastError);
       }
     }
   }

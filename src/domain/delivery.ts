@@ -1,21 +1,5 @@
-// Delivery states and the transitions between them. This module owns the state machine;
-// the store and the worker only apply transitions it allows.
-//
-//                  claim                 2xx
-//    ┌─────────┐ ──────▶ ┌────────────┐ ──────▶ ┌───────────┐
-//    │ pending │         │ delivering │         │ succeeded │
-//    └─────────┘ ◀────── └────────────┘         └───────────┘
-//      ▲  │ ▲  failure, tries left │ │ │ no tries left   │
-//      │  │ │  or lease expired    │ │ └──────────▶ ┌────────┐
-//      │  │ └──────────────────────┘ │              │ failed │
-//      │  │ endpoint disabled /      │ 410, endpoint └────────┘
-//      │  ▼ credentials dead         ▼ disabled or dead   │
-//      │ ┌──────┐ ◀──────────────────┘                    │
-//      └─│ held │   released: endpoint enabled, new        │
-//        └──────┘   credentials, recover                   │
-//      ▲──────────────── retry / recover ─────────────────┘ (succeeded too, on explicit retry)
-//
-// `held` is never attempted and never exhausts: it waits for a person to fix the endpoint.
+// Delivery states and the records of deliveries and attempts. The moves between the states, and
+// what each does to the attempt counters, are in transitions.ts, which draws them.
 
 import type { AccountId, AttemptId, DeliveryId, EndpointId, EventId } from './ids.js';
 

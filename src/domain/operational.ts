@@ -5,7 +5,7 @@
 // is the one list of types: the API accepts these names, the email rules and the docs read it.
 
 import type { Endpoint } from './endpoint.js';
-import { acceptsAttempts } from './endpoint.js';
+import { statusAtCreation } from './transitions.js';
 import {
   newId,
   type AccountId,
@@ -145,5 +145,5 @@ export function operationalRecipients(
   if (event.type === 'delivery.exhausted' && aboutOperationalDelivery) return [];
   return routes
     .filter((r) => r.id !== event.endpointId && subscribesToOperational(r, event.type))
-    .map((r) => ({ endpointId: r.id, status: acceptsAttempts(r) ? 'pending' : 'held' }));
+    .map((r) => ({ endpointId: r.id, status: statusAtCreation(r) }));
 }

@@ -5,8 +5,7 @@ export type FailureKind =
   | 'redirect' // 3xx: redirects are never followed
   | 'timeout'
   | 'connect_error' // refused, reset, DNS failure, TLS failure
-  | 'destination_blocked' // the SSRF guard refused the address
-  | 'auth_unavailable'; // no credential could be obtained (the token endpoint failed)
+  | 'destination_blocked'; // the SSRF guard refused the address
 
 export type Outcome =
   | { readonly kind: 'success' }

@@ -16,7 +16,7 @@ export interface ExchangeRequest {
   readonly timeoutMs: number;
   /**
    * Asked when a connection is ready to write the request. False drops it unsent, with the
-   * failure `withdrawn` (the dispatcher withdraws a bearer token a listener refused meanwhile).
+   * failure `withdrawn`: the caller's reason is its own (a delivery's bearer token was refused).
    */
   readonly stillWanted?: (() => boolean) | undefined;
 }

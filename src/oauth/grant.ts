@@ -3,9 +3,10 @@
 // throws: the token manager decides what a failure means.
 
 import * as oauth from 'oauth4webapi';
-import type { OAuthSettings } from '../domain/endpoint.js';
+import type { Endpoint, OAuthSettings } from '../domain/endpoint.js';
 import { storableText } from '../domain/json-shape.js';
 import { redact } from '../domain/redact.js';
+import { spanUrl, type Tracer } from '../observability/tracing.js';
 import {
   classifyTokenError,
   explainTokenError,
@@ -168,5 +169,40 @@ export async function requestToken(
         `The token endpoint's answer (HTTP ${response.status}) is not a valid token response: ${error instanceof Error ? error.message : String(error)}`,
       ),
     };
+  }
+}
+
+/** One token request, as an HTTP client span when tracing (never a token in it). */
+export async function tracedTokenRequest(
+  tracer: Tracer | undefined,
+  endpoint: Endpoint,
+  grant: string,
+  request: () => Promise<GrantResult>,
+): Promise<GrantResult> {
+  if (!tracer?.on) return request();
+  const span = tracer.start('POST', {
+    kind: 'client',
+    attributes: {
+      'http.request.method': 'POST',
+      'url.full': spanUrl(endpoint.oauth!.tokenUrl),
+      'herald.endpoint.id': endpoint.id,
+      'herald.oauth.grant': grant,
+    },
+  });
+  try {
+    const result = await request();
+    if (!result.ok) {
+      span.setAttributes({
+        'herald.oauth.outcome': result.kind,
+        ...(result.status === null ? {} : { 'http.response.status_code': result.status }),
+        'error.type': result.error ?? result.kind,
+      });
+      span.fail(result.message);
+    } else {
+      span.setAttributes({ 'herald.oauth.outcome': 'success', 'http.response.status_code': 200 });
+    }
+    return result;
+  } finally {
+    span.end();
   }
 }

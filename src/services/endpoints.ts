@@ -19,6 +19,7 @@ import { ALL_EVENTS } from '../domain/endpoint.js';
 import { normaliseEventName } from '../domain/events.js';
 import { isOperationalType } from '../domain/operational.js';
 import { newId, type AccountId, type EndpointId } from '../domain/ids.js';
+import { afterEndpointChange } from '../domain/transitions.js';
 import type { OperationalEventRecord, QueueStore } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
@@ -509,9 +510,9 @@ export class EndpointService {
   }): Promise<Endpoint> {
     this.ops.stored(raised);
     const now = this.clock();
-    const accepting = after.state === 'enabled' && after.authStatus !== 'reauthorization_required';
-    if (!accepting) await this.deliveries.holdDeliveries(after.id, now);
-    if (accepting) {
+    if (afterEndpointChange(after) === 'hold') {
+      await this.deliveries.holdDeliveries(after.id, now);
+    } else {
       const released = await this.deliveries.releaseHeldDeliveries(after.id, now);
       if (released > 0) this.signal.notify();
     }

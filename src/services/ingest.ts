@@ -4,9 +4,10 @@
 
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
-import { acceptsAttempts, subscribes, type Endpoint } from '../domain/endpoint.js';
+import { subscribes, type Endpoint } from '../domain/endpoint.js';
 import { MAX_BATCH, normaliseEvent, type NormalisedEvent } from '../domain/events.js';
 import { newId, type AccountId } from '../domain/ids.js';
+import { statusAtCreation } from '../domain/transitions.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NO_TRACING, type Span, type Tracer } from '../observability/tracing.js';
 import type {
@@ -114,7 +115,7 @@ export class IngestService {
         deliveries.push({
           id: newId('delivery', now),
           endpointId: route.id,
-          status: acceptsAttempts(route) ? 'pending' : 'held',
+          status: statusAtCreation(route),
           orderingKey: route.options.ordering === 'package' ? e.packageId : null,
         });
       }

@@ -17,6 +17,7 @@ import { queueClaimsContract } from './queue-claims.js';
 import { queueReadsContract } from './queue-reads.js';
 import { queueResultsContract } from './queue-results.js';
 import { tokensContract } from './tokens.js';
+import { transitionsContract } from './transitions.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -72,6 +73,9 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 
       // Operational events, the email outbox and retention (operations.ts).
       operationsContract(() => store);
+
+      // Every move between delivery statuses, against domain/transitions.ts (transitions.ts).
+      transitionsContract(() => store);
 
       // Settings, accounts and API keys (SettingsStore, AccountStore).
       accountsContract(() => store);

@@ -4,11 +4,7 @@
 // settle without waiting (Basic, success) and the ones that must still end in a result.
 
 import { describe, expect, it } from 'vitest';
-import {
-  Credentials,
-  type Authorization,
-  type TokenSource,
-} from '../../src/delivery/credentials.js';
+import { Credentials, type TokenSource } from '../../src/delivery/credentials.js';
 import {
   Dispatcher,
   type HealthHooks,
@@ -20,6 +16,7 @@ import type { SendResult } from '../../src/net/outbound.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { ClaimedDelivery } from '../../src/store/port.js';
+import { bearerToken } from '../helpers/bearer.js';
 import { anEndpoint, T0 } from '../helpers/store.js';
 
 const accountId = 'acc_1' as AccountId;
@@ -61,12 +58,7 @@ const asTheExchangeDoes =
       : answer();
 
 /** The bearer token of one generation, as the token source hands it out. */
-const bearer = (generation: number): Authorization => ({
-  ok: true,
-  header: `Bearer token-${generation}`,
-  bearer: true,
-  generation,
-});
+const bearer = bearerToken;
 
 const answered = (status: number): SendResult => ({
   ok: true,

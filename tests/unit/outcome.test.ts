@@ -161,7 +161,6 @@ describe('classifyError', () => {
     ['timeout', true],
     ['connect_error', false],
     ['destination_blocked', false],
-    ['auth_unavailable', false],
   ] as const)('classifies %s (slowDown=%s)', (failure, slowDown) => {
     expect(classifyError(failure)).toEqual(retry(failure, slowDown));
   });
