@@ -4,6 +4,7 @@
 
 import type { Context } from 'hono';
 import { ValidationError } from '../errors.js';
+import { AUTH_FORM_CHOICES } from '../domain/auth-types.js';
 import { ALL_EVENTS } from '../domain/endpoint.js';
 import { isOperationalType } from '../domain/operational.js';
 import { KNOWN_EVENT_NAMES } from '../domain/events.js';
@@ -109,18 +110,20 @@ export const UNGROUPED_EVENTS = KNOWN_EVENT_NAMES.filter((n) => !GROUPED_EVENTS.
 
 export type EndpointBody = z.input<typeof EndpointCreateSchema>;
 
+/** Connecting Salesforce: log in before the endpoint is created (a new endpoint only). */
+export const SALESFORCE_CONNECT = {
+  choice: 'SALESFORCE_CONNECT',
+  label: 'Salesforce: log in and allow access (Connect)',
+} as const;
+
 /**
- * Auth choices of the form: `SALESFORCE_KEY` takes a salesforceOauth2 key, `SALESFORCE_CONNECT`
- * (a new endpoint only) logs in to Salesforce before the endpoint is created.
+ * Auth choices of the form: one per auth type's form section (the registry's, e.g.
+ * `SALESFORCE_KEY` takes a salesforceOauth2 key), and SALESFORCE_CONNECT.
  */
-export const AUTH_CHOICES = [
-  'NONE',
-  'BASIC',
-  'OAUTH2',
-  'SALESFORCE_KEY',
-  'SALESFORCE_CONNECT',
-] as const;
-export type AuthChoice = (typeof AUTH_CHOICES)[number];
+export const AUTH_CHOICES: readonly string[] = [
+  ...AUTH_FORM_CHOICES.map((c) => c.choice),
+  SALESFORCE_CONNECT.choice,
+];
 
 export const CUSTOM_HEADER_ROWS = 5;
 export const CUSTOM_PARAMETER_ROWS = 3;
@@ -161,7 +164,7 @@ export function endpointBody(
   const chosen = events.includes(ALL_EVENTS)
     ? [ALL_EVENTS, ...events.filter(isOperationalType)]
     : [...events, ...others];
-  const choice = text(form, 'authType') as AuthChoice;
+  const choice = text(form, 'authType');
   const secret = (name: 'key' | 'clientSecret' | 'refreshToken', field: string) => {
     const value = text(form, field);
     return value !== '' ? value : masked(name);

@@ -2,6 +2,7 @@
 // delegated to a token source (the OAuth token manager), which this module only knows as a seam.
 // What a listener's refusal of a bearer token leads to is delivery/bearer.ts.
 
+import { authorizationOf } from '../domain/auth-types.js';
 import type { Endpoint } from '../domain/endpoint.js';
 
 export type Authorization =
@@ -38,10 +39,10 @@ export class Credentials {
   constructor(readonly tokens: TokenSource) {}
 
   authorize(endpoint: Endpoint): Promise<Authorization> | Authorization {
-    switch (endpoint.authType) {
-      case 'NONE':
+    switch (authorizationOf(endpoint)) {
+      case 'none':
         return { ok: true, header: undefined, bearer: false, generation: 0 };
-      case 'BASIC':
+      case 'basic':
         // OneSpan's callback key goes raw after "Basic", not base64 user:password.
         return {
           ok: true,
@@ -49,7 +50,7 @@ export class Credentials {
           bearer: false,
           generation: 0,
         };
-      case 'OAUTH2':
+      case 'bearer':
         return this.tokens.accessToken(endpoint);
     }
   }

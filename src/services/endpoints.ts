@@ -6,7 +6,6 @@ import { ValidationError, type FieldProblem } from '../errors.js';
 import {
   customHeaderProblem,
   MAX_CUSTOM_HEADERS,
-  type AuthStatus,
   type Endpoint,
   type EndpointOptions,
   type EndpointSecrets,
@@ -23,22 +22,26 @@ import { afterEndpointChange } from '../domain/transitions.js';
 import type { OperationalEventRecord, QueueStore } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
-import { NATIVE_FIELDS, SecretMoves, type SecretFields } from './secret-binding.js';
+import {
+  initialStatus,
+  keepLeftOut,
+  newCredentials,
+  oauthOf,
+  replaceRefusal,
+  secretsFor,
+  statusAfter,
+  type AuthDraft,
+} from './auth/index.js';
+import {
+  CREDENTIALS_FIELDS,
+  NATIVE_FIELDS,
+  SecretMoves,
+  type Destinations,
+  type SecretFields,
+} from './secret-binding.js';
 import type { WorkSignal } from './work-signal.js';
 
-/** A masked secret sent back unchanged: keep what is stored (while it goes where it went). */
-export const KEEP = Symbol('keep the stored secret');
-export type SecretInput = string | typeof KEEP;
-
-export type AuthDraft =
-  | { readonly type: 'NONE' }
-  | { readonly type: 'BASIC'; readonly key: SecretInput }
-  | {
-      readonly type: 'OAUTH2';
-      readonly oauth: OAuthSettings;
-      readonly clientSecret: SecretInput | null;
-      readonly refreshToken: SecretInput | null;
-    };
+export { KEEP, type AuthDraft, type SecretInput } from './auth/index.js';
 
 export interface EndpointDraft {
   readonly url: string;
@@ -55,14 +58,6 @@ export interface EndpointDraft {
 
 export type EndpointPatch = Partial<Omit<EndpointDraft, 'auth'>> & {
   readonly auth?: AuthDraft;
-};
-
-/** How PUT /v1/endpoints/{id}/credentials names the secrets. */
-const CREDENTIALS_FIELDS: SecretFields = {
-  key: 'key',
-  clientSecret: 'clientSecret',
-  refreshToken: 'refreshToken',
-  customHeaders: 'customHeaders',
 };
 
 export interface CredentialsInput {
@@ -144,26 +139,9 @@ export function checkCustomHeaders(headers: readonly KeyValue[], path = 'customH
   });
 }
 
-function resolveSecret(input: SecretInput, stored: string | undefined, name: string): string {
-  if (input !== KEEP) return input;
-  if (stored === undefined) {
-    throw new ValidationError(
-      'invalid_credentials',
-      `${name} is masked but no ${name} is stored for this endpoint; send the full value`,
-    );
-  }
-  return stored;
-}
-
 /** Where a draft sends: its callback URL and, for OAuth, its token endpoint. */
-function afterChange(draft: Pick<EndpointDraft, 'url' | 'auth'>): {
-  url: string;
-  tokenUrl: string | null;
-} {
-  return {
-    url: draft.url,
-    tokenUrl: draft.auth.type === 'OAUTH2' ? draft.auth.oauth.tokenUrl : null,
-  };
+function afterChange(draft: Pick<EndpointDraft, 'url' | 'auth'>): Destinations {
+  return { url: draft.url, tokenUrl: oauthOf(draft.auth)?.tokenUrl ?? null };
 }
 
 export class EndpointService {
@@ -192,74 +170,8 @@ export class EndpointService {
   private async validate(draft: EndpointPatch): Promise<void> {
     if (draft.url !== undefined) await this.checkDestination(draft.url);
     if (draft.customHeaders) checkCustomHeaders(draft.customHeaders);
-    if (draft.auth?.type === 'OAUTH2') await this.checkDestination(draft.auth.oauth.tokenUrl);
-  }
-
-  /**
-   * The secrets an auth draft leaves stored. OAuth credentials sent in full (or changed settings)
-   * count as a new submission, which lifts a dead credential's ban; masked ones do not. A masked
-   * secret is kept only while its destination stays (`moves` collects the refusals).
-   */
-  private secretsFor(
-    auth: AuthDraft,
-    stored: EndpointSecrets,
-    before: Endpoint | undefined,
-    moves: SecretMoves,
-  ): EndpointSecrets {
-    const signingSecrets = stored.signingSecrets;
-    const { fields } = moves;
-    switch (auth.type) {
-      case 'NONE':
-        return { signingSecrets };
-      case 'BASIC':
-        if (auth.key === KEEP) moves.keep(fields.key, 'callback URL', 'is masked');
-        return { signingSecrets, basicKey: resolveSecret(auth.key, stored.basicKey, 'key') };
-      case 'OAUTH2':
-        if (auth.clientSecret === KEEP) {
-          moves.keep(fields.clientSecret, 'token endpoint', 'is masked');
-        }
-        if (auth.refreshToken === KEEP) {
-          moves.keep(fields.refreshToken, 'token endpoint', 'is masked');
-        }
-        return {
-          signingSecrets,
-          clientSecret:
-            auth.clientSecret === null
-              ? undefined
-              : resolveSecret(auth.clientSecret, stored.clientSecret, 'clientSecret'),
-          refreshToken:
-            auth.refreshToken === null
-              ? undefined
-              : resolveSecret(auth.refreshToken, stored.refreshToken, 'refreshToken'),
-          credentialsSetAt:
-            typeof auth.clientSecret === 'string' ||
-            typeof auth.refreshToken === 'string' ||
-            JSON.stringify(auth.oauth) !== JSON.stringify(before?.oauth)
-              ? this.clock()
-              : stored.credentialsSetAt,
-        };
-    }
-  }
-
-  /** Whether the draft brings credentials different from what is stored. */
-  private static newCredentials(auth: AuthDraft, before: Endpoint): boolean {
-    if (auth.type !== before.authType) return true;
-    switch (auth.type) {
-      case 'NONE':
-        return false;
-      case 'BASIC':
-        return auth.key !== KEEP && auth.key !== before.secrets.basicKey;
-      case 'OAUTH2':
-        return (
-          (auth.refreshToken !== null &&
-            auth.refreshToken !== KEEP &&
-            auth.refreshToken !== before.secrets.refreshToken) ||
-          (auth.clientSecret !== null &&
-            auth.clientSecret !== KEEP &&
-            auth.clientSecret !== before.secrets.clientSecret) ||
-          JSON.stringify(auth.oauth) !== JSON.stringify(before.oauth)
-        );
-    }
+    const oauth = draft.auth ? oauthOf(draft.auth) : null;
+    if (oauth) await this.checkDestination(oauth.tokenUrl);
   }
 
   async create(
@@ -273,7 +185,7 @@ export class EndpointService {
     const moves = new SecretMoves(undefined, afterChange(draft), draft.fields ?? NATIVE_FIELDS);
     const customHeaders = moves.headers(draft.customHeaders, []);
     const secrets: EndpointSecrets = {
-      ...this.secretsFor(draft.auth, {}, undefined, moves),
+      ...secretsFor(draft.auth, {}, undefined, moves, this.clock),
       signingSecrets: signingSecret ? [{ secret: signingSecret, expiresAt: null }] : undefined,
     };
     const endpoint: Endpoint = {
@@ -284,8 +196,8 @@ export class EndpointService {
       events: normaliseEventFilter(draft.events, 'events', origin !== null),
       description: draft.description,
       authType: draft.auth.type,
-      authStatus: draft.auth.type === 'OAUTH2' ? 'unverified' : 'ok',
-      oauth: draft.auth.type === 'OAUTH2' ? draft.auth.oauth : null,
+      authStatus: initialStatus({ type: draft.auth.type, oauth: oauthOf(draft.auth) }),
+      oauth: oauthOf(draft.auth),
       secrets,
       customHeaders,
       options: draft.options,
@@ -312,13 +224,13 @@ export class EndpointService {
     const result = await this.repo.mutate(
       existing.id,
       (current) => {
-        const credentialsChanged = EndpointService.newCredentials(draft.auth, current);
+        const credentialsChanged = newCredentials(draft.auth, current);
         const signingSecrets = draft.signing
           ? (current.secrets.signingSecrets ?? [{ secret: newSigningSecret(), expiresAt: null }])
           : undefined;
         const moves = new SecretMoves(current, afterChange(draft), draft.fields ?? NATIVE_FIELDS);
         const customHeaders = moves.headers(draft.customHeaders, current.customHeaders);
-        const secrets = this.secretsFor(draft.auth, current.secrets, current, moves);
+        const secrets = secretsFor(draft.auth, current.secrets, current, moves, this.clock);
         moves.check();
         return {
           ...current,
@@ -330,8 +242,8 @@ export class EndpointService {
           ],
           description: draft.description,
           authType: draft.auth.type,
-          authStatus: this.statusAfter(draft.auth, current, credentialsChanged),
-          oauth: draft.auth.type === 'OAUTH2' ? draft.auth.oauth : null,
+          authStatus: statusAfter(draft.auth, current, credentialsChanged),
+          oauth: oauthOf(draft.auth),
           secrets: { ...secrets, signingSecrets },
           customHeaders,
           options: draft.options,
@@ -345,12 +257,6 @@ export class EndpointService {
     return this.afterChange(result!);
   }
 
-  private statusAfter(auth: AuthDraft, current: Endpoint, credentialsChanged: boolean): AuthStatus {
-    if (auth.type !== 'OAUTH2') return 'ok';
-    if (credentialsChanged) return 'unverified';
-    return current.authStatus;
-  }
-
   async update(accountId: AccountId, id: EndpointId, patch: EndpointPatch): Promise<Endpoint> {
     await this.repo.get(accountId, id);
     await this.validate(patch);
@@ -358,19 +264,17 @@ export class EndpointService {
       id,
       (current) => {
         const auth = patch.auth;
-        const credentialsChanged = auth ? EndpointService.newCredentials(auth, current) : false;
+        const credentialsChanged = auth ? newCredentials(auth, current) : false;
         const url = patch.url ?? current.url;
         const tokenUrl = auth
           ? afterChange({ url, auth }).tokenUrl
           : (current.oauth?.tokenUrl ?? null);
         const moves = new SecretMoves(current, { url, tokenUrl }, patch.fields ?? NATIVE_FIELDS);
         // Left out, the stored auth stays: a Basic key stays with the callback URL.
-        if (!auth && current.authType === 'BASIC') {
-          moves.keep(moves.fields.key, 'callback URL', 'is left out');
-        }
+        if (!auth) keepLeftOut(current, moves);
         const customHeaders = moves.headers(patch.customHeaders, current.customHeaders);
         const secrets = auth
-          ? this.secretsFor(auth, current.secrets, current, moves)
+          ? secretsFor(auth, current.secrets, current, moves, this.clock)
           : current.secrets;
         moves.check();
         let signingSecrets = current.secrets.signingSecrets;
@@ -384,10 +288,8 @@ export class EndpointService {
           events: patch.events ? normaliseEventFilter(patch.events) : current.events,
           description: patch.description === undefined ? current.description : patch.description,
           authType: auth ? auth.type : current.authType,
-          authStatus: auth
-            ? this.statusAfter(auth, current, credentialsChanged)
-            : current.authStatus,
-          oauth: auth ? (auth.type === 'OAUTH2' ? auth.oauth : null) : current.oauth,
+          authStatus: auth ? statusAfter(auth, current, credentialsChanged) : current.authStatus,
+          oauth: auth ? oauthOf(auth) : current.oauth,
           secrets: { ...secrets, signingSecrets },
           customHeaders,
           options: patch.options ?? current.options,
@@ -411,26 +313,8 @@ export class EndpointService {
     input: CredentialsInput,
   ): Promise<Endpoint> {
     const endpoint = await this.repo.get(accountId, id);
-    if (endpoint.authType === 'NONE') {
-      throw new ValidationError(
-        'invalid_credentials',
-        'This endpoint uses no authentication; change its auth instead',
-      );
-    }
-    if (endpoint.authType === 'BASIC' && !input.key) {
-      throw new ValidationError('invalid_credentials', 'Send the new callback key as `key`');
-    }
-    if (
-      endpoint.authType === 'OAUTH2' &&
-      !input.refreshToken &&
-      !input.clientSecret &&
-      !input.oauth
-    ) {
-      throw new ValidationError(
-        'invalid_credentials',
-        'Send a new `refreshToken`, `clientSecret` or `salesforceKey`',
-      );
-    }
+    const refusal = replaceRefusal(endpoint, input);
+    if (refusal) throw new ValidationError('invalid_credentials', refusal);
     if (input.oauth) await this.checkDestination(input.oauth.tokenUrl);
     const result = await this.repo.mutate(
       id,
@@ -454,7 +338,7 @@ export class EndpointService {
         return {
           ...current,
           oauth,
-          authStatus: current.authType === 'OAUTH2' ? 'unverified' : 'ok',
+          authStatus: initialStatus({ type: current.authType, oauth }),
           secrets: {
             ...current.secrets,
             basicKey: input.key ?? current.secrets.basicKey,

@@ -12,6 +12,7 @@ import type {
   OperationalEventRecord,
 } from '../store/port.js';
 import type { PublicApiKey } from './accounts.js';
+import { presentAuth, presentCallbackAuth } from './auth/index.js';
 import type {
   AccountJson,
   ApiKeyJson,
@@ -27,8 +28,6 @@ import type {
 
 const stamp = (ms: number): string => new Date(ms).toISOString();
 const iso = (ms: number | null): string | null => (ms === null ? null : stamp(ms));
-const masked = (secret: string | undefined): string | null =>
-  secret === undefined ? null : maskSecret(secret);
 /** Custom header values may be credentials (an API key header): shown masked like any secret. */
 const maskedHeaders = (headers: Endpoint['customHeaders']) =>
   headers.map((h) => ({ key: h.key, value: maskSecret(h.value) }));
@@ -38,34 +37,16 @@ const maskedHeaders = (headers: Endpoint['customHeaders']) =>
  * and `events` are never null: the SDKs' setters throw on null (no key reads `""`, as OneSpan's).
  */
 export function presentCallback(e: Endpoint): Record<string, unknown> {
-  const oauth = e.authType === 'OAUTH2' && e.oauth?.flavor === 'generic' ? e.oauth : null;
+  const { key, oauthSetting } = presentCallbackAuth(e);
   return {
     url: e.url,
-    key:
-      (e.authType === 'BASIC'
-        ? masked(e.secrets.basicKey)
-        : e.authType === 'OAUTH2' && e.oauth?.flavor === 'salesforce'
-          ? masked(e.secrets.refreshToken ?? e.secrets.clientSecret)
-          : null) ?? '',
+    key: key ?? '',
     // Operational subscriptions (made on /v1) are not OneSpan event names: the SDKs read this
     // list as their own enum, so it shows OneSpan's names only.
     events: e.events.filter((name) => !isOperationalType(name)),
     authType: e.authType,
     customHeaders: maskedHeaders(e.customHeaders),
-    ...(oauth
-      ? {
-          oauthSetting: {
-            clientId: oauth.clientId,
-            clientSecret: masked(e.secrets.clientSecret),
-            authorizationServerUrl: oauth.tokenUrl,
-            scope: oauth.scope,
-            grantType: oauth.grantType,
-            refreshToken: masked(e.secrets.refreshToken),
-            authMechanism: oauth.authMechanism,
-            customParameters: oauth.customParameters,
-          },
-        }
-      : {}),
+    ...(oauthSetting ? { oauthSetting } : {}),
   } satisfies Presented<typeof CallbackJson>;
 }
 
@@ -73,20 +54,7 @@ export function presentEndpoint(e: Endpoint): Record<string, unknown> {
   const auth: Presented<typeof EndpointAuthJson> = {
     type: e.authType,
     status: e.authStatus,
-    ...(e.authType === 'BASIC' ? { key: masked(e.secrets.basicKey) } : {}),
-    ...(e.authType === 'OAUTH2' && e.oauth
-      ? {
-          flavor: e.oauth.flavor,
-          grantType: e.oauth.grantType,
-          tokenUrl: e.oauth.tokenUrl,
-          clientId: e.oauth.clientId,
-          scope: e.oauth.scope,
-          authMechanism: e.oauth.authMechanism,
-          customParameters: e.oauth.customParameters,
-          clientSecret: masked(e.secrets.clientSecret),
-          refreshToken: masked(e.secrets.refreshToken),
-        }
-      : {}),
+    ...presentAuth(e),
   };
   const secrets = e.secrets.signingSecrets ?? [];
   return {

@@ -3,6 +3,7 @@
 // representation, so the document cannot promise a field the server does not send.
 
 import { z } from 'zod';
+import { AUTH_TYPES, GRANT_TYPES } from '../domain/auth-types.js';
 import { DELIVERY_STATUSES } from '../domain/delivery.js';
 import { CONNECTOR_ORIGINS, DEFAULT_ORIGIN } from '../domain/endpoint.js';
 
@@ -13,13 +14,13 @@ const Masked = z.string().describe('Masked, e.g. ****7f3a: secrets are write-onl
 
 export const EndpointAuthJson = z
   .object({
-    type: z.enum(['NONE', 'BASIC', 'OAUTH2']),
+    type: z.enum(AUTH_TYPES),
     status: z
       .enum(['ok', 'unverified', 'reauthorization_required'])
       .describe('reauthorization_required: the credential is dead and deliveries are held'),
     key: Masked.nullable().optional().describe('BASIC: the callback key, masked'),
     flavor: z.enum(['generic', 'salesforce']).optional(),
-    grantType: z.enum(['CLIENT_CREDENTIALS', 'REFRESH_TOKEN']).optional(),
+    grantType: z.enum(GRANT_TYPES).optional(),
     tokenUrl: z.string().optional(),
     clientId: z.string().optional(),
     scope: z.string().nullable().optional(),
@@ -135,7 +136,7 @@ export const CallbackJson = z.object({
   url: z.string(),
   key: z.string().describe('The callback key (or salesforceOauth2 key) masked; "" when none'),
   events: z.array(z.string()),
-  authType: z.enum(['NONE', 'BASIC', 'OAUTH2']),
+  authType: z.enum(AUTH_TYPES),
   customHeaders: z.array(KeyValue),
   oauthSetting: z
     .object({
@@ -143,7 +144,7 @@ export const CallbackJson = z.object({
       clientSecret: Masked.nullable(),
       authorizationServerUrl: z.string(),
       scope: z.string().nullable(),
-      grantType: z.enum(['CLIENT_CREDENTIALS', 'REFRESH_TOKEN']),
+      grantType: z.enum(GRANT_TYPES),
       refreshToken: Masked.nullable(),
       authMechanism: z.enum(['HEADER', 'BASIC_AUTH', 'BODY']),
       customParameters: z.array(KeyValue),

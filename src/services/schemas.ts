@@ -3,50 +3,27 @@
 // The same schemas feed the OpenAPI document.
 
 import { z } from 'zod';
-import { HEADER_VALUE } from '../domain/endpoint.js';
+import { AUTH_TYPES } from '../domain/auth-types.js';
 import { MAX_RETRY_WAIT, parseDuration } from '../domain/retry.js';
+import { AuthSchema } from './auth/index.js';
+import { CallbackKey } from './auth/basic.js';
+import { KeyValueSchema } from './auth/draft.js';
+import { OAuthSettingSchema } from './auth/oauth2.js';
 
-/** A Basic callback key: Herald sends it in the Authorization header, so it must fit there. */
-export const BASIC_KEY_RULES = {
-  maxLength: 1024,
-  tooLong: 'must be at most 1,024 characters',
-  pattern: HEADER_VALUE,
-  badCharacters:
-    'must be printable ASCII or Latin-1, without line breaks or control characters (it is sent in the Authorization header)',
-} as const;
-const CallbackKey = z
-  .string()
-  .max(BASIC_KEY_RULES.maxLength, BASIC_KEY_RULES.tooLong)
-  .regex(BASIC_KEY_RULES.pattern, BASIC_KEY_RULES.badCharacters);
+export type { AuthBody } from './auth/index.js';
 
 /** What `events` means, for the OpenAPI document. */
 const EVENTS_DOC =
   'Event names to deliver, e.g. ["PACKAGE_COMPLETE"]; ["*"] subscribes to every transaction event (known names and names added later), not to operational events';
 
-export const KeyValueSchema = z.object({
-  key: z.string(),
-  value: z.string(),
-});
-
 // ---- OneSpan-compatible `Callback` ----
-
-export const OAuthSettingSchema = z.object({
-  clientId: z.string().nullish(),
-  clientSecret: z.string().nullish(),
-  authorizationServerUrl: z.string().nullish(),
-  scope: z.string().nullish(),
-  grantType: z.enum(['CLIENT_CREDENTIALS', 'REFRESH_TOKEN']).nullish(),
-  refreshToken: z.string().nullish(),
-  authMechanism: z.enum(['HEADER', 'BASIC_AUTH', 'BODY']).nullish(),
-  customParameters: z.array(KeyValueSchema).nullish(),
-});
 
 export const CallbackSchema = z.object({
   url: z.string({ error: 'url is required (an absolute http or https URL)' }),
   events: z.array(z.string()).describe(EVENTS_DOC).nullish(),
   // A Basic key, or a salesforceOauth2 key (base64, line breaks allowed): checked by auth type.
   key: z.string().nullish(),
-  authType: z.enum(['NONE', 'BASIC', 'OAUTH2']).nullish(),
+  authType: z.enum(AUTH_TYPES).nullish(),
   oauthSetting: OAuthSettingSchema.nullish(),
   customHeaders: z.array(KeyValueSchema).nullish(),
 });
@@ -77,25 +54,6 @@ export const EndpointOptionsSchema = z.object({
   ordering: z.enum(['none', 'package']).optional(),
   retrySchedule: z.array(Duration).min(0).max(30).nullable().optional(),
 });
-
-export const AuthSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('NONE') }),
-  z.object({ type: z.literal('BASIC'), key: CallbackKey.min(1, 'key must not be empty') }),
-  z.object({
-    type: z.literal('OAUTH2'),
-    /** A `salesforceOauth2` key (base64 JSON), instead of the fields below. */
-    salesforceKey: z.string().optional(),
-    grantType: z.enum(['CLIENT_CREDENTIALS', 'REFRESH_TOKEN']).optional(),
-    tokenUrl: z.string().optional(),
-    clientId: z.string().optional(),
-    clientSecret: z.string().optional(),
-    refreshToken: z.string().optional(),
-    scope: z.string().nullable().optional(),
-    authMechanism: z.enum(['HEADER', 'BASIC_AUTH', 'BODY']).optional(),
-    customParameters: z.array(KeyValueSchema).optional(),
-  }),
-]);
-export type AuthBody = z.infer<typeof AuthSchema>;
 
 export const EndpointCreateSchema = z.object({
   url: z.string({ error: 'url is required (an absolute http or https URL)' }),

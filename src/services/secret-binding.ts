@@ -7,15 +7,14 @@
 // and read it there.
 
 import { ValidationError, type FieldProblem } from '../errors.js';
+import type { Destination, SecretName } from '../domain/auth-types.js';
 import { isMasked, originOf, type Endpoint, type KeyValue } from '../domain/endpoint.js';
 
-/** Where a request names each secret, so that a refusal says which field to send again. */
-export interface SecretFields {
-  readonly key: string;
-  readonly clientSecret: string;
-  readonly refreshToken: string;
-  readonly customHeaders: string;
-}
+/**
+ * Where a request names each secret, so that a refusal says which field to send again. Which
+ * secrets an auth type keeps, and where each goes, is its declaration's (domain/auth-types.ts).
+ */
+export type SecretFields = { readonly [N in SecretName | 'customHeaders']: string };
 
 /** The names of the native API's endpoint body (/v1). */
 export const NATIVE_FIELDS: SecretFields = {
@@ -25,7 +24,38 @@ export const NATIVE_FIELDS: SecretFields = {
   customHeaders: 'customHeaders',
 };
 
-type Destination = 'callback URL' | 'token endpoint';
+/** How OneSpan's `Callback` (`/api/callback`) names the secrets. */
+export const CALLBACK_FIELDS: SecretFields = {
+  key: 'key',
+  clientSecret: 'oauthSetting/clientSecret',
+  refreshToken: 'oauthSetting/refreshToken',
+  customHeaders: 'customHeaders',
+};
+
+/** How PUT /v1/endpoints/{id}/credentials names the secrets. */
+export const CREDENTIALS_FIELDS: SecretFields = {
+  key: 'key',
+  clientSecret: 'clientSecret',
+  refreshToken: 'refreshToken',
+  customHeaders: 'customHeaders',
+};
+
+/** Where each destination is, before and after a change. */
+const DESTINATIONS: {
+  readonly [D in Destination]: {
+    before(e: Endpoint | undefined): string | undefined;
+    after(change: Destinations): string | null;
+  };
+} = {
+  'callback URL': { before: (e) => e?.url, after: (change) => change.url },
+  'token endpoint': { before: (e) => e?.oauth?.tokenUrl, after: (change) => change.tokenUrl },
+};
+
+/** Where a changed endpoint sends: its callback URL and, for OAuth, its token endpoint. */
+export interface Destinations {
+  readonly url: string;
+  readonly tokenUrl: string | null;
+}
 
 /**
  * One change of an endpoint: which destinations it moves, and what must be sent again for that.
@@ -36,14 +66,14 @@ export class SecretMoves {
 
   constructor(
     private readonly before: Endpoint | undefined,
-    private readonly after: { readonly url: string; readonly tokenUrl: string | null },
+    private readonly after: Destinations,
     readonly fields: SecretFields,
   ) {}
 
   /** `from -> to` when the change sends this destination's secrets to another origin. */
   private move(destination: Destination): { from: string; to: string } | undefined {
-    const from = destination === 'callback URL' ? this.before?.url : this.before?.oauth?.tokenUrl;
-    const to = destination === 'callback URL' ? this.after.url : this.after.tokenUrl;
+    const from = DESTINATIONS[destination].before(this.before);
+    const to = DESTINATIONS[destination].after(this.after);
     if (from === undefined || to === null) return undefined;
     const [a, b] = [originOf(from), originOf(to)];
     return a === b ? undefined : { from: a, to: b };

@@ -2,6 +2,7 @@
 // admin screen does, auth with the fields of its type, custom headers, options. Secrets are
 // write-only: on a change, an empty secret field keeps the stored secret (shown masked).
 
+import { AUTH_FORM_CHOICES } from '../../domain/auth-types.js';
 import type { Endpoint } from '../../domain/endpoint.js';
 import { formatDuration } from '../../domain/retry.js';
 import type { FieldProblem } from '../../errors.js';
@@ -13,6 +14,7 @@ import {
   CUSTOM_HEADER_ROWS,
   CUSTOM_PARAMETER_ROWS,
   EVENT_GROUPS,
+  SALESFORCE_CONNECT,
   all,
   text,
   type Form,
@@ -283,12 +285,9 @@ export function EndpointForm(props: {
         <legend>Authentication</legend>
         <Field id="authType" label="How the listener checks Herald">
           <select id="authType" name="authType" data-toggles="auth">
-            {option('NONE', 'None', auth)}
-            {option('BASIC', 'Basic callback key (OneSpan)', auth)}
-            {option('OAUTH2', 'OAuth 2.0 (client credentials or refresh token)', auth)}
-            {option('SALESFORCE_KEY', 'Salesforce key (salesforceOauth2)', auth)}
+            {AUTH_FORM_CHOICES.map((c) => option(c.choice, c.label, auth))}
             {props.connectCallback
-              ? option('SALESFORCE_CONNECT', 'Salesforce: log in and allow access (Connect)', auth)
+              ? option(SALESFORCE_CONNECT.choice, SALESFORCE_CONNECT.label, auth)
               : null}
           </select>
         </Field>
