@@ -70,7 +70,7 @@ export function buildServices(parts: ServiceParts): ServiceGraph {
     parts;
   const { residue } = parts;
   const repo = new EndpointRepository(store, box, clock);
-  const health = new EndpointHealth(repo, ops, clock, config.disableAfterMs);
+  const health = new EndpointHealth(repo, ops, clock, config.disableAfterMs, store);
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const tokens = new TokenManager({
     store,
@@ -114,7 +114,7 @@ export function buildServices(parts: ServiceParts): ServiceGraph {
     tracer,
   });
   const guard = (url: string) => checkDestination(url, parts.policy);
-  const endpoints = new EndpointService(repo, clock, guard, ops, signal);
+  const endpoints = new EndpointService(repo, clock, guard, ops, signal, store);
   const services: Services = {
     accounts: new AccountService(store, clock, config.adminKey),
     endpoints,
@@ -125,7 +125,7 @@ export function buildServices(parts: ServiceParts): ServiceGraph {
       (endpoint, eventId, payload) => dispatcher.probe(endpoint, eventId, payload),
       clock,
     ),
-    tokens: new EndpointTokens(repo, tokens, health, outbound.fetch),
+    tokens: new EndpointTokens(repo, tokens, health, outbound.fetch, store),
     operations: ops,
     overview: new OverviewService(store, clock),
     connect: new WebConnect(endpoints, guard, outbound.fetch),

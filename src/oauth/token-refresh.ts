@@ -17,7 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracer } from '../observability/tracing.js';
 import type { Sealer } from './sealer.js';
-import type { Store, TokenRecord } from '../store/port.js';
+import type { TokenRecord, TokenStore } from '../store/port.js';
 import {
   credentialLineage,
   credentialSubmission,
@@ -28,7 +28,7 @@ import { requestToken, tracedTokenRequest, type GrantResult } from './grant.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
 
 export interface TokenRefreshOptions {
-  readonly store: Store;
+  readonly store: TokenStore;
   readonly box: Sealer;
   readonly fetch: typeof fetch;
   readonly logger: Logger;

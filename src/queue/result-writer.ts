@@ -6,7 +6,7 @@
 // (its lease is then left to run out, and the delivery is tried again).
 
 import type { Logger } from '../observability/logger.js';
-import type { DeliveryResult, Store } from '../store/port.js';
+import type { DeliveryResult, QueueStore } from '../store/port.js';
 import { isStoreUnavailable } from '../domain/store-unavailable.js';
 
 const MAX_BATCH = 1000;
@@ -24,7 +24,7 @@ export class ResultWriter {
   private outageFailures = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: QueueStore,
     private readonly logger: Logger,
     /** Called after each successful write (wakes the claim loop: ordering, capacity). */
     private readonly onWritten: (results: readonly DeliveryResult[]) => void,

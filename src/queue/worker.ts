@@ -12,11 +12,11 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { EndpointCache } from '../delivery/endpoint-cache.js';
 import type { Logger } from '../observability/logger.js';
 import type { WorkSignal } from './work-signal.js';
-import type { ClaimedDelivery, DeliveryResult, Store } from '../store/port.js';
+import type { CapableStore, ClaimedDelivery, DeliveryResult, QueueStore } from '../store/port.js';
 import { ResultWriter } from './result-writer.js';
 
 export interface WorkerOptions {
-  readonly store: Store;
+  readonly store: QueueStore & CapableStore;
   readonly dispatcher: Dispatcher;
   readonly endpoints: EndpointCache;
   readonly signal: WorkSignal;

@@ -4,7 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthError, NotFoundError, ValidationError } from '../errors.js';
 import { newId, type AccountId, type ApiKeyId } from '../domain/ids.js';
-import type { AccountRecord, ApiKeyRecord, Store } from '../store/port.js';
+import type { AccountRecord, AccountStore, ApiKeyRecord, SettingsStore } from '../store/port.js';
 
 export type Principal =
   { readonly kind: 'account'; readonly accountId: AccountId } | { readonly kind: 'admin' };
@@ -52,7 +52,7 @@ export class AccountService {
   private readonly adminHash: Buffer | null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SettingsStore & AccountStore,
     private readonly clock: () => number,
     adminKey: string | null,
   ) {

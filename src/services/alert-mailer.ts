@@ -6,7 +6,7 @@
 import { alertEmail, nextAlertTryAt } from '../domain/alert-email.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AlertEmailRecord, Store } from '../store/port.js';
+import type { AccountStore, AlertEmailRecord, OperationsStore } from '../store/port.js';
 import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import { Background } from './background.js';
 
@@ -32,7 +32,7 @@ const INTERVAL_MS = 10_000;
 const GIVE_UP_AFTER_MS = 3 * 24 * 3600_000;
 
 export interface MailerOptions {
-  readonly store: Store;
+  readonly store: OperationsStore & AccountStore;
   readonly send: SendMail;
   readonly from: string;
   /** HERALD_PUBLIC_URL, for the console link; null for none. */

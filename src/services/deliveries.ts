@@ -8,8 +8,9 @@ import type {
   DeliveryRecord,
   EventFilter,
   EventRecord,
+  IngestStore,
   Page,
-  Store,
+  QueueStore,
 } from '../store/port.js';
 import type { WorkSignal } from '../queue/work-signal.js';
 
@@ -17,7 +18,7 @@ export const MAX_PAGE = 500;
 
 export class DeliveryService {
   constructor(
-    private readonly store: Store,
+    private readonly store: QueueStore & IngestStore,
     private readonly clock: () => number,
     private readonly signal: WorkSignal,
   ) {}

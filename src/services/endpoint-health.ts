@@ -4,6 +4,7 @@
 import type { Endpoint } from '../domain/endpoint.js';
 import { credentialSubmission } from '../oauth/credential-keys.js';
 import type { EndpointId } from '../domain/ids.js';
+import type { QueueStore } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
 
@@ -13,6 +14,8 @@ export class EndpointHealth {
     private readonly ops: OperationalEvents,
     private readonly clock: () => number,
     private readonly disableAfterMs: number,
+    /** Holds the deliveries of an endpoint that stops accepting them. */
+    private readonly deliveries: QueueStore,
   ) {}
 
   /**
@@ -34,7 +37,7 @@ export class EndpointHealth {
     );
     if (!result || result.after.state !== 'disabled') return false;
     this.ops.stored(result.raised);
-    await this.repo.store.holdDeliveries(id, this.clock());
+    await this.deliveries.holdDeliveries(id, this.clock());
     return true;
   }
 
@@ -93,7 +96,7 @@ export class EndpointHealth {
     );
     if (!result || result.after.authStatus !== 'reauthorization_required') return false;
     this.ops.stored(result.raised);
-    await this.repo.store.holdDeliveries(id, this.clock());
+    await this.deliveries.holdDeliveries(id, this.clock());
     return true;
   }
 

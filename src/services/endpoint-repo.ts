@@ -2,9 +2,9 @@
 // compare-and-set so concurrent changes (API, worker, another process) never overwrite each other.
 
 import { NotFoundError } from '../errors.js';
-import type { Endpoint } from '../domain/endpoint.js';
+import type { Endpoint, Origin } from '../domain/endpoint.js';
 import type { AccountId, EndpointId } from '../domain/ids.js';
-import type { OperationalEventRecord, Store } from '../store/port.js';
+import type { EndpointStore, OperationalEventRecord } from '../store/port.js';
 import { openEndpoint, sealEndpoint } from './endpoint-codec.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -16,7 +16,7 @@ export class EndpointRepository {
   private readonly deleteListeners: Array<(id: EndpointId) => void> = [];
 
   constructor(
-    readonly store: Store,
+    private readonly store: EndpointStore,
     readonly box: SecretBox,
     private readonly clock: () => number,
   ) {}
@@ -51,6 +51,13 @@ export class EndpointRepository {
     return endpoint;
   }
 
+  /** The account's endpoint in the OneSpan configuration slot `origin`, if it has one. */
+  findByOrigin(accountId: AccountId, origin: Origin): Promise<Endpoint | undefined> {
+    return this.store
+      .findEndpointByOrigin(accountId, origin)
+      .then((row) => (row ? this.get(accountId, row.id) : undefined));
+  }
+
   async list(accountId: AccountId): Promise<Endpoint[]> {
     return (await this.store.listEndpoints(accountId)).map((row) => openEndpoint(row, this.box));
   }
@@ -58,6 +65,11 @@ export class EndpointRepository {
   async insert(endpoint: Endpoint): Promise<void> {
     await this.store.insertEndpoint(sealEndpoint(endpoint, this.box));
     this.changed(endpoint.accountId, endpoint.id);
+  }
+
+  /** Deletes the endpoint with its deliveries; false when there was none. See `deleted`. */
+  delete(accountId: AccountId, id: EndpointId): Promise<boolean> {
+    return this.store.deleteEndpoint(accountId, id);
   }
 
   /**

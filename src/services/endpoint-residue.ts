@@ -6,7 +6,7 @@
 // nothing else would ever make another process look at it again.
 
 import type { EndpointId } from '../domain/ids.js';
-import type { Store } from '../store/port.js';
+import type { EndpointStore } from '../store/port.js';
 
 /** A part of the process that keeps something per endpoint. */
 export interface ResidueHolder {
@@ -20,7 +20,7 @@ export class EndpointResidue {
   private readonly holders = new Map<string, ResidueHolder>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: EndpointStore) {}
 
   /** Sweeps every `intervalMs` until `stop`; a failed sweep is reported and tried next time. */
   start(intervalMs: number, onError: (error: unknown) => void): void {

@@ -16,6 +16,7 @@ import {
   type TokenServer,
 } from '../oauth/token-tools.js';
 import type { EndpointHealth } from './endpoint-health.js';
+import type { TokenStore } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 
 export interface TokenTestReport {
@@ -46,6 +47,8 @@ export class EndpointTokens {
     private readonly tokens: TokenManager,
     private readonly health: EndpointHealth,
     private readonly fetchImpl: typeof fetch,
+    /** The stored token records, for their state. */
+    private readonly store: TokenStore,
   ) {}
 
   private async oauthEndpoint(
@@ -70,7 +73,7 @@ export class EndpointTokens {
   /** The token record of the endpoint's current credential, or null when none was obtained yet. */
   async state(accountId: AccountId, id: EndpointId): Promise<TokenState | null> {
     const endpoint = await this.oauthEndpoint(accountId, id);
-    const record = await this.repo.store.getToken(endpoint.id);
+    const record = await this.store.getToken(endpoint.id);
     if (!record || record.credentialKey !== credentialLineage(endpoint)) return null;
     return {
       hasAccessToken: record.accessTokenCiphertext !== null,

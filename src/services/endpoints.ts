@@ -19,7 +19,7 @@ import { normaliseEventName } from '../domain/events.js';
 import { isOperationalType } from '../domain/operational.js';
 import { newId, type AccountId, type EndpointId } from '../domain/ids.js';
 import { afterEndpointChange } from '../domain/transitions.js';
-import type { OperationalEventRecord } from '../store/port.js';
+import type { OperationalEventRecord, QueueStore } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { OperationalEvents } from './operational-events.js';
 import {
@@ -151,6 +151,8 @@ export class EndpointService {
     private readonly checkDestination: DestinationCheck,
     private readonly ops: OperationalEvents,
     private readonly signal: WorkSignal,
+    /** Holds, releases and recovers the endpoint's deliveries. */
+    private readonly deliveries: QueueStore,
   ) {}
 
   list(accountId: AccountId): Promise<Endpoint[]> {
@@ -162,9 +164,7 @@ export class EndpointService {
   }
 
   findByOrigin(accountId: AccountId, origin: Origin): Promise<Endpoint | undefined> {
-    return this.repo.store
-      .findEndpointByOrigin(accountId, origin)
-      .then((row) => (row ? this.repo.get(accountId, row.id) : undefined));
+    return this.repo.findByOrigin(accountId, origin);
   }
 
   private async validate(draft: EndpointPatch): Promise<void> {
@@ -302,7 +302,7 @@ export class EndpointService {
 
   async delete(accountId: AccountId, id: EndpointId): Promise<void> {
     await this.repo.get(accountId, id);
-    await this.repo.store.deleteEndpoint(accountId, id);
+    await this.repo.delete(accountId, id);
     this.repo.deleted(accountId, id);
   }
 
@@ -395,9 +395,9 @@ export class EndpointService {
     this.ops.stored(raised);
     const now = this.clock();
     if (afterEndpointChange(after) === 'hold') {
-      await this.repo.store.holdDeliveries(after.id, now);
+      await this.deliveries.holdDeliveries(after.id, now);
     } else {
-      const released = await this.repo.store.releaseHeldDeliveries(after.id, now);
+      const released = await this.deliveries.releaseHeldDeliveries(after.id, now);
       if (released > 0) this.signal.notify();
     }
     return after;
@@ -410,7 +410,7 @@ export class EndpointService {
     until: number,
   ): Promise<number> {
     const endpoint = await this.repo.get(accountId, id);
-    const count = await this.repo.store.recover(endpoint.id, since, until, this.clock());
+    const count = await this.deliveries.recover(endpoint.id, since, until, this.clock());
     if (count > 0) this.signal.notify();
     return count;
   }

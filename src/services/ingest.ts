@@ -10,7 +10,14 @@ import { newId, type AccountId } from '../domain/ids.js';
 import { statusAtCreation } from '../domain/transitions.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NO_TRACING, type Span, type Tracer } from '../observability/tracing.js';
-import type { IngestBatch, IngestOutcome, NewDelivery, NewEvent, Store } from '../store/port.js';
+import type {
+  EndpointStore,
+  IngestBatch,
+  IngestOutcome,
+  IngestStore,
+  NewDelivery,
+  NewEvent,
+} from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { WorkSignal } from '../queue/work-signal.js';
 
@@ -35,7 +42,7 @@ export class IngestService {
   private readonly routes = new Map<AccountId, { routes: Route[]; until: number }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: IngestStore & EndpointStore,
     repo: EndpointRepository,
     private readonly clock: () => number,
     private readonly signal: WorkSignal,

@@ -6,7 +6,7 @@
 import { newOperationalEvent, type OperationalEventType } from '../domain/operational.js';
 import type { AccountId, DeliveryId, EndpointId } from '../domain/ids.js';
 import type { Logger } from '../observability/logger.js';
-import type { OperationalEventRecord, Page, Store } from '../store/port.js';
+import type { OperationalEventRecord, OperationsStore, Page } from '../store/port.js';
 import { isStoreUnavailable } from '../domain/store-unavailable.js';
 
 /** How often an event the store could not take is offered again, and for how long. */
@@ -15,7 +15,7 @@ const STORE_RETRY_FOR_MS = 3600_000;
 
 export class OperationalEvents {
   constructor(
-    private readonly store: Store,
+    private readonly store: OperationsStore,
     private readonly logger: Logger,
     private readonly clock: () => number,
     /** Told when events were stored (the relay fans them out soon). */

@@ -19,7 +19,7 @@ import type {
   EndpointRow,
   OperationalDispatch,
   OperationalEventRecord,
-  Store,
+  QueueStore,
 } from '../store/port.js';
 
 /** What a sink may look at: the event, and its account as the relay read it for this run. */
@@ -46,7 +46,7 @@ export interface OperationalSink {
  * for the endpoints that cannot take it now. The worker is woken for the pending ones.
  */
 export function subscriberSink(o: {
-  readonly store: Store;
+  readonly store: QueueStore;
   readonly metrics: Metrics;
   readonly signal: WorkSignal;
 }): OperationalSink {

@@ -10,7 +10,14 @@
 import type { AccountId } from '../domain/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AccountRecord, EndpointRow, OperationalEventRecord, Store } from '../store/port.js';
+import type {
+  AccountRecord,
+  AccountStore,
+  EndpointRow,
+  EndpointStore,
+  OperationalEventRecord,
+  OperationsStore,
+} from '../store/port.js';
 import { isStoreUnavailable } from '../domain/store-unavailable.js';
 import { Background } from './background.js';
 import type { OperationalSink, SinkPart } from './operational-sinks.js';
@@ -21,7 +28,7 @@ const BATCH = 50;
 const INTERVAL_MS = 5000;
 
 export interface RelayOptions {
-  readonly store: Store;
+  readonly store: OperationsStore & AccountStore & EndpointStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly clock: () => number;

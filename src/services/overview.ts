@@ -8,10 +8,11 @@ import type { AccountId, EndpointId } from '../domain/ids.js';
 import { latencyPercentile } from '../domain/latency.js';
 import type {
   ActivityOutcome,
+  ActivityStore,
   DeliveryActivity,
   EndpointActivity,
   QueueStats,
-  Store,
+  QueueStore,
 } from '../store/port.js';
 
 const MINUTE_MS = 60_000;
@@ -89,7 +90,7 @@ export function attentionOf(
 
 export class OverviewService {
   constructor(
-    private readonly store: Store,
+    private readonly store: QueueStore & ActivityStore,
     private readonly clock: () => number,
   ) {}
 

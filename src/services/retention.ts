@@ -8,7 +8,7 @@
 import { ALERT_EMAIL_GAP_MS } from '../domain/alert-email.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { PURGE_TABLES, type PurgeTable, type Store } from '../store/port.js';
+import { PURGE_TABLES, type OperationsStore, type PurgeTable } from '../store/port.js';
 import { Background } from './background.js';
 
 /** Rows one step looks at: a few milliseconds of work. */
@@ -17,7 +17,7 @@ const BATCH = 500;
 const MAX_INTERVAL_MS = 60_000;
 
 export interface RetentionOptions {
-  readonly store: Store;
+  readonly store: OperationsStore;
   /** How old finished history may get. */
   readonly retentionMs: number;
   readonly logger: Logger;

@@ -3,7 +3,16 @@
 // unfinished deliveries (pending, delivering, held, failed) with its counters. Delivered history,
 // attempt logs, idempotency keys and operational events stay behind.
 
-import type { ApiKeyRecord, EndpointRow, Store, TokenRecord } from '../store/port.js';
+import type {
+  AccountStore,
+  ApiKeyRecord,
+  CopyStore,
+  EndpointRow,
+  EndpointStore,
+  SettingsStore,
+  TokenRecord,
+  TokenStore,
+} from '../store/port.js';
 
 /** Settings that make the copy the same deployment: the default account, the master key check. */
 const SETTINGS = ['default_account_id', 'master_key_check'];
@@ -23,8 +32,8 @@ export interface CopyReport {
  * source) leaves `to` as empty as it was, so the copy can simply run again.
  */
 export async function copyStore(
-  from: Store,
-  to: Store,
+  from: SettingsStore & AccountStore & EndpointStore & TokenStore & CopyStore,
+  to: CopyStore,
   progress: (report: CopyReport) => void = () => {},
 ): Promise<CopyReport> {
   const report: CopyReport = {

@@ -1,12 +1,13 @@
-// The store contract, continued: importCopy, what `herald copy-store` writes into the new store.
-// One transaction: a copy that fails half-way (a write, or reading its next page) leaves the store
+// The store contract, copy part (CopyStore): exporting the unfinished work, and importCopy, what
+// `herald copy-store` writes into the new store. One transaction: a copy that fails half-way (a write, or reading its next page) leaves the store
 // as empty as it was, and the same copy then runs again. Called from contract.ts on every adapter.
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/domain/ids.js';
 import type { AccountId, EndpointId } from '../../src/domain/ids.js';
 import type { Store, StoreCopy, TokenRecord, WorkItem } from '../../src/store/port.js';
-import { T0, anAccount, anApiKey, anEndpoint } from '../helpers/store.js';
+import { T0, aClaim, aResult, anAccount, anApiKey, anEndpoint } from '../helpers/store.js';
+import { contractHelpers, runningStore } from './helpers.js';
 
 /** `count` events to one endpoint, each with one pending delivery, as exportWork gives them. */
 function work(accountId: AccountId, endpointId: EndpointId, count: number, at: number): WorkItem[] {
@@ -81,7 +82,7 @@ function deployment(pages: number, failAt?: number) {
   return { account, key, endpoint, token, copy, events: all.flat() };
 }
 
-export function copyContract(current: () => Store): void {
+function importCopyContract(current: () => Store): void {
   describe('importCopy', () => {
     let store: Store;
     beforeEach(() => {
@@ -137,5 +138,41 @@ export function copyContract(current: () => Store): void {
       expect(await store.listAccounts()).toEqual([existing]);
       expect(await store.getSetting('master_key_check')).toBeUndefined();
     });
+  });
+}
+
+export function copyContract(current: () => Store): void {
+  const store = runningStore(current);
+  const { anAccountWithEndpoint, ingest } = contractHelpers(store);
+
+  describe('moving work between stores', () => {
+    beforeEach(async () => {
+      await store.migrate();
+    });
+
+    it('exports events with unfinished deliveries in id order and imports them back as they were', async () => {
+      const { account, endpoint } = await anAccountWithEndpoint();
+      const built = await ingest({
+        accountId: account.id,
+        endpoints: [endpoint.id],
+        receivedAt: T0,
+        count: 5,
+      });
+      const [first] = await store.claimDeliveries(aClaim(T0 + 1, 'worker-1', { limit: 1 }));
+      await store.recordResults([aResult(first!.id, 'worker-1', 'succeeded', T0 + 2)]);
+      const exported = await store.exportWork(null, 2);
+      expect(exported).toHaveLength(2);
+      const rest = await store.exportWork(exported.at(-1)!.event.id, 10);
+      expect(rest).toHaveLength(2);
+      const all = [...exported, ...rest];
+      expect(all.map((w) => w.event.id)).toEqual([...all.map((w) => w.event.id)].sort());
+      expect(
+        all.every((w) => w.deliveries.length === 1 && w.deliveries[0]!.status === 'pending'),
+      ).toBe(true);
+      expect(all.map((w) => w.event.id)).not.toContain(first!.eventId);
+      expect(built.events).toHaveLength(5);
+    });
+
+    importCopyContract(() => store);
   });
 }

@@ -25,10 +25,12 @@ import {
   nextVersion,
   whileRefusingHeld,
 } from '../helpers/store.js';
+import { contractHelpers, runningStore } from './helpers.js';
 
 const MINUTE = 60_000;
 
 export function operationsContract(current: () => Store): void {
+  operationalEventRecordsContract(current);
   const store = (): Store => current();
 
   async function anAccountWithEndpoints(
@@ -473,3 +475,74 @@ function attemptOf(deliveryId: DeliveryId, number: number, at: number) {
 }
 
 const idsOf = (items: readonly { readonly id: string }[]): string[] => items.map((i) => i.id);
+
+/** Operational events stored and listed as they were raised. */
+function operationalEventRecordsContract(current: () => Store): void {
+  const store = runningStore(current);
+  const { anAccountWithEndpoint, oneDelivery } = contractHelpers(store);
+
+  // ---- operational events --------------------------------------------------------------
+
+  describe('operational events', () => {
+    it('stores events exactly and lists them newest first, one account only', async () => {
+      const { account: a, endpoint } = await anAccountWithEndpoint();
+      const b = anAccount();
+      await store.insertAccount(b);
+      const id = await oneDelivery({
+        accountId: a.id,
+        endpoints: [endpoint.id],
+        receivedAt: T0,
+      });
+      const mine: OperationalEventRecord[] = [];
+      for (let i = 0; i < 5; i++) {
+        const event = anOperationalEvent(a.id, T0 + 100 * (i + 1), {
+          type: i % 2 === 0 ? 'endpoint.disabled' : 'delivery.exhausted',
+          endpointId: i % 2 === 0 ? endpoint.id : null,
+          deliveryId: i % 2 === 0 ? null : id,
+          data: { index: i, reason: `r${i}`, nested: { list: [i, null, 'x'] } },
+        });
+        mine.push(event);
+        await store.insertOperationalEvent(event);
+      }
+      const theirs = anOperationalEvent(b.id, T0 + 250);
+      await store.insertOperationalEvent(theirs);
+
+      const all = await store.listOperationalEvents(a.id, null, 100);
+      expect(all).toEqual({ data: [...mine].reverse(), next: null });
+      expect(await store.listOperationalEvents(b.id, null, 100)).toEqual({
+        data: [theirs],
+        next: null,
+      });
+      expect(await store.listOperationalEvents(anAccount().id, null, 100)).toEqual({
+        data: [],
+        next: null,
+      });
+    });
+
+    it('pages through operational events with the cursor', async () => {
+      const { account } = await anAccountWithEndpoint();
+      const other = anAccount();
+      await store.insertAccount(other);
+      const mine: OperationalEventRecord[] = [];
+      for (let i = 0; i < 7; i++) {
+        const event = anOperationalEvent(account.id, T0 + 100 * (i + 1));
+        mine.push(event);
+        await store.insertOperationalEvent(event);
+        await store.insertOperationalEvent(anOperationalEvent(other.id, T0 + 100 * i + 50));
+      }
+      const seen: OperationalEventRecord[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: Awaited<ReturnType<Store['listOperationalEvents']>> =
+          await store.listOperationalEvents(account.id, cursor, 3);
+        expect(page.data.length).toBeLessThanOrEqual(3);
+        seen.push(...page.data);
+        cursor = page.next;
+        pages++;
+      } while (cursor !== null && pages < 10);
+      expect(pages).toBe(3);
+      expect(seen).toEqual([...mine].reverse());
+    });
+  });
+}

@@ -10,15 +10,6 @@ import { importsOf, layerOf, sourceFiles, upwardImport } from '../../scripts/lay
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 const MAX_LINES = 600;
 
-/**
- * Files still over MAX_LINES while they are being split (issue 17). This list must be emptied:
- * take a file off as soon as it is under the limit, and never add one.
- */
-const TOO_LONG_FOR_NOW = new Set([
-  'store/postgres/postgres-store.ts',
-  'store/sqlite/sqlite-store.ts',
-]);
-
 const files = sourceFiles(SRC);
 const name = (file: string) => relative(SRC, file).split('\\').join('/');
 
@@ -95,19 +86,8 @@ describe('the architecture of src/', () => {
   it(`keeps every file at ${MAX_LINES} lines or fewer`, () => {
     const long = files
       .map((file) => ({ file: name(file), lines: readFileSync(file, 'utf8').split('\n').length }))
-      .filter((f) => f.lines > MAX_LINES && !TOO_LONG_FOR_NOW.has(f.file));
+      .filter((f) => f.lines > MAX_LINES);
     expect(long).toEqual([]);
-  });
-
-  it('lists only files that are still too long, so the list empties as they are split', () => {
-    const stillLong = [...TOO_LONG_FOR_NOW].filter((f) => {
-      try {
-        return readFileSync(`${SRC}/${f}`, 'utf8').split('\n').length > MAX_LINES;
-      } catch {
-        return false;
-      }
-    });
-    expect(stillLong.sort()).toEqual([...TOO_LONG_FOR_NOW].sort());
   });
 });
 

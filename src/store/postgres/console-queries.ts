@@ -14,6 +14,7 @@ import {
   type ResultFacts,
 } from '../activity.js';
 import type {
+  ActivityStore,
   DeliveryActivity,
   DeliveryResult,
   EndpointActivity,
@@ -37,7 +38,7 @@ import {
 /** Runs a statement on the pool. */
 export type Query = (text: string, values?: unknown[]) => Promise<Row[]>;
 
-export class PostgresConsoleQueries {
+export class PostgresConsoleQueries implements ActivityStore {
   /** The minute of activity last pruned up to, by this process. */
   private prunedAt = 0;
 

@@ -1,20 +1,27 @@
 // PostgreSQL's part in operations: operational events (stored, then dispatched to deliveries and
 // the email outbox), the outbox itself, and retention's small deletes. Functions over a client
-// (inside the caller's transaction) or the pool, called by PostgresStore. Several processes run
-// them at once: outbox claims skip locked rows, deletes take only rows nobody holds.
+// (inside the caller's transaction) or the pool, and PostgresOperations, the OperationsStore part
+// of PostgresStore made of them. Several processes run them at once: outbox claims skip locked
+// rows, deletes take only rows nobody holds.
 
 import { ALERT_EMAIL_GAP_MS } from '../../domain/alert-email.js';
 import { idTimeBound } from '../../domain/ids.js';
+import type { AccountId } from '../../domain/ids.js';
+import type { PostgresContext } from './context.js';
+import type { PostgresIngest } from './ingest.js';
 import type { Queryable } from './inserts.js';
 import type {
   AlertEmailOutcome,
   AlertEmailRecord,
   AlertEmailRequest,
+  OperationalDispatch,
   OperationalEventRecord,
+  OperationsStore,
+  Page,
   PurgeResult,
   PurgeStep,
 } from '../port.js';
-import { num, str, toAlertEmail, type Row } from '../rows.js';
+import { num, str, toAlertEmail, toOperationalEvent, type Row } from '../rows.js';
 
 /** The pool or a client inside a transaction: whatever runs one statement. */
 
@@ -244,5 +251,73 @@ export async function purge(q: Queryable, step: PurgeStep): Promise<PurgeResult>
       const deleted = result.rowCount ?? 0;
       return { deleted, next: deleted < limit ? null : 'more' };
     }
+  }
+}
+
+export class PostgresOperations implements OperationsStore {
+  constructor(
+    private readonly c: PostgresContext,
+    /** Inserts what a dispatched operational event fans out to, inside the dispatch. */
+    private readonly ingests: PostgresIngest,
+  ) {}
+
+  async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
+    await insertOperationalEvents(this.c.connections, [e]);
+  }
+
+  async listOperationalEvents(
+    accountId: AccountId,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<OperationalEventRecord>> {
+    const rows = await this.c.query(
+      'SELECT * FROM operational_events WHERE account_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3',
+      [accountId, cursor, limit + 1],
+    );
+    const data = rows.slice(0, limit).map(toOperationalEvent);
+    return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async undispatchedOperationalEvents(limit: number): Promise<OperationalEventRecord[]> {
+    return (
+      await this.c.query(
+        'SELECT * FROM operational_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1',
+        [limit],
+      )
+    ).map(toOperationalEvent);
+  }
+
+  async dispatchOperationalEvent(d: OperationalDispatch): Promise<boolean> {
+    return this.c.transaction(async (client) => {
+      if (!(await markDispatched(client, d.id, d.at))) return false;
+      if (d.event) {
+        await this.ingests.ingestOne(client, {
+          accountId: d.event.event.accountId,
+          idempotency: null,
+          events: [d.event],
+          response: '',
+        });
+        if (d.event.deliveries.some((x) => x.status === 'pending')) {
+          await client.query('SELECT pg_notify($1, $2)', [this.c.channel, '']);
+        }
+      }
+      if (d.email) await gatherAlertEmail(client, d.email);
+      return true;
+    });
+  }
+
+  claimAlertEmails(now: number, leaseUntil: number, limit: number): Promise<AlertEmailRecord[]> {
+    return claimAlertEmails(this.c.connections, now, leaseUntil, limit);
+  }
+
+  async finishAlertEmail(
+    email: Pick<AlertEmailRecord, 'seq' | 'count'>,
+    outcome: AlertEmailOutcome,
+  ): Promise<void> {
+    await this.c.transaction((client) => finishAlertEmail(client, email, outcome));
+  }
+
+  purge(step: PurgeStep): Promise<PurgeResult> {
+    return this.c.transaction((client) => purge(client, step));
   }
 }

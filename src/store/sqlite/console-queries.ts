@@ -14,6 +14,7 @@ import {
   type ResultFacts,
 } from '../activity.js';
 import type {
+  ActivityStore,
   DeliveryActivity,
   EndpointActivity,
   EventFilter,
@@ -40,7 +41,7 @@ export type Prepare = (text: string, rowsAsArrays?: boolean) => Statement;
  */
 export const PARKED = `status IN ('held', 'failed')`;
 
-export class SqliteConsoleQueries {
+export class SqliteConsoleQueries implements ActivityStore {
   /** The minute of activity last pruned up to. */
   private prunedAt = 0;
 
@@ -110,7 +111,7 @@ export class SqliteConsoleQueries {
     return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
   }
 
-  accountQueueStats(accountId: AccountId, now: number): QueueStats {
+  async accountQueueStats(accountId: AccountId, now: number): Promise<QueueStats> {
     // Pending work is counted per endpoint of the account, in the partial index of pending
     // deliveries by endpoint; held and failed in theirs by account; deliveries in flight in
     // theirs (`+account_id`: not by walking every delivery of the account).
@@ -133,7 +134,7 @@ export class SqliteConsoleQueries {
     return toQueueStats(r);
   }
 
-  deliveryActivity(accountId: AccountId | null, since: number): DeliveryActivity {
+  async deliveryActivity(accountId: AccountId | null, since: number): Promise<DeliveryActivity> {
     const scope = accountId ?? ALL_ACCOUNTS;
     const minutes = this.sql(
       `SELECT minute, succeeded, retried, failed FROM activity_minutes
@@ -146,7 +147,7 @@ export class SqliteConsoleQueries {
     return toActivity(minutes, latency);
   }
 
-  endpointActivity(accountId: AccountId, since: number): EndpointActivity[] {
+  async endpointActivity(accountId: AccountId, since: number): Promise<EndpointActivity[]> {
     const rows = this.sql(
       `SELECT endpoint_id, SUM(succeeded) AS succeeded, SUM(retried) AS retried,
               SUM(failed) AS failed, MAX(last_error_at) AS last_error_at

@@ -1,20 +1,27 @@
 // The embedded store's part in operations: operational events (stored, then dispatched to
 // deliveries and the email outbox), the outbox itself, and retention's small deletes. Functions
-// over the store's database, called by SqliteStore; each runs as one short transaction.
+// over the store's database, each run as one short transaction, and SqliteOperations, the
+// OperationsStore part of SqliteStore made of them.
 
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { ALERT_EMAIL_GAP_MS } from '../../domain/alert-email.js';
 import { idTimeBound } from '../../domain/ids.js';
+import type { AccountId } from '../../domain/ids.js';
 import type {
   AlertEmailOutcome,
   AlertEmailRecord,
   AlertEmailRequest,
+  OperationalDispatch,
   OperationalEventRecord,
+  OperationsStore,
+  Page,
   PurgeResult,
   PurgeStep,
 } from '../port.js';
 import { num, numOrNull, toAlertEmail, toOperationalEvent, type Row } from '../rows.js';
+import type { SqliteConnection } from './connection.js';
+import type { SqliteIngest } from './ingest.js';
 
 export interface SqliteContext {
   readonly db: Database.Database;
@@ -254,4 +261,72 @@ export function purge(c: SqliteContext, step: PurgeStep): PurgeResult {
       }
     }
   })();
+}
+
+export class SqliteOperations implements OperationsStore {
+  constructor(
+    private readonly c: SqliteConnection,
+    /** Commits what a dispatched operational event fans out to, inside the dispatch. */
+    private readonly ingests: SqliteIngest,
+  ) {}
+
+  async insertOperationalEvent(e: OperationalEventRecord): Promise<void> {
+    insertOperationalEvents(this.c, [e]);
+  }
+
+  async listOperationalEvents(
+    accountId: AccountId,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<OperationalEventRecord>> {
+    const rows = this.c
+      .sql(
+        `SELECT * FROM operational_events WHERE account_id = ? AND (? IS NULL OR id < ?)
+        ORDER BY id DESC LIMIT ?`,
+      )
+      .all(accountId, cursor, cursor, limit + 1) as Row[];
+    const data = rows.slice(0, limit).map(toOperationalEvent);
+    return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async undispatchedOperationalEvents(limit: number): Promise<OperationalEventRecord[]> {
+    return undispatchedOperationalEvents(this.c, limit);
+  }
+
+  async dispatchOperationalEvent(d: OperationalDispatch): Promise<boolean> {
+    return this.c.db.transaction(() => {
+      if (!markDispatched(this.c, d.id, d.at)) return false;
+      if (d.event) {
+        this.ingests.commitIngest([
+          {
+            accountId: d.event.event.accountId,
+            idempotency: null,
+            events: [d.event],
+            response: '',
+          },
+        ]);
+      }
+      if (d.email) gatherAlertEmail(this.c, d.email);
+      return true;
+    })();
+  }
+
+  async claimAlertEmails(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<AlertEmailRecord[]> {
+    return claimAlertEmails(this.c, now, leaseUntil, limit);
+  }
+
+  async finishAlertEmail(
+    email: Pick<AlertEmailRecord, 'seq' | 'count'>,
+    outcome: AlertEmailOutcome,
+  ): Promise<void> {
+    finishAlertEmail(this.c, email, outcome);
+  }
+
+  async purge(step: PurgeStep): Promise<PurgeResult> {
+    return this.c.relaxed(() => purge(this.c, step));
+  }
 }
