@@ -42,6 +42,7 @@ function buildSandbox(state: SandboxState): InProcessSandbox {
     app,
     issueRefreshToken: (opts) => issueRefreshToken(state, opts),
     expireAccessTokens: () => state.expireAccessTokens(),
+    holdTokenAnswers: () => state.holdTokenAnswers(),
     revokeGrant: (refreshToken) => revokeGrantOf(state, refreshToken),
     revokeAllGrants: () => state.revokeAllGrants(),
     setRotation: (on) => {

@@ -122,6 +122,8 @@ export class SandboxState {
   readonly refreshInProgress = new Set<string>();
   /** Where the sandbox is reachable; set once the socket listens. */
   baseUrl: string;
+  /** While set, token answers wait for it (holdTokenAnswers). */
+  tokenAnswersHeld: Promise<void> | null = null;
 
   // Maps keep insertion order, so iterating grants visits the oldest first.
   private readonly grants = new Map<string, Grant>();
@@ -246,6 +248,16 @@ export class SandboxState {
 
   expireAccessTokens(): void {
     for (const record of this.accessTokens.values()) record.dead = true;
+  }
+
+  holdTokenAnswers(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.tokenAnswersHeld = held;
+    return () => {
+      if (this.tokenAnswersHeld === held) this.tokenAnswersHeld = null;
+      release();
+    };
   }
 
   isGrantAlive(refreshToken: string): boolean {

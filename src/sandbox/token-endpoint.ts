@@ -55,6 +55,7 @@ export function tokenRoutes(state: SandboxState): Hono {
       const prepared = prepare(state, grantType, form, c.req.header('authorization'));
       if (prepared.ok) release = prepared.release;
       await sleep(state.tunables.tokenLatencyMs);
+      if (state.tokenAnswersHeld) await state.tokenAnswersHeld;
       const outcome: Outcome = prepared.ok ? prepared.complete() : prepared;
 
       if (outcome.ok) return sendTokenJson(c, outcome.body);

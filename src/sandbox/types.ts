@@ -93,6 +93,11 @@ export interface Sandbox {
   issueRefreshToken(opts?: { username?: string; scope?: string }): string;
   /** Force-expire every access token issued so far. */
   expireAccessTokens(): void;
+  /**
+   * Keep every token answer waiting (requests are still counted as they arrive) until the
+   * returned function is called: a test decides when an answer lands, without a timer.
+   */
+  holdTokenAnswers(): () => void;
   revokeGrant(refreshToken: string): void;
   revokeAllGrants(): void;
   setRotation(on: boolean): void;

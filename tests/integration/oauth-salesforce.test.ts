@@ -272,19 +272,24 @@ describe('OAuth delivery to a Salesforce-like org', () => {
   });
 
   it('does not park new credentials for the late failure of the ones they replaced', async () => {
-    sandbox = await startSandbox({ tokenLatencyMs: 1500 });
+    sandbox = await startSandbox();
     herald = await startTestHerald();
     const created = await endpointWithDeadGrant(herald, sandbox);
+    // The doomed refresh goes on the wire and its answer is kept waiting: reconnect meanwhile.
+    const answerTokens = sandbox.holdTokenAnswers();
     await herald.api('POST', '/v1/events', { name: 'SIGNER_COMPLETE', packageId: 'late' });
-    // The doomed refresh is on the wire (the sandbox takes 1.5 s to answer it): reconnect now.
     await eventually(() => (sandbox!.stats.tokenRequests >= 1 ? true : undefined));
     const put = await herald.api('PUT', `/v1/endpoints/${created.body.id}/credentials`, {
       refreshToken: sandbox.issueRefreshToken(),
     });
     expect(put.status, put.text).toBe(200);
+    answerTokens();
     await eventually(() => (sandbox!.received.length === 1 ? true : undefined), 15_000);
-    const endpoint = (await herald.api('GET', `/v1/endpoints/${created.body.id}`)).body;
-    expect(endpoint.auth.status).toBe('ok');
+    // The result (and with it the status) is written just after the listener answers.
+    await eventually(async () => {
+      const endpoint = (await herald!.api('GET', `/v1/endpoints/${created.body.id}`)).body;
+      return endpoint.auth.status === 'ok' ? true : undefined;
+    });
     const ops = await herald.api('GET', '/v1/operational-events');
     expect(
       ops.body.data.filter((e: { type: string }) => e.type === 'endpoint.reauthorization_required'),
