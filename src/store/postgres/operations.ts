@@ -22,6 +22,7 @@ import type {
   PurgeStep,
 } from '../port.js';
 import { num, str, toAlertEmail, toOperationalEvent, type Row } from '../rows.js';
+import { isFinished, STATUS_IN } from '../sql-status.js';
 
 /** The pool or a client inside a transaction: whatever runs one statement. */
 
@@ -171,9 +172,7 @@ export async function purge(q: Queryable, step: PurgeStep): Promise<PurgeResult>
         )
       ).rows as Row[];
       const old = walked
-        .filter(
-          (r) => (r.status === 'succeeded' || r.status === 'failed') && num(r.updated_at) < before,
-        )
+        .filter((r) => isFinished(r.status) && num(r.updated_at) < before)
         .map((r) => str(r.id));
       let deleted = 0;
       if (old.length > 0) {
@@ -181,7 +180,7 @@ export async function purge(q: Queryable, step: PurgeStep): Promise<PurgeResult>
           await q.query(
             `DELETE FROM deliveries WHERE id IN (
                SELECT id FROM deliveries WHERE id = ANY($1::text[])
-                  AND status IN ('succeeded', 'failed') AND updated_at < $2
+                  AND ${STATUS_IN.finished} AND updated_at < $2
                   FOR UPDATE SKIP LOCKED)
              RETURNING id`,
             [old, before],

@@ -5,6 +5,7 @@ import type { AccountId, DeliveryId, EndpointId } from '../../domain/ids.js';
 import type { PostgresContext } from './context.js';
 import type { PostgresConsoleQueries } from './console-queries.js';
 import { insertOperationalEvents } from './operations.js';
+import { D_STATUS_IN, P_STATUS_IN, STATUS_IN } from '../sql-status.js';
 import {
   ACCEPTING_ENDPOINTS,
   num,
@@ -43,7 +44,7 @@ export class PostgresQueue implements QueueStore {
       AND (d.ordering_key IS NULL OR NOT EXISTS (
             SELECT 1 FROM deliveries p
              WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
-               AND p.seq < d.seq AND p.status IN ('pending', 'delivering', 'held')))`;
+               AND p.seq < d.seq AND ${P_STATUS_IN.outstanding}))`;
     const lease = (picked: string) => `
        UPDATE deliveries d
           SET status = 'delivering', lease_owner = $4, lease_expires_at = $5, updated_at = $1
@@ -54,11 +55,11 @@ export class PostgresQueue implements QueueStore {
     // The head of the due queue, bounded: a skipped endpoint's backlog is never walked whole.
     let rows = await this.c.query(
       `WITH head AS (
-         SELECT seq FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+         SELECT seq FROM deliveries WHERE ${STATUS_IN.claimable} AND next_attempt_at <= $1
           ORDER BY next_attempt_at LIMIT $3 * 4
        ), candidates AS (
          SELECT d.seq FROM head JOIN deliveries d ON d.seq = head.seq
-          WHERE d.status = 'pending' AND ${claimable}
+          WHERE ${D_STATUS_IN.claimable} AND ${claimable}
           ORDER BY d.next_attempt_at
           LIMIT $3
           FOR UPDATE OF d SKIP LOCKED
@@ -71,9 +72,9 @@ export class PostgresQueue implements QueueStore {
       // each one's due deliveries.
       const more = await this.c.query(
         `WITH RECURSIVE eps(id) AS (
-           SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE status = 'pending')
+           SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE ${STATUS_IN.claimable})
            UNION ALL
-           SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE status = 'pending' AND endpoint_id > eps.id)
+           SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE ${STATUS_IN.claimable} AND endpoint_id > eps.id)
              FROM eps WHERE eps.id IS NOT NULL
          ), others AS (
            SELECT id FROM eps WHERE id IS NOT NULL AND NOT (id = ANY($2::text[])) LIMIT ${DISCOVERY_LIMIT}
@@ -81,7 +82,7 @@ export class PostgresQueue implements QueueStore {
            SELECT picked.seq FROM others
            CROSS JOIN LATERAL (
              SELECT d.seq FROM deliveries d
-              WHERE d.status = 'pending' AND d.endpoint_id = others.id AND d.next_attempt_at <= $1 AND ${claimable}
+              WHERE ${D_STATUS_IN.claimable} AND d.endpoint_id = others.id AND d.next_attempt_at <= $1 AND ${claimable}
               ORDER BY d.next_attempt_at
               LIMIT $6
               FOR UPDATE OF d SKIP LOCKED
@@ -107,7 +108,7 @@ export class PostgresQueue implements QueueStore {
   async renewLeases(owner: string, ids: readonly DeliveryId[], leaseUntil: number): Promise<void> {
     if (ids.length === 0) return;
     await this.c.query(
-      `UPDATE deliveries SET lease_expires_at = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = 'delivering'`,
+      `UPDATE deliveries SET lease_expires_at = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND ${STATUS_IN.leased}`,
       [leaseUntil, ids, owner],
     );
   }
@@ -116,7 +117,7 @@ export class PostgresQueue implements QueueStore {
     if (ids.length === 0) return;
     await this.c.query(
       `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
-        WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = 'delivering'`,
+        WHERE id = ANY($2::text[]) AND lease_owner = $3 AND ${STATUS_IN.leased}`,
       [now, ids, owner],
     );
     await this.c.notify();
@@ -126,7 +127,7 @@ export class PostgresQueue implements QueueStore {
     const result = await this.c.connections.query(
       `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
               next_attempt_at = LEAST(COALESCE(next_attempt_at, $1), $1), updated_at = $1
-        WHERE status = 'delivering' AND ($2 OR lease_expires_at < $1)`,
+        WHERE ${STATUS_IN.leased} AND ($2 OR lease_expires_at < $1)`,
       [now, all],
     );
     const count = result.rowCount ?? 0;
@@ -146,7 +147,7 @@ export class PostgresQueue implements QueueStore {
                 manual = FALSE, lease_owner = NULL, lease_expires_at = NULL
            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::int[], $8::text[], $9::bigint[])
                 AS r(id, owner, status, next, attempts, cycle, code, err, updated)
-          WHERE d.id = r.id AND d.lease_owner = r.owner AND d.status = 'delivering'
+          WHERE d.id = r.id AND d.lease_owner = r.owner AND ${D_STATUS_IN.leased}
           RETURNING d.id, d.endpoint_id, d.account_id, d.created_at`,
         [
           results.map((r) => r.deliveryId),
@@ -168,7 +169,7 @@ export class PostgresQueue implements QueueStore {
         await client.query(
           `UPDATE deliveries d SET status = 'pending', next_attempt_at = r.at, updated_at = r.at
              FROM unnest($1::text[], $2::bigint[]) AS r(id, at)
-            WHERE d.id = r.id AND d.status = 'held' AND d.endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
+            WHERE d.id = r.id AND ${D_STATUS_IN.releasable} AND d.endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
           [held.map((r) => r.deliveryId), held.map((r) => r.updatedAt)],
         );
       }
@@ -210,7 +211,7 @@ export class PostgresQueue implements QueueStore {
 
   async holdDeliveries(endpointId: EndpointId, now: number): Promise<number> {
     const result = await this.c.connections.query(
-      `UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = $1 WHERE endpoint_id = $2 AND status = 'pending'`,
+      `UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = $1 WHERE endpoint_id = $2 AND ${STATUS_IN.holdable}`,
       [now, endpointId],
     );
     return result.rowCount ?? 0;
@@ -218,7 +219,7 @@ export class PostgresQueue implements QueueStore {
 
   async releaseHeldDeliveries(endpointId: EndpointId, now: number): Promise<number> {
     const result = await this.c.connections.query(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE endpoint_id = $2 AND status = 'held'`,
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE endpoint_id = $2 AND ${STATUS_IN.releasable}`,
       [now, endpointId],
     );
     const count = result.rowCount ?? 0;
@@ -229,7 +230,7 @@ export class PostgresQueue implements QueueStore {
   async releaseStrandedHolds(now: number): Promise<number> {
     const result = await this.c.connections.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1
-        WHERE status = 'held' AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
+        WHERE ${STATUS_IN.releasable} AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
       [now],
     );
     const count = result.rowCount ?? 0;
@@ -294,7 +295,7 @@ export class PostgresQueue implements QueueStore {
     const result = await this.c.connections.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, manual = TRUE, updated_at = $1,
               cycle_attempts = CASE WHEN status = 'pending' THEN cycle_attempts ELSE 0 END
-        WHERE account_id = $2 AND id = $3 AND status IN ('failed', 'held', 'succeeded', 'pending')`,
+        WHERE account_id = $2 AND id = $3 AND ${STATUS_IN.redeliverable}`,
       [now, accountId, id],
     );
     if ((result.rowCount ?? 0) > 0) await this.c.notify();
@@ -309,7 +310,7 @@ export class PostgresQueue implements QueueStore {
   ): Promise<number> {
     const result = await this.c.connections.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, cycle_attempts = 0, manual = TRUE, updated_at = $1
-        WHERE endpoint_id = $2 AND status IN ('failed', 'held') AND created_at >= $3 AND created_at < $4`,
+        WHERE endpoint_id = $2 AND ${STATUS_IN.recoverable} AND created_at >= $3 AND created_at < $4`,
       [now, endpointId, since, until],
     );
     const count = result.rowCount ?? 0;

@@ -20,6 +20,7 @@ import type {
   PurgeStep,
 } from '../port.js';
 import { num, numOrNull, toAlertEmail, toOperationalEvent, type Row } from '../rows.js';
+import { isFinished, STATUS_IN } from '../sql-status.js';
 import type { SqliteConnection } from './connection.js';
 import type { SqliteIngest } from './ingest.js';
 
@@ -191,10 +192,7 @@ export function purge(c: SqliteContext, step: PurgeStep): PurgeResult {
           .raw(true)
           .all(after, idTimeBound('delivery', before), limit) as [string, string, number][];
         const gone = ids
-          .filter(
-            ([, status, updated]) =>
-              (status === 'succeeded' || status === 'failed') && updated < before,
-          )
+          .filter(([, status, updated]) => isFinished(status) && updated < before)
           .map(([id]) => id);
         if (gone.length > 0) {
           const list = JSON.stringify(gone);
@@ -203,7 +201,7 @@ export function purge(c: SqliteContext, step: PurgeStep): PurgeResult {
           );
           c.sql(
             `DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))
-               AND status IN ('succeeded', 'failed')`,
+               AND ${STATUS_IN.finished}`,
           ).run(list);
         }
         return { deleted: gone.length, next: ids.length < limit ? null : ids.at(-1)![0] };

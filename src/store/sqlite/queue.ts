@@ -7,6 +7,7 @@ import type { ResultFacts } from '../activity.js';
 import type { SqliteConnection } from './connection.js';
 import { PARKED, type SqliteConsoleQueries } from './console-queries.js';
 import { insertOperationalEvents } from './operations.js';
+import { D_STATUS_IN, P_STATUS_IN, STATUS_IN } from '../sql-status.js';
 import { CLAIMED_WIDTH, decodeClaimed, flattenClaimedRows } from './thread-codec.js';
 import {
   ACCEPTING_ENDPOINTS,
@@ -72,14 +73,14 @@ export class SqliteQueue implements QueueStore {
       AND (d.ordering_key IS NULL OR NOT EXISTS (
             SELECT 1 FROM deliveries p
              WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
-               AND p.seq < d.seq AND p.status IN ('pending', 'delivering', 'held')))`;
+               AND p.seq < d.seq AND ${P_STATUS_IN.outstanding}))`;
     // The head of the due queue, bounded: a skipped endpoint's backlog is never walked whole.
     // The filter runs right after each delivery row is read, so payloads are read only for the
     // rows taken.
     const head = this.c.sql(
       `SELECT ${columns}
          FROM (SELECT seq FROM deliveries
-                WHERE status = 'pending' AND next_attempt_at <= ?
+                WHERE ${STATUS_IN.claimable} AND next_attempt_at <= ?
                 ORDER BY next_attempt_at LIMIT ?) h
          JOIN deliveries d ON d.seq = h.seq
          JOIN events e ON e.id = d.event_id
@@ -91,9 +92,9 @@ export class SqliteQueue implements QueueStore {
     // Endpoints with pending work, by a loose index scan: one seek per endpoint.
     const endpointsWithWork = this.c.sql(
       `WITH RECURSIVE eps(id) AS (
-         SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE status = 'pending')
+         SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE ${STATUS_IN.claimable})
          UNION ALL
-         SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE status = 'pending' AND endpoint_id > eps.id)
+         SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE ${STATUS_IN.claimable} AND endpoint_id > eps.id)
            FROM eps WHERE eps.id IS NOT NULL
        )
        SELECT id FROM eps WHERE id IS NOT NULL AND id NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
@@ -103,7 +104,7 @@ export class SqliteQueue implements QueueStore {
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN endpoints ep ON ep.id = d.endpoint_id
-        WHERE d.status = 'pending' AND d.endpoint_id = ? AND d.next_attempt_at <= ? AND ${claimable}
+        WHERE ${D_STATUS_IN.claimable} AND d.endpoint_id = ? AND d.next_attempt_at <= ? AND ${claimable}
         ORDER BY d.next_attempt_at
         LIMIT ?`,
       true,
@@ -143,7 +144,7 @@ export class SqliteQueue implements QueueStore {
 
   async renewLeases(owner: string, ids: readonly DeliveryId[], leaseUntil: number): Promise<void> {
     const renew = this.c.sql(
-      `UPDATE deliveries SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'delivering'`,
+      `UPDATE deliveries SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND ${STATUS_IN.leased}`,
     );
     this.c.relaxed(
       this.c.db.transaction(() => {
@@ -155,7 +156,7 @@ export class SqliteQueue implements QueueStore {
   async releaseLeases(owner: string, ids: readonly DeliveryId[], now: number): Promise<void> {
     const release = this.c.sql(
       `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-        WHERE id = ? AND lease_owner = ? AND status = 'delivering'`,
+        WHERE id = ? AND lease_owner = ? AND ${STATUS_IN.leased}`,
     );
     this.c.relaxed(
       this.c.db.transaction(() => {
@@ -170,7 +171,7 @@ export class SqliteQueue implements QueueStore {
         .sql(
           `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
               next_attempt_at = MIN(COALESCE(next_attempt_at, ?), ?), updated_at = ?
-        WHERE status = 'delivering' AND (? OR lease_expires_at < ?)`,
+        WHERE ${STATUS_IN.leased} AND (? OR lease_expires_at < ?)`,
         )
         .run(now, now, now, all ? 1 : 0, now),
     );
@@ -184,7 +185,7 @@ export class SqliteQueue implements QueueStore {
       `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempts = ?, cycle_attempts = ?,
               last_status_code = ?, last_error = ?, updated_at = ?, manual = 0,
               lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ? AND lease_owner = ? AND status = 'delivering'
+        WHERE id = ? AND lease_owner = ? AND ${STATUS_IN.leased}
         RETURNING endpoint_id, account_id, created_at`,
       true,
     );
@@ -196,7 +197,7 @@ export class SqliteQueue implements QueueStore {
     // ran first), goes back to pending at once instead of waiting for the stranded-hold sweep.
     const unhold = this.c.sql(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
-        WHERE id = ? AND status = 'held' AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
+        WHERE id = ? AND ${STATUS_IN.releasable} AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
     );
     this.c.relaxed(
       this.c.db.transaction(() => {
@@ -258,7 +259,7 @@ export class SqliteQueue implements QueueStore {
     return this.c
       .sql(
         `UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?
-        WHERE endpoint_id = ? AND status = 'pending'`,
+        WHERE endpoint_id = ? AND ${STATUS_IN.holdable}`,
       )
       .run(now, endpointId).changes;
   }
@@ -267,7 +268,7 @@ export class SqliteQueue implements QueueStore {
     return this.c
       .sql(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
-        WHERE endpoint_id = ? AND status = 'held' AND ${PARKED}`,
+        WHERE endpoint_id = ? AND ${STATUS_IN.releasable} AND ${PARKED}`,
       )
       .run(now, now, endpointId).changes;
   }
@@ -276,7 +277,7 @@ export class SqliteQueue implements QueueStore {
     return this.c
       .sql(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
-        WHERE status = 'held' AND ${PARKED}
+        WHERE ${STATUS_IN.releasable} AND ${PARKED}
           AND endpoint_id IN (${ACCEPTING_ENDPOINTS})`,
       )
       .run(now, now).changes;
@@ -340,7 +341,7 @@ export class SqliteQueue implements QueueStore {
       .sql(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, manual = 1, updated_at = ?,
               cycle_attempts = CASE WHEN status = 'pending' THEN cycle_attempts ELSE 0 END
-        WHERE account_id = ? AND id = ? AND status IN ('failed', 'held', 'succeeded', 'pending')`,
+        WHERE account_id = ? AND id = ? AND ${STATUS_IN.redeliverable}`,
       )
       .run(now, now, accountId, id);
     return this.getDelivery(accountId, id);
@@ -356,7 +357,7 @@ export class SqliteQueue implements QueueStore {
       .sql(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, cycle_attempts = 0, manual = 1,
               updated_at = ?
-        WHERE endpoint_id = ? AND ${PARKED} AND created_at >= ? AND created_at < ?`,
+        WHERE endpoint_id = ? AND ${STATUS_IN.recoverable} AND created_at >= ? AND created_at < ?`,
       )
       .run(now, now, endpointId, since, until).changes;
   }
