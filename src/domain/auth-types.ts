@@ -171,6 +171,22 @@ export function authorizationOf(endpoint: {
   return declarationOf(endpoint.authType, endpoint.oauth).authorization;
 }
 
+/** Whether deliveries to this endpoint carry a bearer token from the token manager. */
+export function usesTokens(endpoint: {
+  readonly authType: AuthType;
+  readonly oauth: OAuthSettings | null;
+}): boolean {
+  return authorizationOf(endpoint) === 'bearer';
+}
+
+/** Whether the endpoint's credential can be found dead (its `auth.status` means something). */
+export function tracksAuthStatus(endpoint: {
+  readonly authType: AuthType;
+  readonly oauth: OAuthSettings | null;
+}): boolean {
+  return declarationOf(endpoint.authType, endpoint.oauth).tracksStatus;
+}
+
 // A loop over five entries, allocating nothing: it runs for every delivery attempt.
 function declarationOf(type: AuthType, oauth: OAuthSettings | null): AuthTypeDeclaration {
   let first: AuthTypeDeclaration | undefined;

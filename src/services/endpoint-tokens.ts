@@ -4,6 +4,7 @@
 // breaks the grant.
 
 import { HeraldError, ValidationError } from '../errors.js';
+import { usesTokens } from '../domain/auth-types.js';
 import type { Endpoint } from '../domain/endpoint.js';
 import type { AccountId, EndpointId } from '../domain/ids.js';
 import { credentialLineage, credentialSubmission } from '../oauth/credential-keys.js';
@@ -56,7 +57,7 @@ export class EndpointTokens {
     id: EndpointId,
   ): Promise<Endpoint & { oauth: NonNullable<Endpoint['oauth']> }> {
     const endpoint = await this.repo.get(accountId, id);
-    if (endpoint.authType !== 'OAUTH2' || !endpoint.oauth) {
+    if (!usesTokens(endpoint) || !endpoint.oauth) {
       throw new ValidationError('invalid_credentials', `Endpoint ${id} does not use OAuth 2.0`);
     }
     return endpoint as Endpoint & { oauth: NonNullable<Endpoint['oauth']> };

@@ -10,6 +10,8 @@ import {
   GRANT_TYPES,
   authDeclarationOf,
   authorizationOf,
+  tracksAuthStatus,
+  usesTokens,
   type AuthKind,
 } from '../../src/domain/auth-types.js';
 import {
@@ -140,6 +142,9 @@ describe('the declarations', () => {
   ])('%s: the endpoint is its kind, authorized as declared', (_, e, kind, authorization) => {
     expect(authDeclarationOf({ type: e.authType, oauth: e.oauth }).kind).toBe(kind);
     expect(authorizationOf(e)).toBe(authorization);
+    // What the console and the token tools ask: a bearer token, and a status that can go dead.
+    expect(usesTokens(e)).toBe(authorization === 'bearer');
+    expect(tracksAuthStatus(e)).toBe(authorization === 'bearer');
   });
 });
 

@@ -6,6 +6,7 @@
 import type { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { ValidationError, type FieldProblem } from '../../errors.js';
+import { tracksAuthStatus, usesTokens } from '../../domain/auth-types.js';
 import type { Endpoint } from '../../domain/endpoint.js';
 import { parseId, type EndpointId } from '../../domain/ids.js';
 import { formatDuration } from '../../domain/retry.js';
@@ -74,7 +75,7 @@ async function detail(c: ConsoleContext, deps: ConsoleDeps, outcome?: Outcome, s
   const [health, recent, tokenState] = await Promise.all([
     services.overview.health(accountId, [endpoint]),
     services.deliveries.list({ accountId, endpointId: endpoint.id }, null, 10),
-    endpoint.authType === 'OAUTH2' ? services.tokens.state(accountId, endpoint.id) : null,
+    usesTokens(endpoint) ? services.tokens.state(accountId, endpoint.id) : null,
   ]);
   const view = health[0]!;
   const a = view.activity;
@@ -89,7 +90,7 @@ async function detail(c: ConsoleContext, deps: ConsoleDeps, outcome?: Outcome, s
       <h1 class="mono">{endpoint.url}</h1>
       <p class="actions">
         <Badge value={endpoint.state} />
-        {endpoint.authType === 'OAUTH2' ? <Badge value={endpoint.authStatus} /> : null}
+        {tracksAuthStatus(endpoint) ? <Badge value={endpoint.authStatus} /> : null}
         {view.attention.includes('failing') ? <Badge value="failing" /> : null}
       </p>
       {outcome ? (
@@ -149,7 +150,7 @@ async function detail(c: ConsoleContext, deps: ConsoleDeps, outcome?: Outcome, s
             ['Events', endpoint.events.length === 0 ? 'none' : endpoint.events.join(', ')],
             [
               'Auth',
-              `${authLabel(endpoint)}${endpoint.authType === 'OAUTH2' ? ` · ${endpoint.authStatus}` : ''}`,
+              `${authLabel(endpoint)}${tracksAuthStatus(endpoint) ? ` · ${endpoint.authStatus}` : ''}`,
             ],
             [
               'Custom headers',
@@ -224,7 +225,7 @@ async function detail(c: ConsoleContext, deps: ConsoleDeps, outcome?: Outcome, s
             <button type="submit">Replace</button>
           </form>
         ) : null}
-        {endpoint.authType === 'OAUTH2' ? (
+        {usesTokens(endpoint) ? (
           <form method="post" action={`${base}/credentials`} class="stack">
             <Csrf session={session} />
             <Field
@@ -273,7 +274,7 @@ async function detail(c: ConsoleContext, deps: ConsoleDeps, outcome?: Outcome, s
         </div>
       </section>
 
-      {endpoint.authType === 'OAUTH2' ? (
+      {usesTokens(endpoint) ? (
         <section class="card" aria-labelledby="tokens">
           <h2 id="tokens">OAuth token</h2>
           <Facts

@@ -3,6 +3,7 @@
 
 import type { Hono } from 'hono';
 import { ValidationError, type FieldProblem } from '../../errors.js';
+import { tracksAuthStatus } from '../../domain/auth-types.js';
 import type { Endpoint } from '../../domain/endpoint.js';
 import { draftFromBody } from '../../services/drafts.js';
 import type { EndpointHealthView } from '../../services/overview.js';
@@ -71,7 +72,7 @@ function EndpointTable(props: { views: readonly EndpointHealthView[] }) {
           <td>{eventsText(e.events)}</td>
           <td>
             {authLabel(e)}
-            {e.authType === 'OAUTH2' ? (
+            {tracksAuthStatus(e) ? (
               <>
                 {' '}
                 <Badge value={e.authStatus} />
