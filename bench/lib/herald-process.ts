@@ -42,13 +42,22 @@ function cleanEnv(): Record<string, string> {
   return out;
 }
 
+/**
+ * Node flags for every Herald process a scenario starts, from HERALD_BENCH_NODE_ARGS (split on
+ * spaces), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile Herald alone (Node refuses
+ * --cpu-prof in NODE_OPTIONS, which would also profile the runner, listener and publishers).
+ */
+function heraldNodeArgs(): string[] {
+  return (process.env.HERALD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export async function spawnHerald(
   label: string,
   args: readonly string[],
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<HeraldProcess> {
-  const child = spawn(process.execPath, [HERALD_BIN, 'serve', ...args], {
+  const child = spawn(process.execPath, [...heraldNodeArgs(), HERALD_BIN, 'serve', ...args], {
     env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
