@@ -1,5 +1,5 @@
 // PostgreSQL's ingest (IngestStore): publish batches committed in groups, one transaction per
-// group with a savepoint per batch, `unnest` arrays for the rows; and reading events.
+// group, `unnest` arrays for the rows of the whole group; and reading events.
 
 import type pg from 'pg';
 import type { AccountId, EventId } from '../../domain/ids.js';
@@ -15,6 +15,8 @@ import type {
   IngestStore,
   Page,
 } from '../port.js';
+
+const INSERTED: IngestOutcome = { kind: 'inserted' };
 
 export class PostgresIngest implements IngestStore {
   private readonly ingests = GroupCommit.ofBatches((group) => this.commitIngest(group));
@@ -34,86 +36,94 @@ export class PostgresIngest implements IngestStore {
     return this.ingests.submit(batches);
   }
 
-  /** Commits a group of publish batches in one transaction, each batch a savepoint inside it. */
+  /**
+   * Commits a group of publish batches in one transaction: each batch's idempotency key is
+   * claimed first (a batch whose key was already used is answered from it and inserts nothing),
+   * then the events and deliveries of every batch that goes in are inserted with one statement
+   * each, in publish order. All or nothing, as before: a failing statement fails the group. Two
+   * statements per group, not per batch: 128 single-event publishes used to cost some 500 round
+   * trips inside one transaction (a savepoint, two inserts and a release each).
+   */
   private commitIngest(batches: readonly IngestBatch[]): Promise<IngestOutcome[]> {
     return this.c.transaction(async (client) => {
       const outcomes: IngestOutcome[] = [];
-      let due = false;
-      for (const [i, batch] of batches.entries()) {
-        await client.query(`SAVEPOINT b${i}`);
-        try {
-          outcomes.push(await this.ingestOne(client, batch));
-          await client.query(`RELEASE SAVEPOINT b${i}`);
-        } catch (error) {
-          await client.query(`ROLLBACK TO SAVEPOINT b${i}`);
-          throw error;
-        }
-        if (
-          outcomes.at(-1)!.kind === 'inserted' &&
-          batch.events.some((e) => e.deliveries.some((d) => d.status === 'pending'))
-        ) {
-          due = true;
-        }
+      const inserting: IngestBatch[] = [];
+      for (const batch of batches) {
+        const outcome = batch.idempotency ? await this.claimKey(client, batch) : INSERTED;
+        outcomes.push(outcome);
+        if (outcome.kind === 'inserted') inserting.push(batch);
       }
+      await this.insertRows(client, inserting);
       // Delivered at commit: workers in every process wake at once.
+      const due = inserting.some((b) =>
+        b.events.some((e) => e.deliveries.some((d) => d.status === 'pending')),
+      );
       if (due) await client.query('SELECT pg_notify($1, $2)', [this.c.channel, '']);
       return outcomes;
     });
   }
 
-  async ingestOne(client: pg.PoolClient, batch: IngestBatch): Promise<IngestOutcome> {
-    if (batch.idempotency) {
-      const claimed = await client.query(
-        `INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, key) DO NOTHING`,
-        [
-          batch.accountId,
-          batch.idempotency.key,
-          batch.idempotency.requestHash,
-          batch.response,
-          batch.events[0]?.event.receivedAt ?? Date.now(),
-        ],
-      );
-      if ((claimed.rowCount ?? 0) === 0) {
-        const seen = (
-          await client.query(
-            'SELECT request_hash, response FROM idempotency_keys WHERE account_id = $1 AND key = $2',
-            [batch.accountId, batch.idempotency.key],
-          )
-        ).rows[0] as Row;
-        return seen.request_hash === batch.idempotency.requestHash
-          ? { kind: 'replayed', response: str(seen.response) }
-          : { kind: 'conflict' };
+  /** Claims a batch's idempotency key: inserted (go on), replayed (same request) or conflict. */
+  private async claimKey(client: pg.PoolClient, batch: IngestBatch): Promise<IngestOutcome> {
+    const idempotency = batch.idempotency!;
+    const claimed = await client.query(
+      `INSERT INTO idempotency_keys (account_id, key, request_hash, response, created_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, key) DO NOTHING`,
+      [
+        batch.accountId,
+        idempotency.key,
+        idempotency.requestHash,
+        batch.response,
+        batch.events[0]?.event.receivedAt ?? Date.now(),
+      ],
+    );
+    if ((claimed.rowCount ?? 0) > 0) return INSERTED;
+    const seen = (
+      await client.query(
+        'SELECT request_hash, response FROM idempotency_keys WHERE account_id = $1 AND key = $2',
+        [batch.accountId, idempotency.key],
+      )
+    ).rows[0] as Row;
+    return seen.request_hash === idempotency.requestHash
+      ? { kind: 'replayed', response: str(seen.response) }
+      : { kind: 'conflict' };
+  }
+
+  /**
+   * Inserts the events of `batches` and their deliveries, one statement each, in order (inside
+   * the caller's transaction; also the operational relay's dispatch).
+   */
+  async insertRows(client: pg.PoolClient, batches: readonly IngestBatch[]): Promise<void> {
+    const ev: unknown[][] = [[], [], [], [], [], [], []];
+    const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
+    for (const batch of batches) {
+      for (const { event, deliveries, traceParent } of batch.events) {
+        ev[0]!.push(event.id);
+        ev[1]!.push(event.accountId);
+        ev[2]!.push(event.name);
+        ev[3]!.push(event.packageId);
+        ev[4]!.push(event.payload);
+        ev[5]!.push(event.receivedAt);
+        ev[6]!.push(traceParent ?? null);
+        for (const d of deliveries) {
+          cols[0]!.push(d.id);
+          cols[1]!.push(event.id);
+          cols[2]!.push(d.endpointId);
+          cols[3]!.push(event.accountId);
+          cols[4]!.push(event.name);
+          cols[5]!.push(d.status);
+          cols[6]!.push(d.status === 'pending' ? event.receivedAt : null);
+          cols[7]!.push(d.orderingKey);
+          cols[8]!.push(event.receivedAt);
+        }
       }
     }
-    const events = batch.events.map((e) => e.event);
+    if (ev[0]!.length === 0) return;
     await client.query(
       `INSERT INTO events (id, account_id, name, package_id, payload, received_at, trace_parent)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])`,
-      [
-        events.map((e) => e.id),
-        events.map((e) => e.accountId),
-        events.map((e) => e.name),
-        events.map((e) => e.packageId),
-        events.map((e) => e.payload),
-        events.map((e) => e.receivedAt),
-        batch.events.map((e) => e.traceParent ?? null),
-      ],
+      ev,
     );
-    const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
-    for (const { event, deliveries } of batch.events) {
-      for (const d of deliveries) {
-        cols[0]!.push(d.id);
-        cols[1]!.push(event.id);
-        cols[2]!.push(d.endpointId);
-        cols[3]!.push(event.accountId);
-        cols[4]!.push(event.name);
-        cols[5]!.push(d.status);
-        cols[6]!.push(d.status === 'pending' ? event.receivedAt : null);
-        cols[7]!.push(d.orderingKey);
-        cols[8]!.push(event.receivedAt);
-      }
-    }
     if (cols[0]!.length > 0) {
       // Only for endpoints that still exist; the key-share lock makes a concurrent delete wait
       // for this commit, so it removes these deliveries too instead of leaving them orphaned.
@@ -128,7 +138,6 @@ export class PostgresIngest implements IngestStore {
         cols,
       );
     }
-    return { kind: 'inserted' };
   }
 
   async getEvent(accountId: AccountId, id: EventId): Promise<EventRecord | undefined> {

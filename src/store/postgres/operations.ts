@@ -290,12 +290,14 @@ export class PostgresOperations implements OperationsStore {
     return this.c.transaction(async (client) => {
       if (!(await markDispatched(client, d.id, d.at))) return false;
       if (d.event) {
-        await this.ingests.ingestOne(client, {
-          accountId: d.event.event.accountId,
-          idempotency: null,
-          events: [d.event],
-          response: '',
-        });
+        await this.ingests.insertRows(client, [
+          {
+            accountId: d.event.event.accountId,
+            idempotency: null,
+            events: [d.event],
+            response: '',
+          },
+        ]);
         if (d.event.deliveries.some((x) => x.status === 'pending')) {
           await client.query('SELECT pg_notify($1, $2)', [this.c.channel, '']);
         }
