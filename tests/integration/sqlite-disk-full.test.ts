@@ -121,7 +121,10 @@ describe.skipIf(cannotMount !== undefined)('the embedded store on a full disk', 
       }
     };
     const succeeded = await eventually(
-      async () => ((await countSucceeded()) >= accepted.size ? countSucceeded() : undefined),
+      async () => {
+        const count = await countSucceeded();
+        return count >= accepted.size ? count : undefined;
+      },
       30_000,
       'every accepted event to be recorded as succeeded',
     );

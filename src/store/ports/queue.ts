@@ -25,6 +25,12 @@ export interface ClaimedDelivery {
   readonly traceParent: string | null;
 }
 
+/**
+ * Endpoints with due work a thorough claim looks at, at most (both adapters): bounds a claim's
+ * cost when many endpoints have work and the head of the queue was not enough.
+ */
+export const CLAIM_DISCOVERY_LIMIT = 512;
+
 export interface ClaimQuery {
   readonly now: number;
   readonly limit: number;

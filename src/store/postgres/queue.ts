@@ -28,9 +28,7 @@ import type {
   QueueStats,
   QueueStore,
 } from '../port.js';
-
-/** Endpoints a thorough claim looks at, at most. */
-const DISCOVERY_LIMIT = 512;
+import { CLAIM_DISCOVERY_LIMIT } from '../ports/queue.js';
 
 export class PostgresQueue implements QueueStore {
   constructor(
@@ -77,7 +75,7 @@ export class PostgresQueue implements QueueStore {
            SELECT (SELECT MIN(endpoint_id) FROM deliveries WHERE ${STATUS_IN.claimable} AND endpoint_id > eps.id)
              FROM eps WHERE eps.id IS NOT NULL
          ), others AS (
-           SELECT id FROM eps WHERE id IS NOT NULL AND NOT (id = ANY($2::text[])) LIMIT ${DISCOVERY_LIMIT}
+           SELECT id FROM eps WHERE id IS NOT NULL AND NOT (id = ANY($2::text[])) LIMIT ${CLAIM_DISCOVERY_LIMIT}
          ), candidates AS (
            SELECT picked.seq FROM others
            CROSS JOIN LATERAL (

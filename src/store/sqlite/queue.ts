@@ -30,9 +30,7 @@ import type {
   QueueStats,
   QueueStore,
 } from '../port.js';
-
-/** Endpoints a thorough claim looks at, at most. */
-const DISCOVERY_LIMIT = 512;
+import { CLAIM_DISCOVERY_LIMIT } from '../ports/queue.js';
 
 /** `status = '<status>'` (a literal from the closed list of statuses), with PARKED where it applies. */
 function statusCondition(status: DeliveryStatus): string {
@@ -119,7 +117,7 @@ export class SqliteQueue implements QueueStore {
         const rows = head.all(q.now, q.limit * 4, skip, q.limit) as unknown[][];
         if (rows.length < q.limit && q.thorough) {
           const taken = new Set(rows.map((r) => r[SEQ]));
-          const others = (endpointsWithWork.all(skip, DISCOVERY_LIMIT) as Row[]).map((r) =>
+          const others = (endpointsWithWork.all(skip, CLAIM_DISCOVERY_LIMIT) as Row[]).map((r) =>
             str(r.id),
           );
           const share = Math.max(
