@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { WorkSignal } from './queue/work-signal.js';
+import { Handover } from './queue/handover.js';
 import { EndpointResidue } from './services/endpoint-residue.js';
 import type { Services } from './services/index.js';
 import type { Store } from './store/port.js';
@@ -96,7 +97,8 @@ export async function startHerald(
 
     // The notifiers, then the services that raise what they send.
     const signal = new WorkSignal();
-    const common = { config, store, logger, metrics, clock, random, signal };
+    const handover = new Handover();
+    const common = { config, store, logger, metrics, clock, random, signal, handover };
     const notifiers = await buildNotifiers(common, lifecycle);
     const { services, repo, dispatcher, owner } = buildServices({
       ...common,

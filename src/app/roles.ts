@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracer } from '../observability/tracing.js';
 import type { WorkSignal } from '../queue/work-signal.js';
+import type { Handover } from '../queue/handover.js';
 import { Worker } from '../queue/worker.js';
 import type { EndpointRepository } from '../services/endpoint-repo.js';
 import type { EndpointResidue } from '../services/endpoint-residue.js';
@@ -69,6 +70,7 @@ export async function startWorker(parts: {
   readonly dispatcher: Dispatcher;
   readonly residue: EndpointResidue;
   readonly signal: WorkSignal;
+  readonly handover: Handover;
   readonly logger: Logger;
   readonly clock: () => number;
   readonly owner: string;
@@ -99,6 +101,7 @@ export async function startWorker(parts: {
     leaseMs: config.leaseMs,
     pollIntervalMs: config.pollIntervalMs,
     onRaised: parts.onRaised,
+    handover: parts.handover,
   });
   parts.lifecycle.worker = worker;
   residue.add('worker', worker);

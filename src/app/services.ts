@@ -29,6 +29,7 @@ import { WebConnect } from '../services/web-connect.js';
 import type { Store } from '../store/port.js';
 import { VERSION } from '../version.js';
 import type { NotifierParts } from './notifiers.js';
+import type { Handover } from '../queue/handover.js';
 
 export interface ServiceParts extends NotifierParts {
   readonly box: SecretBox;
@@ -40,6 +41,8 @@ export interface ServiceParts extends NotifierParts {
   readonly residue: EndpointResidue;
   /** Whether this process is ready (for `/readyz`). */
   readonly ready: () => boolean;
+  /** Where publishes hand new deliveries to this process's worker. */
+  readonly handover: Handover;
 }
 
 export interface ServiceGraph {
@@ -118,7 +121,7 @@ export function buildServices(parts: ServiceParts): ServiceGraph {
   const services: Services = {
     accounts: new AccountService(store, clock, config.adminKey),
     endpoints,
-    ingest: new IngestService(store, repo, clock, signal, metrics, tracer),
+    ingest: new IngestService(store, repo, clock, signal, metrics, tracer, parts.handover),
     deliveries: new DeliveryService(store, clock, signal),
     tester: new EndpointTester(
       repo,

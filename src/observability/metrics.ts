@@ -29,6 +29,11 @@ export class Metrics {
     labelNames: ['status'],
     registers: [this.registry],
   });
+  readonly deliveriesHandedOver = new Counter({
+    name: 'herald_deliveries_handed_over_total',
+    help: "New pending deliveries handed from their publish straight to this process's worker, without a claim.",
+    registers: [this.registry],
+  });
   readonly attempts = new Counter({
     name: 'herald_delivery_attempts_total',
     help: 'Delivery attempts by outcome (success, http_error, redirect, timeout, connect_error, destination_blocked, gone, ...).',

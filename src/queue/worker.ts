@@ -12,7 +12,14 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { EndpointCache } from '../delivery/endpoint-cache.js';
 import type { Logger } from '../observability/logger.js';
 import type { WorkSignal } from './work-signal.js';
-import type { CapableStore, ClaimedDelivery, DeliveryResult, QueueStore } from '../store/port.js';
+import type {
+  CapableStore,
+  ClaimedDelivery,
+  DeliveryLease,
+  DeliveryResult,
+  QueueStore,
+} from '../store/port.js';
+import type { Handover, HandoverTaker } from './handover.js';
 import { ResultWriter } from './result-writer.js';
 
 export interface WorkerOptions {
@@ -30,6 +37,8 @@ export interface WorkerOptions {
   readonly claimBatch?: number;
   /** Told when written results raised operational events (delivery.exhausted). */
   readonly onRaised?: () => void;
+  /** Where this process's ingest hands new deliveries to the worker (handover.ts). */
+  readonly handover?: Handover;
 }
 
 interface Lane {
@@ -47,7 +56,7 @@ const THOROUGH_CLAIM_INTERVAL_MS = 250;
 /** A paced lane waiting for its next slot looks at its endpoint again at least this often. */
 const PACE_RECHECK_MS = 1000;
 
-export class Worker {
+export class Worker implements HandoverTaker {
   private readonly lanes = new Map<EndpointId, Lane>();
   private readonly leased = new Set<DeliveryId>();
   private readonly writer: ResultWriter;
@@ -65,6 +74,17 @@ export class Worker {
   private readonly starved = new Set<Lane>();
   /** Earliest time each rate-limited endpoint may be sent its next request. */
   private readonly rateSlots = new Map<EndpointId, number>();
+  /** Handover leases granted and not yet adopted or cancelled, per endpoint and in all. */
+  private readonly reserved = new Map<EndpointId, number>();
+  private reservedTotal = 0;
+  /**
+   * The last claim found all the due work there was (and skipped no lane), and no delivery has
+   * been queued in the store since: only then may new deliveries be handed over, so they never
+   * overtake older ones waiting in the store.
+   */
+  private caughtUp = false;
+  /** Handovers refused so far (each queued a delivery in the store). */
+  private refusals = 0;
 
   constructor(private readonly o: WorkerOptions) {
     // After results are written, claim again only when it can help: a lane ran low, an ordered
@@ -117,6 +137,9 @@ export class Worker {
     for (const c of dropped) this.leased.delete(c.id);
     this.buffered -= dropped.length;
     this.starved.delete(lane);
+    // A lane that stays (deliveries in flight) must not send anything adopted or claimed later
+    // with the deleted endpoint: without it, the next delivery loads the endpoint again.
+    lane.endpoint = undefined;
     if (lane.inflight === 0 && !lane.loading) this.lanes.delete(id);
   }
 
@@ -140,7 +163,50 @@ export class Worker {
       Math.max(1000, this.o.leaseMs / 2),
     );
     this.recoverTimer.unref();
+    this.o.handover?.attach(this);
     this.loop = this.claimLoop();
+  }
+
+  reserve(endpointId: EndpointId, maxConcurrency: number): DeliveryLease | null {
+    if (this.running && this.caughtUp && this.capacity() > 0) {
+      const lane = this.lanes.get(endpointId);
+      const max = lane?.endpoint?.options.maxConcurrency ?? maxConcurrency;
+      const reserved = this.reserved.get(endpointId) ?? 0;
+      if ((lane ? lane.queue.length + lane.inflight : 0) + reserved < max * 2) {
+        this.reserved.set(endpointId, reserved + 1);
+        this.reservedTotal++;
+        return { owner: this.o.owner, until: this.o.clock() + this.o.leaseMs };
+      }
+    }
+    // Refused: the delivery is queued in the store, so the store has due work again.
+    this.caughtUp = false;
+    this.refusals++;
+    return null;
+  }
+
+  cancel(endpointId: EndpointId, count: number): void {
+    const left = (this.reserved.get(endpointId) ?? 0) - count;
+    if (left > 0) this.reserved.set(endpointId, left);
+    else this.reserved.delete(endpointId);
+    this.reservedTotal -= count;
+  }
+
+  adopt(deliveries: readonly ClaimedDelivery[]): void {
+    for (const d of deliveries) this.cancel(d.endpointId, 1);
+    if (this.running) {
+      this.accept(deliveries);
+      return;
+    }
+    // Stopped meanwhile: give them back as a claim made at shutdown does.
+    void this.o.store
+      .releaseLeases(
+        this.o.owner,
+        deliveries.map((d) => d.id),
+        this.o.clock(),
+      )
+      .catch((error: unknown) =>
+        this.o.logger.error({ err: error }, 'could not give back handed-over deliveries'),
+      );
   }
 
   private async recoverExpired(): Promise<void> {
@@ -168,14 +234,15 @@ export class Worker {
   }
 
   private capacity(): number {
-    return this.o.concurrency * 2 - (this.buffered + this.inflight);
+    return this.o.concurrency * 2 - (this.buffered + this.inflight + this.reservedTotal);
   }
 
   private saturatedLanes(): EndpointId[] {
     const out: EndpointId[] = [];
     for (const lane of this.lanes.values()) {
       const max = lane.endpoint?.options.maxConcurrency ?? DEFAULT_LANE_MAX;
-      if (lane.queue.length + lane.inflight >= max * 2) out.push(lane.id);
+      const reserved = this.reserved.get(lane.id) ?? 0;
+      if (lane.queue.length + lane.inflight + reserved >= max * 2) out.push(lane.id);
     }
     return out;
   }
@@ -195,12 +262,14 @@ export class Worker {
         // behind a package waiting for its earlier event.
         const thorough = now - this.lastThoroughClaim >= THOROUGH_CLAIM_INTERVAL_MS;
         if (thorough) this.lastThoroughClaim = now;
+        const skipEndpoints = this.saturatedLanes();
+        const refusals = this.refusals;
         const claimed = await this.o.store.claimDeliveries({
           now,
           limit,
           owner: this.o.owner,
           leaseUntil: now + this.o.leaseMs,
-          skipEndpoints: this.saturatedLanes(),
+          skipEndpoints,
           thorough,
         });
         if (!this.running) {
@@ -212,6 +281,9 @@ export class Worker {
           break;
         }
         this.accept(claimed);
+        // Everything due was taken, unless a refused handover queued more while the claim ran.
+        this.caughtUp =
+          claimed.length < limit && skipEndpoints.length === 0 && refusals === this.refusals;
         if (claimed.length === limit) {
           await new Promise((r) => setImmediate(r));
           continue;
@@ -237,7 +309,8 @@ export class Worker {
   }
 
   private accept(claimed: readonly ClaimedDelivery[]): void {
-    const touched = new Set<Lane>();
+    // The newest endpoint version among what each lane was given now.
+    const touched = new Map<Lane, number>();
     for (const c of claimed) {
       let lane = this.lanes.get(c.endpointId);
       if (!lane) {
@@ -254,10 +327,9 @@ export class Worker {
       lane.queue.push(c);
       this.leased.add(c.id);
       this.buffered++;
-      touched.add(lane);
+      touched.set(lane, Math.max(touched.get(lane) ?? 0, c.endpointVersion));
     }
-    for (const lane of touched) {
-      const newest = Math.max(...lane.queue.map((c) => c.endpointVersion));
+    for (const [lane, newest] of touched) {
       if (!lane.endpoint || lane.endpoint.version < newest) void this.refresh(lane, newest);
       else this.pump(lane);
     }
@@ -351,8 +423,11 @@ export class Worker {
     lane.inflight--;
     this.inflight--;
     const options = lane.endpoint?.options;
+    // A lane running low asks for a claim, unless the store has nothing due (caught up: new
+    // deliveries come by handover, and a retry's due time wakes the claim loop).
     if (
-      lane.queue.length + lane.inflight <= (options?.maxConcurrency ?? DEFAULT_LANE_MAX) ||
+      (!this.caughtUp &&
+        lane.queue.length + lane.inflight <= (options?.maxConcurrency ?? DEFAULT_LANE_MAX)) ||
       options?.ordering === 'package' ||
       result.status === 'pending'
     ) {
@@ -395,6 +470,7 @@ export class Worker {
   async stop(timeoutMs: number): Promise<number> {
     if (!this.running) return 0;
     this.running = false;
+    this.o.handover?.detach(this);
     this.o.signal.notify();
     await this.loop;
     if (this.recoverTimer) clearInterval(this.recoverTimer);

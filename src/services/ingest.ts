@@ -6,11 +6,12 @@ import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import { subscribes, type Endpoint } from '../domain/endpoint.js';
 import { MAX_BATCH, normaliseEvent, type NormalisedEvent } from '../domain/events.js';
-import { newId, type AccountId } from '../domain/ids.js';
+import { newId, type AccountId, type EndpointId } from '../domain/ids.js';
 import { statusAtCreation } from '../domain/transitions.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NO_TRACING, type Span, type Tracer } from '../observability/tracing.js';
 import type {
+  ClaimedDelivery,
   EndpointStore,
   IngestBatch,
   IngestOutcome,
@@ -20,6 +21,7 @@ import type {
 } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
 import type { WorkSignal } from '../queue/work-signal.js';
+import type { Handover, HandoverTaker } from '../queue/handover.js';
 
 export interface PublishResult {
   /** `{"id"}` for one event, `{"ids"}` for a batch; the same body on an idempotent replay. */
@@ -31,9 +33,17 @@ interface BatchCounts {
   readonly events: number;
   readonly created: number;
   readonly held: number;
+  /** Pending deliveries left in the store for a claim (not handed over). */
+  readonly queued: number;
 }
 
-type Route = Pick<Endpoint, 'id' | 'events' | 'state' | 'authStatus' | 'options'>;
+/** Deliveries of one publish handed to this process's worker, given to it once committed. */
+interface HandedOver {
+  readonly taker: HandoverTaker;
+  readonly deliveries: ClaimedDelivery[];
+}
+
+type Route = Pick<Endpoint, 'id' | 'events' | 'state' | 'authStatus' | 'options' | 'version'>;
 
 const ROUTES_TTL_MS = 1000;
 const MAX_IDEMPOTENCY_KEY = 255;
@@ -48,6 +58,8 @@ export class IngestService {
     private readonly signal: WorkSignal,
     private readonly metrics: Metrics,
     private readonly tracer: Tracer = NO_TRACING,
+    /** Where new deliveries go straight to this process's worker (none: all are claimed). */
+    private readonly handover: Handover | null = null,
   ) {
     // Endpoint changes made in this process take effect on the next event at once; changes made
     // by other processes (PostgreSQL deployments) within ROUTES_TTL_MS.
@@ -107,16 +119,41 @@ export class IngestService {
     trace: Span | null,
   ): Promise<PublishResult> {
     const traceParent = trace ? trace.traceparent() : null;
+    const taker = this.handover?.current() ?? null;
+    const handed: HandedOver | null = taker ? { taker, deliveries: [] } : null;
     const events: NewEvent[] = normalised.map((e) => {
       const id = newId('event', now);
       const deliveries: NewDelivery[] = [];
       for (const route of routes) {
         if (!subscribes(route, e.name)) continue;
+        const status = statusAtCreation(route);
+        const ordered = route.options.ordering === 'package';
+        const deliveryId = newId('delivery', now);
+        // Package order is kept by claims alone: such deliveries are never handed over.
+        const lease =
+          taker && status === 'pending' && !ordered
+            ? taker.reserve(route.id, route.options.maxConcurrency)
+            : null;
+        if (lease) {
+          handed!.deliveries.push({
+            id: deliveryId,
+            eventId: id,
+            endpointId: route.id,
+            accountId,
+            payload: e.payload,
+            attempts: 0,
+            cycleAttempts: 0,
+            endpointVersion: route.version,
+            manual: false,
+            traceParent,
+          });
+        }
         deliveries.push({
-          id: newId('delivery', now),
+          id: deliveryId,
           endpointId: route.id,
-          status: statusAtCreation(route),
-          orderingKey: route.options.ordering === 'package' ? e.packageId : null,
+          status,
+          orderingKey: ordered ? e.packageId : null,
+          lease: lease ?? undefined,
         });
       }
       return {
@@ -146,7 +183,7 @@ export class IngestService {
       events,
       response,
     };
-    return this.commit(batch, trace).then((outcome) => {
+    return this.commit(batch, trace, handed).then((outcome) => {
       switch (outcome.kind) {
         case 'inserted':
           return { body: response, replayed: false };
@@ -170,14 +207,19 @@ export class IngestService {
       state: row.state,
       authStatus: row.authStatus,
       options: row.options,
+      version: row.version,
     }));
     this.routes.set(accountId, { routes, until: now + ROUTES_TTL_MS });
     return routes;
   }
 
   /** Hands the batch to the store (which groups concurrent commits) and counts what it inserted. */
-  private commit(batch: IngestBatch, trace: Span | null): Promise<IngestOutcome> {
-    const counts = IngestService.count(batch);
+  private commit(
+    batch: IngestBatch,
+    trace: Span | null,
+    handed: HandedOver | null,
+  ): Promise<IngestOutcome> {
+    const counts = IngestService.count(batch, handed?.deliveries.length ?? 0);
     const span = trace
       ? this.tracer.start('ingest commit', {
           kind: 'internal',
@@ -188,11 +230,18 @@ export class IngestService {
           },
         })
       : null;
-    const committing = this.store.ingest([batch]).then(([outcome]) => {
-      this.committed(counts, outcome!);
-      span?.setAttributes({ 'herald.ingest.outcome': outcome!.kind });
-      return outcome!;
-    });
+    const committing = this.store.ingest([batch]).then(
+      ([outcome]) => {
+        if (handed) IngestService.handOver(handed, outcome!.kind === 'inserted');
+        this.committed(counts, outcome!);
+        span?.setAttributes({ 'herald.ingest.outcome': outcome!.kind });
+        return outcome!;
+      },
+      (error: unknown) => {
+        if (handed) IngestService.handOver(handed, false);
+        throw error;
+      },
+    );
     if (span) {
       void committing.then(
         () => span.end(),
@@ -205,7 +254,19 @@ export class IngestService {
     return committing;
   }
 
-  private static count(batch: IngestBatch): BatchCounts {
+  /** Committed: the worker delivers them; not (replayed, conflict, failed): their leases go back. */
+  private static handOver({ taker, deliveries }: HandedOver, committed: boolean): void {
+    if (deliveries.length === 0) return;
+    if (committed) {
+      taker.adopt(deliveries);
+      return;
+    }
+    const unused = new Map<EndpointId, number>();
+    for (const d of deliveries) unused.set(d.endpointId, (unused.get(d.endpointId) ?? 0) + 1);
+    for (const [endpointId, count] of unused) taker.cancel(endpointId, count);
+  }
+
+  private static count(batch: IngestBatch, handedOver: number): BatchCounts {
     let created = 0;
     let held = 0;
     for (const e of batch.events) {
@@ -214,7 +275,7 @@ export class IngestService {
         else held++;
       }
     }
-    return { events: batch.events.length, created, held };
+    return { events: batch.events.length, created, held, queued: created - handedOver };
   }
 
   /** Counts what was inserted and wakes the workers for the new pending deliveries. */
@@ -224,6 +285,9 @@ export class IngestService {
     if (counts.created > 0)
       this.metrics.deliveriesCreated.inc({ status: 'pending' }, counts.created);
     if (counts.held > 0) this.metrics.deliveriesCreated.inc({ status: 'held' }, counts.held);
-    if (counts.created > 0) this.signal.notify();
+    const handedOver = counts.created - counts.queued;
+    if (handedOver > 0) this.metrics.deliveriesHandedOver.inc(handedOver);
+    // Work left in the store for a claim; what was handed over is with the worker already.
+    if (counts.queued > 0) this.signal.notify();
   }
 }

@@ -13,12 +13,23 @@ export interface EventRecord {
   readonly receivedAt: number;
 }
 
+/** A worker's lease on a delivery: its owner, and until when (renewed while it works). */
+export interface DeliveryLease {
+  readonly owner: string;
+  readonly until: number;
+}
+
 export interface NewDelivery {
   readonly id: DeliveryId;
   readonly endpointId: EndpointId;
   readonly status: 'pending' | 'held';
   /** Set when the endpoint orders by package: deliveries with the same key go one at a time. */
   readonly orderingKey: string | null;
+  /**
+   * A pending delivery handed straight to this process's worker (queue/handover.ts): inserted
+   * as `delivering` under this lease, as if claimed in the same transaction.
+   */
+  readonly lease?: DeliveryLease | undefined;
 }
 
 export interface NewEvent {

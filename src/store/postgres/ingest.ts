@@ -54,9 +54,10 @@ export class PostgresIngest implements IngestStore {
         if (outcome.kind === 'inserted') inserting.push(batch);
       }
       await this.insertRows(client, inserting);
-      // Delivered at commit: workers in every process wake at once.
+      // Delivered at commit: workers in every process wake at once (for work left to claim;
+      // deliveries handed to this process's worker are leased already).
       const due = inserting.some((b) =>
-        b.events.some((e) => e.deliveries.some((d) => d.status === 'pending')),
+        b.events.some((e) => e.deliveries.some((d) => d.status === 'pending' && !d.lease)),
       );
       if (due) await client.query('SELECT pg_notify($1, $2)', [this.c.channel, '']);
       return outcomes;
@@ -95,7 +96,7 @@ export class PostgresIngest implements IngestStore {
    */
   async insertRows(client: pg.PoolClient, batches: readonly IngestBatch[]): Promise<void> {
     const ev: unknown[][] = [[], [], [], [], [], [], []];
-    const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
+    const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
     for (const batch of batches) {
       for (const { event, deliveries, traceParent } of batch.events) {
         ev[0]!.push(event.id);
@@ -111,10 +112,12 @@ export class PostgresIngest implements IngestStore {
           cols[2]!.push(d.endpointId);
           cols[3]!.push(event.accountId);
           cols[4]!.push(event.name);
-          cols[5]!.push(d.status);
+          cols[5]!.push(d.lease ? 'delivering' : d.status);
           cols[6]!.push(d.status === 'pending' ? event.receivedAt : null);
           cols[7]!.push(d.orderingKey);
           cols[8]!.push(event.receivedAt);
+          cols[9]!.push(d.lease ? d.lease.owner : null);
+          cols[10]!.push(d.lease ? d.lease.until : null);
         }
       }
     }
@@ -129,10 +132,11 @@ export class PostgresIngest implements IngestStore {
       // for this commit, so it removes these deliveries too instead of leaving them orphaned.
       await client.query(
         `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status, next_attempt_at,
-           ordering_key, created_at, updated_at)
-         SELECT t.id, e, ep, a, n, s, nx, ok, c, c
+           ordering_key, created_at, updated_at, lease_owner, lease_expires_at)
+         SELECT t.id, e, ep, a, n, s, nx, ok, c, c, lo, lu
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                       $8::text[], $9::bigint[]) WITH ORDINALITY AS t(id, e, ep, a, n, s, nx, ok, c, ord)
+                       $8::text[], $9::bigint[], $10::text[], $11::bigint[])
+                WITH ORDINALITY AS t(id, e, ep, a, n, s, nx, ok, c, lo, lu, ord)
            JOIN (SELECT id FROM endpoints WHERE id = ANY($3::text[]) FOR KEY SHARE) live ON live.id = t.ep
           ORDER BY ord`,
         cols,

@@ -51,7 +51,8 @@ export class SqliteIngest implements IngestStore {
     );
     const insertDelivery = this.c.sql(
       `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status,
-         next_attempt_at, ordering_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         next_attempt_at, ordering_key, lease_owner, lease_expires_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const endpointExists = this.c.sql('SELECT 1 FROM endpoints WHERE id = ?').pluck();
     const one = this.c.db.transaction((batch: IngestBatch): IngestOutcome => {
@@ -85,15 +86,18 @@ export class SqliteIngest implements IngestStore {
         for (const d of deliveries) {
           if (!exists(d.endpointId)) continue;
           const due = d.status === 'pending' ? at : null;
+          const lease = d.lease;
           insertDelivery.run(
             d.id,
             event.id,
             d.endpointId,
             event.accountId,
             event.name,
-            d.status,
+            lease ? 'delivering' : d.status,
             due,
             d.orderingKey,
+            lease ? lease.owner : null,
+            lease ? lease.until : null,
             at,
             at,
           );

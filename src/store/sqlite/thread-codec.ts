@@ -146,7 +146,17 @@ export function encodeIngest(batches: readonly IngestBatch[], out: Flat = []): F
         traceParent ?? null,
         deliveries.length,
       );
-      for (const d of deliveries) out.push(d.id, d.endpointId, d.status, d.orderingKey);
+      for (const d of deliveries) {
+        const lease = d.lease;
+        out.push(
+          d.id,
+          d.endpointId,
+          d.status,
+          d.orderingKey,
+          lease ? lease.owner : null,
+          lease ? lease.until : 0,
+        );
+      }
     }
   }
   return out;
@@ -176,12 +186,14 @@ export function decodeIngest(flat: Flat): IngestBatch[] {
       const n = flat[i + 7] as number;
       i += 8;
       const deliveries: NewEvent['deliveries'][number][] = [];
-      for (let d = 0; d < n; d++, i += 4) {
+      for (let d = 0; d < n; d++, i += 6) {
+        const owner = flat[i + 4] as string | null;
         deliveries.push({
           id: flat[i] as DeliveryId,
           endpointId: flat[i + 1] as EndpointId,
           status: flat[i + 2] as 'pending' | 'held',
           orderingKey: flat[i + 3] as string | null,
+          lease: owner === null ? undefined : { owner, until: flat[i + 5] as number },
         });
       }
       events.push(
