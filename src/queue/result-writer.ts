@@ -10,15 +10,32 @@ import type { DeliveryResult, QueueStore } from '../store/port.js';
 import { isStoreUnavailable } from '../domain/store-unavailable.js';
 
 const MAX_BATCH = 1000;
+/** Results gathered this many at least go to the store at once, gathering or not. */
+const FULL_BATCH = 256;
 const RETRY_MS = 500;
 /** Longest pause between writes while the store cannot be reached. */
 const MAX_OUTAGE_RETRY_MS = 5000;
 const MAX_ROW_FAILURES = 5;
 
+export interface ResultWriterOptions {
+  /**
+   * How long results may wait to be written with others (0: each write takes what arrived while
+   * the one before ran). Every write is a store call and a transaction: fewer, larger ones cost
+   * the store less per result. Urgent results, and FULL_BATCH of them, are written at once.
+   */
+  readonly gatherMs?: number;
+}
+
 export class ResultWriter {
   private queue: DeliveryResult[] = [];
   private writing: Promise<void> | null = null;
   private scheduled = false;
+  private gatherTimer: NodeJS.Timeout | null = null;
+  /** A queued result must not wait (someone waits for it to be written: package order). */
+  private urgent = false;
+  /** Shutdown: write everything now. */
+  private flushing = false;
+  private readonly gatherMs: number;
   private readonly failures = new WeakMap<DeliveryResult, number>();
   /** Writes failed in a row because the store could not be reached (sets the pause). */
   private outageFailures = 0;
@@ -30,17 +47,33 @@ export class ResultWriter {
     private readonly onWritten: (results: readonly DeliveryResult[]) => void,
     /** Called for a result given up after the store refused it again and again. */
     private readonly onAbandoned: (result: DeliveryResult) => void = () => undefined,
-  ) {}
+    options: ResultWriterOptions = {},
+  ) {
+    this.gatherMs = options.gatherMs ?? 0;
+  }
 
-  push(result: DeliveryResult): void {
+  /** `urgent`: written without gathering (another delivery waits for it). */
+  push(result: DeliveryResult, urgent = false): void {
     this.queue.push(result);
-    if (!this.scheduled && !this.writing) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
+    if (urgent) this.urgent = true;
+    if (this.writing || this.scheduled) return;
+    if (this.gathering()) {
+      this.gatherTimer ??= setTimeout(() => {
+        this.gatherTimer = null;
         void this.write();
-      });
+      }, this.gatherMs);
+      return;
     }
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.write();
+    });
+  }
+
+  /** Whether what is queued may wait for more. */
+  private gathering(): boolean {
+    return this.gatherMs > 0 && !this.urgent && !this.flushing && this.queue.length < FULL_BATCH;
   }
 
   get backlog(): number {
@@ -49,12 +82,22 @@ export class ResultWriter {
 
   private write(): Promise<void> {
     if (this.writing) return this.writing;
+    if (this.gatherTimer) {
+      clearTimeout(this.gatherTimer);
+      this.gatherTimer = null;
+    }
     if (this.queue.length === 0) return Promise.resolve();
     this.writing = this.drain().finally(() => {
       this.writing = null;
-      // A result pushed after the loop saw an empty queue, but before this line, found a write
-      // still running and scheduled none: write it now.
-      if (this.queue.length > 0) void this.write();
+      // A result pushed after the loop saw an empty queue (or stopped to gather), but before
+      // this line, found a write still running and scheduled none: write it, or gather for it.
+      if (this.queue.length === 0) return;
+      if (this.gathering()) {
+        this.gatherTimer ??= setTimeout(() => {
+          this.gatherTimer = null;
+          void this.write();
+        }, this.gatherMs);
+      } else void this.write();
     });
     return this.writing;
   }
@@ -65,9 +108,10 @@ export class ResultWriter {
    * under steady load is never.
    */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    do {
+      this.urgent = false;
       await this.writeBatch(this.queue.splice(0, MAX_BATCH));
-    }
+    } while (this.queue.length > 0 && !this.gathering());
   }
 
   private async writeBatch(batch: DeliveryResult[]): Promise<void> {
@@ -150,6 +194,7 @@ export class ResultWriter {
 
   /** Writes everything queued; used at shutdown. Gives up after `timeoutMs`. */
   async flush(timeoutMs: number): Promise<boolean> {
+    this.flushing = true;
     const deadline = Date.now() + timeoutMs;
     while ((this.queue.length > 0 || this.writing) && Date.now() < deadline) {
       await this.write();

@@ -55,6 +55,11 @@ const DEFAULT_LANE_MAX = 1;
 const THOROUGH_CLAIM_INTERVAL_MS = 250;
 /** A paced lane waiting for its next slot looks at its endpoint again at least this often. */
 const PACE_RECHECK_MS = 1000;
+/**
+ * Results wait this long at most to be written with others (result-writer.ts): under load a
+ * write takes a few hundred of them, not the few dozen that finish during one store call.
+ */
+const RESULT_GATHER_MS = 10;
 
 export class Worker implements HandoverTaker {
   private readonly lanes = new Map<EndpointId, Lane>();
@@ -79,15 +84,18 @@ export class Worker implements HandoverTaker {
   private reservedTotal = 0;
   /**
    * The last claim found all the due work there was (and skipped no lane), and no delivery has
-   * been queued in the store since: only then may new deliveries be handed over, so they never
-   * overtake older ones waiting in the store.
+   * been queued in the store since (no handover refused, no work announced on the signal: a
+   * release, a redelivery, another process's publish): only then may new deliveries be handed
+   * over, so they never overtake older ones waiting in the store.
    */
   private caughtUp = false;
+  /** The signal's generation when the claim that caught up started. */
+  private caughtUpAt = -1;
   /** Handovers refused so far (each queued a delivery in the store). */
   private refusals = 0;
 
   constructor(private readonly o: WorkerOptions) {
-    // After results are written, claim again only when it can help: a lane ran low, an ordered
+    // After results are written, claim again only when it needs them written: an ordered
     // endpoint finished a delivery (the package's next may be claimable), or a retry was scheduled.
     this.writer = new ResultWriter(
       o.store,
@@ -106,6 +114,7 @@ export class Worker implements HandoverTaker {
       },
       // A result given up: stop renewing its lease, so it runs out and the delivery comes back.
       (result) => this.leased.delete(result.deliveryId),
+      { gatherMs: RESULT_GATHER_MS },
     );
   }
 
@@ -168,7 +177,7 @@ export class Worker implements HandoverTaker {
   }
 
   reserve(endpointId: EndpointId, maxConcurrency: number): DeliveryLease | null {
-    if (this.running && this.caughtUp && this.capacity() > 0) {
+    if (this.running && this.isCaughtUp() && this.capacity() > 0) {
       const lane = this.lanes.get(endpointId);
       const max = lane?.endpoint?.options.maxConcurrency ?? maxConcurrency;
       const reserved = this.reserved.get(endpointId) ?? 0;
@@ -182,6 +191,10 @@ export class Worker implements HandoverTaker {
     this.caughtUp = false;
     this.refusals++;
     return null;
+  }
+
+  private isCaughtUp(): boolean {
+    return this.caughtUp && this.o.signal.generation === this.caughtUpAt;
   }
 
   cancel(endpointId: EndpointId, count: number): void {
@@ -264,6 +277,7 @@ export class Worker implements HandoverTaker {
         if (thorough) this.lastThoroughClaim = now;
         const skipEndpoints = this.saturatedLanes();
         const refusals = this.refusals;
+        const generation = this.o.signal.generation;
         const claimed = await this.o.store.claimDeliveries({
           now,
           limit,
@@ -284,6 +298,7 @@ export class Worker implements HandoverTaker {
         // Everything due was taken, unless a refused handover queued more while the claim ran.
         this.caughtUp =
           claimed.length < limit && skipEndpoints.length === 0 && refusals === this.refusals;
+        this.caughtUpAt = generation;
         if (claimed.length === limit) {
           await new Promise((r) => setImmediate(r));
           continue;
@@ -419,19 +434,20 @@ export class Worker implements HandoverTaker {
   }
 
   private finish(lane: Lane, result: DeliveryResult): void {
-    this.writer.push(result);
+    const options = lane.endpoint?.options;
+    const ordered = options?.ordering === 'package';
+    // The package's next delivery is claimable once this result is written: no gathering.
+    this.writer.push(result, ordered);
     lane.inflight--;
     this.inflight--;
-    const options = lane.endpoint?.options;
-    // A lane running low asks for a claim, unless the store has nothing due (caught up: new
-    // deliveries come by handover, and a retry's due time wakes the claim loop).
+    if (ordered || result.status === 'pending') this.wantClaim = true;
+    // A lane running low claims at once, not after the result is written, unless the store has
+    // nothing due (caught up: new deliveries come by handover, a retry's due time wakes the loop).
     if (
-      (!this.caughtUp &&
-        lane.queue.length + lane.inflight <= (options?.maxConcurrency ?? DEFAULT_LANE_MAX)) ||
-      options?.ordering === 'package' ||
-      result.status === 'pending'
+      !this.isCaughtUp() &&
+      lane.queue.length + lane.inflight <= (options?.maxConcurrency ?? DEFAULT_LANE_MAX)
     ) {
-      this.wantClaim = true;
+      this.o.signal.notify();
     }
     if (lane.queue.length === 0 && lane.inflight === 0 && !lane.timer && !lane.loading) {
       this.lanes.delete(lane.id);
