@@ -180,6 +180,46 @@ describe('handover of new deliveries to the worker', () => {
     await allDeliveredOnce(other, [...elsewhere, ...more], fast);
   });
 
+  it('keeps an endpoint in order when due work waits past deliveries held back by package order', async () => {
+    // A small worker (concurrency 2) claims a few at a time, looking at the head of the due
+    // queue, 4 × its claim. That head is filled by deliveries of package A held back behind
+    // A's first, which the ordered listener never answers; the other endpoint's backlog waits
+    // past them. A new delivery to that endpoint must not be handed over before its backlog.
+    await herald.close();
+    herald = await startTestHerald({
+      HERALD_RETRY_SCHEDULE: '200ms,200ms',
+      HERALD_WORKER_CONCURRENCY: '2',
+    });
+    listener = await startListener(() => new Promise(() => undefined));
+    await endpoint({ ordering: 'package' }, listener, ['PACKAGE_CREATE']);
+    let open = false;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const fifo = await startListener(() =>
+      open ? { status: 200 } : gate.then(() => ({ status: 200 })),
+    );
+    others.push(fifo);
+    const ep = await endpoint({ maxConcurrency: 1 }, fifo, ['PACKAGE_COMPLETE']);
+
+    await publish('A', '1', undefined, 'PACKAGE_CREATE');
+    await listener.waitFor(1);
+    for (let n = 2; n <= 21; n++) await publish('A', String(n), undefined, 'PACKAGE_CREATE');
+    const ids: string[] = [];
+    const next = async () => ids.push(await publish(`fifo-${ids.length}`, String(ids.length)));
+    // Two fill the lane (one in flight, one waiting), two wait in the store.
+    for (let i = 0; i < 4; i++) await next();
+    await fifo.waitFor(1);
+    open = true;
+    release();
+    while (ids.length < 30) {
+      await next();
+      // Paced like a steady publisher, so that publishes fall between claims.
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await allDeliveredOnce(ep, ids, fifo);
+    const order = fifo.received.map((r) => JSON.parse(r.body).message as string);
+    expect(order).toEqual(ids.map((_, i) => String(i)));
+  });
+
   it('delivers an idempotent replay once and gives back what the replay reserved', async () => {
     listener = await startListener();
     // A lane of two: two leaked reservations would fill it for good.
