@@ -295,16 +295,21 @@ export class Worker implements HandoverTaker {
           break;
         }
         this.accept(claimed);
-        // Everything due was taken, unless a refused handover queued more while the claim ran.
-        this.caughtUp =
-          claimed.length < limit && skipEndpoints.length === 0 && refusals === this.refusals;
-        this.caughtUpAt = generation;
         if (claimed.length === limit) {
+          this.caughtUp = false;
           await new Promise((r) => setImmediate(r));
           continue;
         }
         const next = await this.o.store.nextDueAt();
         const later = this.o.clock();
+        // Everything due was taken: no lane skipped, nothing due left behind (a claim that looks
+        // at the head of the queue only can leave due work past deliveries held back by package
+        // order), and no refused handover queued more meanwhile.
+        this.caughtUp =
+          skipEndpoints.length === 0 &&
+          (next === null || next > later) &&
+          refusals === this.refusals;
+        this.caughtUpAt = generation;
         // Due work that could not be claimed is blocked (full lanes, package ordering): a
         // finished delivery wakes us. Otherwise sleep until the next retry is due.
         let wait =

@@ -1,6 +1,7 @@
 // kill -9 of `herald serve`, then a restart on the same data dir: while thousands of deliveries
 // are in flight, while publishers are sending, and between a token rotation and the first use of
-// the new token. Every event answered 202 is delivered (duplicates allowed, and counted), and a
+// the new token, and while deliveries handed straight from single-event publishes to the worker
+// are in flight. Every event answered 202 is delivered (duplicates allowed, and counted), and a
 // rotated refresh token survives.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -132,6 +133,58 @@ describe('crash safety', () => {
       `crash during ingest: ${answered.size} events answered 202 (${batches} batches) before kill -9, ${beforeRestart} delivered before it`,
     );
     expect(answered.size).toBeGreaterThanOrEqual(12 * 250);
+    expect(missing).toEqual([]);
+    expect(await server.stop()).toBe(0);
+  }, 120_000);
+
+  it('delivers every event answered 202 after a kill -9 with handed-over deliveries in flight', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-crash-'));
+    // Single-event publishes to an idle worker go to it by handover (inserted already leased).
+    // From its 300th request the listener answers nothing: the endpoint's lane fills (32 in
+    // flight, then more handed over to wait in memory), and the kill comes with 32 held and the
+    // publishers still sending.
+    let handedOver = -1;
+    let killed: Promise<void> | undefined;
+    listener = await startListener((_request, index) => {
+      if (killed !== undefined) return { status: 200 };
+      if (index < 300) return { status: 200 };
+      if (index === 300 + 31) {
+        killed = (async () => {
+          const text = await fetch(`${server!.url}/metrics`).then((r) => r.text());
+          const line = /^herald_deliveries_handed_over_total (\d+)$/m.exec(text);
+          handedOver = line ? Number(line[1]) : -1;
+          await server!.kill9();
+        })();
+      }
+      return new Promise(() => undefined);
+    });
+    server = await serve();
+    await register(listener.url);
+    const answered = new Set<string>();
+    const publisher = async (p: number) => {
+      for (let n = 0; killed === undefined && n < 10_000; n++) {
+        const res = await call('/v1/events', {
+          name: 'DOCUMENT_SIGNED',
+          packageId: `single-${p}-${n}`,
+        }).catch(() => undefined);
+        if (res?.status !== 202) return;
+        const body = (await res.json().catch(() => undefined)) as { id: string } | undefined;
+        if (!body) return; // the answer was cut off: not an acknowledgement
+        answered.add(body.id);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, p) => publisher(p)));
+    expect(killed, 'the listener got its 331st request').toBeDefined();
+    await killed;
+    const beforeRestart = delivered().size;
+    expect(handedOver).toBeGreaterThan(0);
+
+    server = await serve();
+    const missing = await missingAfterRestart(answered);
+    console.log(
+      `crash with handover: ${answered.size} single events answered 202, ${handedOver} handed over and ${beforeRestart} delivered before kill -9, ${listener.received.length - delivered().size} duplicates`,
+    );
+    expect(answered.size).toBeGreaterThanOrEqual(300);
     expect(missing).toEqual([]);
     expect(await server.stop()).toBe(0);
   }, 120_000);

@@ -104,6 +104,8 @@ export interface BatchSpec {
   readonly orderingKey?: string | null;
   readonly idempotency?: { readonly key: string; readonly requestHash: string } | null;
   readonly response?: string;
+  /** Every delivery handed over to this worker lease (inserted as `delivering`; default none). */
+  readonly lease?: { readonly owner: string; readonly until: number };
 }
 
 export interface BuiltBatch {
@@ -143,6 +145,7 @@ export function anIngestBatch(spec: BatchSpec): BuiltBatch {
         endpointId,
         status: spec.status ?? 'pending',
         orderingKey,
+        ...(spec.lease ? { lease: spec.lease } : {}),
       })),
     });
   }

@@ -12,6 +12,7 @@ import { consoleQueriesContract } from './console-queries.js';
 import { copyContract } from './copy.js';
 import { endpointsContract } from './endpoints.js';
 import { ingestContract } from './ingest.js';
+import { ingestLeasedContract } from './ingest-leased.js';
 import { operationsContract } from './operations.js';
 import { queueClaimsContract } from './queue-claims.js';
 import { queueReadsContract } from './queue-reads.js';
@@ -85,6 +86,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 
       // Ingest and events (IngestStore).
       ingestContract(() => store);
+      ingestLeasedContract(() => store);
 
       // The delivery queue (QueueStore): claims and leases, results and holds, reads and stats.
       queueClaimsContract(() => store);

@@ -83,4 +83,40 @@ describe('the store thread codec', () => {
     ];
     expect(decodeIngest(encodeIngest(batches))).toEqual(batches);
   });
+
+  it('round-trips the lease of a handed-over delivery, and leaves it undefined when there is none', () => {
+    const accountId = 'acc_1' as AccountId;
+    const endpoints = ['ep_1', 'ep_2'] as EndpointId[];
+    const leased = anIngestBatch({
+      accountId,
+      endpoints,
+      count: 2,
+      receivedAt: T0,
+      lease: { owner: 'worker-a', until: T0 + 60_000 },
+    }).batch;
+    const mixed = anIngestBatch({ accountId, endpoints, receivedAt: T0 + 1 }).batch;
+    const [event] = mixed.events;
+    const [first, second] = event!.deliveries;
+    const partly = {
+      ...mixed,
+      events: [
+        { ...event!, deliveries: [first!, { ...second!, lease: { owner: 'w2', until: 0 } }] },
+      ],
+    };
+    const decoded = decodeIngest(encodeIngest([leased, partly]));
+    expect(decoded).toEqual([leased, partly]);
+    const leases = decoded.flatMap((b) =>
+      b.events.flatMap((e) => e.deliveries.map((d) => d.lease)),
+    );
+    expect(leases).toEqual([
+      { owner: 'worker-a', until: T0 + 60_000 },
+      { owner: 'worker-a', until: T0 + 60_000 },
+      { owner: 'worker-a', until: T0 + 60_000 },
+      { owner: 'worker-a', until: T0 + 60_000 },
+      undefined,
+      { owner: 'w2', until: 0 },
+    ]);
+    // toEqual treats a missing field as undefined; the adapters test `d.lease` for truth.
+    expect(decoded[1]!.events[0]!.deliveries[0]!.lease).toBeUndefined();
+  });
 });

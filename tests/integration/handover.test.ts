@@ -1,0 +1,239 @@
+// Handover (queue/handover.ts) against a real server and listener: a new delivery goes from its
+// publish straight to this process's worker when the worker has room and the store has no due
+// work; package-ordered endpoints and publishes made while a backlog waits in the store go
+// through claims; an idempotent replay gives its reservation back. Each test has a Herald of its
+// own, idle at the start, so `herald_deliveries_handed_over_total` counts that test's publishes.
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startListener, type Listener } from '../helpers/listener.js';
+import { eventually, startTestHerald, type TestHerald } from '../helpers/herald.js';
+
+describe('handover of new deliveries to the worker', () => {
+  let herald: TestHerald;
+  let listener: Listener;
+  let others: Listener[] = [];
+  let release: () => void = () => undefined;
+
+  beforeEach(async () => {
+    herald = await startTestHerald({ HERALD_RETRY_SCHEDULE: '200ms,200ms' });
+  });
+  afterEach(async () => {
+    release();
+    for (const l of [listener, ...others]) await l?.close();
+    others = [];
+    await herald.close();
+  });
+
+  async function handedOver(): Promise<number> {
+    const text = await fetch(`${herald.url}/metrics`).then((r) => r.text());
+    const line = /^herald_deliveries_handed_over_total (\d+)$/m.exec(text);
+    if (!line) throw new Error('no herald_deliveries_handed_over_total on /metrics');
+    return Number(line[1]);
+  }
+
+  async function endpoint(
+    options: Record<string, unknown> = {},
+    to: Listener = listener,
+    events = ['*'],
+  ): Promise<string> {
+    const res = await herald.api('POST', '/v1/endpoints', { url: to.url, events, options });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  async function publish(
+    packageId: string,
+    message: string | null = null,
+    key?: string,
+    name = 'PACKAGE_COMPLETE',
+  ) {
+    const res = await herald.api(
+      'POST',
+      '/v1/events',
+      { name, packageId, message },
+      key ? { headers: { 'idempotency-key': key } } : {},
+    );
+    expect(res.status).toBe(202);
+    return res.body.id as string;
+  }
+
+  async function deliveries(endpointId: string, status?: string): Promise<any[]> {
+    const filter = status ? `&status=${status}` : '';
+    const res = await herald.api('GET', `/v1/deliveries?endpoint=${endpointId}${filter}&limit=500`);
+    return res.body.data as any[];
+  }
+
+  /**
+   * Waits until the endpoint has `count` deliveries, all succeeded at their first attempt (final:
+   * nothing more will be sent for them), then checks the listener got each event exactly once.
+   */
+  async function allDeliveredOnce(
+    endpointId: string,
+    eventIds: readonly string[],
+    to: Listener = listener,
+  ) {
+    await eventually(
+      async () =>
+        (await deliveries(endpointId, 'succeeded')).length === eventIds.length ? true : undefined,
+      15_000,
+      `${eventIds.length} succeeded deliveries`,
+    );
+    const all = await deliveries(endpointId);
+    expect(all).toHaveLength(eventIds.length);
+    for (const d of all) expect(d).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    const received = to.received.map((r) => String(r.headers['webhook-id']));
+    expect([...received].sort()).toEqual([...eventIds].sort());
+  }
+
+  it('hands single-event publishes to an idle worker, each delivered exactly once', async () => {
+    listener = await startListener();
+    const ep = await endpoint();
+    const before = await handedOver();
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      ids.push(await publish(`single-${i}`));
+      // Idle again before the next: each one is handed over.
+      await listener.waitFor(i + 1);
+    }
+    await allDeliveredOnce(ep, ids);
+    expect((await handedOver()) - before).toBe(ids.length);
+
+    // Published together too (within the lane's 2 × maxConcurrency), and still once each.
+    const together = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => publish(`together-${i}`)),
+    );
+    await allDeliveredOnce(ep, [...ids, ...together]);
+    expect(await handedOver()).toBeGreaterThan(before + ids.length);
+  });
+
+  it('never hands over to a package-ordered endpoint, and keeps each package in order', async () => {
+    listener = await startListener(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return { status: 200 };
+    });
+    const ep = await endpoint({ ordering: 'package', maxConcurrency: 4 });
+    const before = await handedOver();
+    const ids: string[] = [];
+    for (let n = 1; n <= 4; n++) {
+      for (const pkg of ['A', 'B', 'C']) ids.push(await publish(pkg, String(n)));
+    }
+    await allDeliveredOnce(ep, ids);
+    expect(await handedOver()).toBe(before);
+    for (const pkg of ['A', 'B', 'C']) {
+      const order = listener.received
+        .map((r) => JSON.parse(r.body) as { packageId: string; message: string })
+        .filter((b) => b.packageId === pkg)
+        .map((b) => b.message);
+      expect(order, `package ${pkg}`).toEqual(['1', '2', '3', '4']);
+    }
+  });
+
+  it('hands nothing over while a backlog waits in the store, and keeps that backlog in order', async () => {
+    const released = new Promise<void>((resolve) => (release = resolve));
+    listener = await startListener(() => released.then(() => ({ status: 200 })));
+    const fast = await startListener();
+    others.push(fast);
+    // One in flight and one waiting fill the slow lane (2 × maxConcurrency).
+    const slow = await endpoint({ maxConcurrency: 1 }, listener, ['PACKAGE_CREATE']);
+    const other = await endpoint({}, fast, ['PACKAGE_COMPLETE']);
+    const before = await handedOver();
+    const ids: string[] = [];
+    const create = (i: number) => publish(`backlog-${i}`, String(i), undefined, 'PACKAGE_CREATE');
+    for (let i = 0; i < 3; i++) ids.push(await create(i));
+    await listener.waitFor(1);
+    // The first two went to the worker (the lane had room), the third waits in the store.
+    expect((await deliveries(slow, 'pending')).length).toBeGreaterThan(0);
+    const atBacklog = await handedOver();
+    expect(atBacklog - before).toBeLessThanOrEqual(2);
+
+    // While the store has due work (the slow listener answers nothing), nothing is handed over:
+    // not to the full lane, nor to the other endpoint, whose lane has room.
+    const elsewhere: string[] = [];
+    for (let i = 3; i < 10; i++) {
+      ids.push(await create(i));
+      elsewhere.push(await publish(`elsewhere-${i}`));
+      expect((await deliveries(slow, 'pending')).length).toBeGreaterThan(0);
+      expect(await handedOver()).toBe(atBacklog);
+    }
+    // The other endpoint's deliveries are claimed and delivered meanwhile.
+    await allDeliveredOnce(other, elsewhere, fast);
+    expect(await handedOver()).toBe(atBacklog);
+    expect(listener.received).toHaveLength(1);
+
+    release();
+    await allDeliveredOnce(slow, ids);
+    // No new delivery overtook an older one waiting in the store.
+    const order = listener.received.map((r) => JSON.parse(r.body).message as string);
+    expect(order).toEqual(ids.map((_, i) => String(i)));
+
+    // Caught up again: a new publish is handed over once the worker has claimed all there was.
+    const more: string[] = [];
+    await eventually(
+      async () => {
+        const now = await handedOver();
+        more.push(await publish(`after-${more.length}`));
+        return (await handedOver()) > now ? true : undefined;
+      },
+      10_000,
+      'a publish handed over after the backlog',
+    );
+    await allDeliveredOnce(other, [...elsewhere, ...more], fast);
+  });
+
+  it('keeps an endpoint in order when due work waits past deliveries held back by package order', async () => {
+    // A small worker (concurrency 2) claims a few at a time, looking at the head of the due
+    // queue, 4 × its claim. That head is filled by deliveries of package A held back behind
+    // A's first, which the ordered listener never answers; the other endpoint's backlog waits
+    // past them. A new delivery to that endpoint must not be handed over before its backlog.
+    await herald.close();
+    herald = await startTestHerald({
+      HERALD_RETRY_SCHEDULE: '200ms,200ms',
+      HERALD_WORKER_CONCURRENCY: '2',
+    });
+    listener = await startListener(() => new Promise(() => undefined));
+    await endpoint({ ordering: 'package' }, listener, ['PACKAGE_CREATE']);
+    let open = false;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const fifo = await startListener(() =>
+      open ? { status: 200 } : gate.then(() => ({ status: 200 })),
+    );
+    others.push(fifo);
+    const ep = await endpoint({ maxConcurrency: 1 }, fifo, ['PACKAGE_COMPLETE']);
+
+    await publish('A', '1', undefined, 'PACKAGE_CREATE');
+    await listener.waitFor(1);
+    for (let n = 2; n <= 21; n++) await publish('A', String(n), undefined, 'PACKAGE_CREATE');
+    const ids: string[] = [];
+    const next = async () => ids.push(await publish(`fifo-${ids.length}`, String(ids.length)));
+    // Two fill the lane (one in flight, one waiting), two wait in the store.
+    for (let i = 0; i < 4; i++) await next();
+    await fifo.waitFor(1);
+    open = true;
+    release();
+    while (ids.length < 30) {
+      await next();
+      // Paced like a steady publisher, so that publishes fall between claims.
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await allDeliveredOnce(ep, ids, fifo);
+    const order = fifo.received.map((r) => JSON.parse(r.body).message as string);
+    expect(order).toEqual(ids.map((_, i) => String(i)));
+  });
+
+  it('delivers an idempotent replay once and gives back what the replay reserved', async () => {
+    listener = await startListener();
+    // A lane of two: two leaked reservations would fill it for good.
+    const ep = await endpoint({ maxConcurrency: 1 });
+    const before = await handedOver();
+    const first = await publish('replayed', null, 'order-42');
+    await listener.waitFor(1);
+    for (let i = 0; i < 3; i++) expect(await publish('replayed', null, 'order-42')).toBe(first);
+    await allDeliveredOnce(ep, [first]);
+    expect((await handedOver()) - before).toBe(1);
+
+    // The worker can still take new work straight from the publish.
+    const next = await publish('after-replay');
+    await allDeliveredOnce(ep, [first, next]);
+    expect((await handedOver()) - before).toBe(2);
+  });
+});
