@@ -204,6 +204,20 @@ describeNeeding(postgresMissing, SUITE)(SUITE, () => {
         events: ['SIGNER_COMPLETE'],
       });
       expect(reg.status).toBe(200);
+      // New deliveries go straight to the publishing process's worker when it has room
+      // (queue/handover.ts), so that process would meet every dead session first. Ordered by
+      // package (one event per package here), every delivery is claimed instead, and the three
+      // processes meet the dead sessions on equal terms.
+      const listed = await fetch(`${api.url}/v1/endpoints`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      });
+      const [endpoint] = ((await listed.json()) as { data: { id: string }[] }).data;
+      const ordered = await fetch(`${api.url}/v1/endpoints/${endpoint!.id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ options: { ordering: 'package' } }),
+      });
+      expect(ordered.status).toBe(200);
       const refreshesBy = () =>
         Promise.all(
           all.map((p) =>
