@@ -7,7 +7,9 @@
 // The worker grants a lease only when it has room for the delivery (its own and the endpoint
 // lane's limits) and the store holds no due work it has not claimed yet, so a fresh delivery
 // never overtakes older ones waiting in the store; otherwise the delivery is queued in the store
-// as before and the next claim takes it.
+// as before and the next claim takes it. The ingest also tells the worker which pending
+// deliveries are on their way to the store (`committing`): a claim cannot see those yet, and
+// what it leaves due that is no older than them is theirs, not a backlog.
 
 import type { EndpointId } from '../domain/ids.js';
 import type { ClaimedDelivery, DeliveryLease } from '../store/port.js';
@@ -23,6 +25,14 @@ export interface HandoverTaker {
   adopt(deliveries: readonly ClaimedDelivery[]): void;
   /** Leases granted to `endpointId` that went unused: the publish was not committed. */
   cancel(endpointId: EndpointId, count: number): void;
+  /**
+   * `count` pending deliveries due at `due` go to the store for a claim (refused a lease, or
+   * of an endpoint that orders by package), in a commit still to come: a claim that runs
+   * meanwhile cannot see them, and must not take them for a backlog it left behind.
+   */
+  committing(due: number, count: number): void;
+  /** That commit ended (whatever its outcome). */
+  committed(due: number, count: number): void;
 }
 
 /** Where the ingest finds this process's worker (none in an API-only process, or before start). */

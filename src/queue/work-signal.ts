@@ -5,15 +5,8 @@
 export class WorkSignal {
   private waiter: (() => void) | null = null;
   private pending = false;
-  private notified = 0;
-
-  /** How many times work was announced: a claim that started at the same count saw it all. */
-  get generation(): number {
-    return this.notified;
-  }
 
   notify(): void {
-    this.notified++;
     if (this.waiter) this.waiter();
     else this.pending = true;
   }

@@ -83,16 +83,19 @@ export class Worker implements HandoverTaker {
   private readonly reserved = new Map<EndpointId, number>();
   private reservedTotal = 0;
   /**
-   * The last claim found all the due work there was (and skipped no lane), and no delivery has
-   * been queued in the store since (no handover refused, no work announced on the signal: a
-   * release, a redelivery, another process's publish): only then may new deliveries be handed
-   * over, so they never overtake older ones waiting in the store.
+   * The last claim skipped no lane and left nothing due in the store but what was still being
+   * committed when it began (see `committing`), and no handover has been refused since: only
+   * then may new deliveries be handed over, so they do not overtake work that waits in the store.
    */
   private caughtUp = false;
-  /** The signal's generation when the claim that caught up started. */
-  private caughtUpAt = -1;
-  /** Handovers refused so far (each queued a delivery in the store). */
-  private refusals = 0;
+  /**
+   * Pending deliveries on their way to the store for a claim, by due time. Commits are made in
+   * publish order, so whatever was committed before a claim began is due no later than the
+   * oldest of these: what a claim leaves due from that time on is theirs (the next claim, which
+   * their commit wakes, takes them), not a backlog. Without this, a worker under a steady stream
+   * of publishes never caught up again once behind: some are always committing while it claims.
+   */
+  private readonly inCommit = new Map<number, number>();
 
   constructor(private readonly o: WorkerOptions) {
     // After results are written, claim again only when it needs them written: an ordered
@@ -189,12 +192,28 @@ export class Worker implements HandoverTaker {
     }
     // Refused: the delivery is queued in the store, so the store has due work again.
     this.caughtUp = false;
-    this.refusals++;
     return null;
   }
 
   private isCaughtUp(): boolean {
-    return this.caughtUp && this.o.signal.generation === this.caughtUpAt;
+    return this.caughtUp;
+  }
+
+  committing(due: number, count: number): void {
+    this.inCommit.set(due, (this.inCommit.get(due) ?? 0) + count);
+  }
+
+  committed(due: number, count: number): void {
+    const left = (this.inCommit.get(due) ?? 0) - count;
+    if (left > 0) this.inCommit.set(due, left);
+    else this.inCommit.delete(due);
+  }
+
+  /** The due time of the oldest pending delivery still being committed; Infinity when none. */
+  private oldestInCommit(): number {
+    let oldest = Infinity;
+    for (const due of this.inCommit.keys()) if (due < oldest) oldest = due;
+    return oldest;
   }
 
   cancel(endpointId: EndpointId, count: number): void {
@@ -276,8 +295,7 @@ export class Worker implements HandoverTaker {
         const thorough = now - this.lastThoroughClaim >= THOROUGH_CLAIM_INTERVAL_MS;
         if (thorough) this.lastThoroughClaim = now;
         const skipEndpoints = this.saturatedLanes();
-        const refusals = this.refusals;
-        const generation = this.o.signal.generation;
+        const unseen = this.oldestInCommit();
         const claimed = await this.o.store.claimDeliveries({
           now,
           limit,
@@ -302,14 +320,11 @@ export class Worker implements HandoverTaker {
         }
         const next = await this.o.store.nextDueAt();
         const later = this.o.clock();
-        // Everything due was taken: no lane skipped, nothing due left behind (a claim that looks
-        // at the head of the queue only can leave due work past deliveries held back by package
-        // order), and no refused handover queued more meanwhile.
+        // Everything due was taken: no lane skipped, nothing due from before the claim left
+        // behind but what was still being committed when it began (a claim that looks at the
+        // head of the queue only can leave due work past deliveries held back by package order).
         this.caughtUp =
-          skipEndpoints.length === 0 &&
-          (next === null || next > later) &&
-          refusals === this.refusals;
-        this.caughtUpAt = generation;
+          skipEndpoints.length === 0 && (next === null || next >= Math.min(now, unseen));
         // Due work that could not be claimed is blocked (full lanes, package ordering): a
         // finished delivery wakes us. Otherwise sleep until the next retry is due.
         let wait =

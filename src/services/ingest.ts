@@ -37,10 +37,15 @@ interface BatchCounts {
   readonly queued: number;
 }
 
-/** Deliveries of one publish handed to this process's worker, given to it once committed. */
+/**
+ * What one publish tells this process's worker: the deliveries handed to it (given to it once
+ * committed), and how many pending ones go to the store for a claim instead.
+ */
 interface HandedOver {
   readonly taker: HandoverTaker;
   readonly deliveries: ClaimedDelivery[];
+  readonly due: number;
+  queued: number;
 }
 
 type Route = Pick<Endpoint, 'id' | 'events' | 'state' | 'authStatus' | 'options' | 'version'>;
@@ -120,7 +125,7 @@ export class IngestService {
   ): Promise<PublishResult> {
     const traceParent = trace ? trace.traceparent() : null;
     const taker = this.handover?.current() ?? null;
-    const handed: HandedOver | null = taker ? { taker, deliveries: [] } : null;
+    const handed: HandedOver | null = taker ? { taker, deliveries: [], due: now, queued: 0 } : null;
     const events: NewEvent[] = normalised.map((e) => {
       const id = newId('event', now);
       const deliveries: NewDelivery[] = [];
@@ -134,6 +139,7 @@ export class IngestService {
           taker && status === 'pending' && !ordered
             ? taker.reserve(route.id, route.options.maxConcurrency)
             : null;
+        if (handed && status === 'pending' && !lease) handed.queued++;
         if (lease) {
           handed!.deliveries.push({
             id: deliveryId,
@@ -220,6 +226,7 @@ export class IngestService {
     handed: HandedOver | null,
   ): Promise<IngestOutcome> {
     const counts = IngestService.count(batch, handed?.deliveries.length ?? 0);
+    if (handed && handed.queued > 0) handed.taker.committing(handed.due, handed.queued);
     const span = trace
       ? this.tracer.start('ingest commit', {
           kind: 'internal',
@@ -255,7 +262,11 @@ export class IngestService {
   }
 
   /** Committed: the worker delivers them; not (replayed, conflict, failed): their leases go back. */
-  private static handOver({ taker, deliveries }: HandedOver, committed: boolean): void {
+  private static handOver(
+    { taker, deliveries, due, queued }: HandedOver,
+    committed: boolean,
+  ): void {
+    if (queued > 0) taker.committed(due, queued);
     if (deliveries.length === 0) return;
     if (committed) {
       taker.adopt(deliveries);
