@@ -58,10 +58,7 @@ export class ResultWriter {
     if (urgent) this.urgent = true;
     if (this.writing || this.scheduled) return;
     if (this.gathering()) {
-      this.gatherTimer ??= setTimeout(() => {
-        this.gatherTimer = null;
-        void this.write();
-      }, this.gatherMs);
+      this.writeAfterGathering();
       return;
     }
     this.scheduled = true;
@@ -69,6 +66,13 @@ export class ResultWriter {
       this.scheduled = false;
       void this.write();
     });
+  }
+
+  private writeAfterGathering(): void {
+    this.gatherTimer ??= setTimeout(() => {
+      this.gatherTimer = null;
+      void this.write();
+    }, this.gatherMs);
   }
 
   /** Whether what is queued may wait for more. */
@@ -92,12 +96,8 @@ export class ResultWriter {
       // A result pushed after the loop saw an empty queue (or stopped to gather), but before
       // this line, found a write still running and scheduled none: write it, or gather for it.
       if (this.queue.length === 0) return;
-      if (this.gathering()) {
-        this.gatherTimer ??= setTimeout(() => {
-          this.gatherTimer = null;
-          void this.write();
-        }, this.gatherMs);
-      } else void this.write();
+      if (this.gathering()) this.writeAfterGathering();
+      else void this.write();
     });
     return this.writing;
   }

@@ -180,7 +180,7 @@ export class Worker implements HandoverTaker {
   }
 
   reserve(endpointId: EndpointId, maxConcurrency: number): DeliveryLease | null {
-    if (this.running && this.isCaughtUp() && this.capacity() > 0) {
+    if (this.running && this.caughtUp && this.capacity() > 0) {
       const lane = this.lanes.get(endpointId);
       const max = lane?.endpoint?.options.maxConcurrency ?? maxConcurrency;
       const reserved = this.reserved.get(endpointId) ?? 0;
@@ -193,10 +193,6 @@ export class Worker implements HandoverTaker {
     // Refused: the delivery is queued in the store, so the store has due work again.
     this.caughtUp = false;
     return null;
-  }
-
-  private isCaughtUp(): boolean {
-    return this.caughtUp;
   }
 
   committing(due: number, count: number): void {
@@ -464,7 +460,7 @@ export class Worker implements HandoverTaker {
     // A lane running low claims at once, not after the result is written, unless the store has
     // nothing due (caught up: new deliveries come by handover, a retry's due time wakes the loop).
     if (
-      !this.isCaughtUp() &&
+      !this.caughtUp &&
       lane.queue.length + lane.inflight <= (options?.maxConcurrency ?? DEFAULT_LANE_MAX)
     ) {
       this.o.signal.notify();

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import { subscribes, type Endpoint } from '../domain/endpoint.js';
 import { MAX_BATCH, normaliseEvent, type NormalisedEvent } from '../domain/events.js';
-import { newId, type AccountId, type EndpointId } from '../domain/ids.js';
+import { newId, type AccountId } from '../domain/ids.js';
 import { statusAtCreation } from '../domain/transitions.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NO_TRACING, type Span, type Tracer } from '../observability/tracing.js';
@@ -37,15 +37,12 @@ interface BatchCounts {
   readonly queued: number;
 }
 
-/**
- * What one publish tells this process's worker: the deliveries handed to it (given to it once
- * committed), and how many pending ones go to the store for a claim instead.
- */
+/** The deliveries of one publish handed to this process's worker (given to it once committed). */
 interface HandedOver {
   readonly taker: HandoverTaker;
   readonly deliveries: ClaimedDelivery[];
+  /** When they, and the pending deliveries left for a claim, are due: the publish's time. */
   readonly due: number;
-  queued: number;
 }
 
 type Route = Pick<Endpoint, 'id' | 'events' | 'state' | 'authStatus' | 'options' | 'version'>;
@@ -125,7 +122,7 @@ export class IngestService {
   ): Promise<PublishResult> {
     const traceParent = trace ? trace.traceparent() : null;
     const taker = this.handover?.current() ?? null;
-    const handed: HandedOver | null = taker ? { taker, deliveries: [], due: now, queued: 0 } : null;
+    const handed: HandedOver | null = taker ? { taker, deliveries: [], due: now } : null;
     const events: NewEvent[] = normalised.map((e) => {
       const id = newId('event', now);
       const deliveries: NewDelivery[] = [];
@@ -139,7 +136,6 @@ export class IngestService {
           taker && status === 'pending' && !ordered
             ? taker.reserve(route.id, route.options.maxConcurrency)
             : null;
-        if (handed && status === 'pending' && !lease) handed.queued++;
         if (lease) {
           handed!.deliveries.push({
             id: deliveryId,
@@ -226,7 +222,8 @@ export class IngestService {
     handed: HandedOver | null,
   ): Promise<IngestOutcome> {
     const counts = IngestService.count(batch, handed?.deliveries.length ?? 0);
-    if (handed && handed.queued > 0) handed.taker.committing(handed.due, handed.queued);
+    // Left for a claim: the worker must not take them, while they commit, for a backlog.
+    if (handed && counts.queued > 0) handed.taker.committing(handed.due, counts.queued);
     const span = trace
       ? this.tracer.start('ingest commit', {
           kind: 'internal',
@@ -239,13 +236,13 @@ export class IngestService {
       : null;
     const committing = this.store.ingest([batch]).then(
       ([outcome]) => {
-        if (handed) IngestService.handOver(handed, outcome!.kind === 'inserted');
+        if (handed) IngestService.handOver(handed, counts.queued, outcome!.kind === 'inserted');
         this.committed(counts, outcome!);
         span?.setAttributes({ 'herald.ingest.outcome': outcome!.kind });
         return outcome!;
       },
       (error: unknown) => {
-        if (handed) IngestService.handOver(handed, false);
+        if (handed) IngestService.handOver(handed, counts.queued, false);
         throw error;
       },
     );
@@ -263,18 +260,14 @@ export class IngestService {
 
   /** Committed: the worker delivers them; not (replayed, conflict, failed): their leases go back. */
   private static handOver(
-    { taker, deliveries, due, queued }: HandedOver,
+    { taker, deliveries, due }: HandedOver,
+    queued: number,
     committed: boolean,
   ): void {
     if (queued > 0) taker.committed(due, queued);
     if (deliveries.length === 0) return;
-    if (committed) {
-      taker.adopt(deliveries);
-      return;
-    }
-    const unused = new Map<EndpointId, number>();
-    for (const d of deliveries) unused.set(d.endpointId, (unused.get(d.endpointId) ?? 0) + 1);
-    for (const [endpointId, count] of unused) taker.cancel(endpointId, count);
+    if (committed) taker.adopt(deliveries);
+    else for (const d of deliveries) taker.cancel(d.endpointId, 1);
   }
 
   private static count(batch: IngestBatch, handedOver: number): BatchCounts {
