@@ -14,6 +14,7 @@ const onBothStores = [
   'tests/integration/retries.test.ts',
   'tests/integration/v1-api.test.ts',
   'tests/integration/handover.test.ts',
+  'tests/integration/shared-reads.test.ts',
   'tests/integration/v1-lists.test.ts',
   'tests/integration/oauth-salesforce.test.ts',
   'tests/integration/redaction.test.ts',

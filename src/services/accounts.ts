@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthError, NotFoundError, ValidationError } from '../errors.js';
 import { newId, type AccountId, type ApiKeyId } from '../domain/ids.js';
+import { ExpiringCache } from './expiring-cache.js';
 import type { AccountRecord, AccountStore, ApiKeyRecord, SettingsStore } from '../store/port.js';
 
 export type Principal =
@@ -48,7 +49,7 @@ function publicKey(k: ApiKeyRecord): PublicApiKey {
 }
 
 export class AccountService {
-  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private readonly principals: ExpiringCache<string, Principal | null>;
   private readonly adminHash: Buffer | null;
 
   constructor(
@@ -57,6 +58,7 @@ export class AccountService {
     adminKey: string | null,
   ) {
     this.adminHash = adminKey ? Buffer.from(hashKey(adminKey), 'hex') : null;
+    this.principals = new ExpiringCache(CACHE_TTL_MS, clock, CACHE_MAX);
   }
 
   /**
@@ -117,18 +119,8 @@ export class AccountService {
    * The principal of a key known by its hash, or null when no valid key has it (revoked keys
    * included): how the console checks, on every request, that a session's key still counts.
    */
-  async principalOfHash(hash: string): Promise<Principal | null> {
-    const now = this.clock();
-    const cached = this.cache.get(hash);
-    let principal: Principal | null;
-    if (cached && cached.until > now) {
-      principal = cached.principal;
-    } else {
-      principal = await this.lookup(hash);
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(hash, { principal, until: now + CACHE_TTL_MS });
-    }
-    return principal;
+  principalOfHash(hash: string): Promise<Principal | null> {
+    return this.principals.get(hash, () => this.lookup(hash));
   }
 
   private async lookup(hash: string): Promise<Principal | null> {
@@ -200,7 +192,7 @@ export class AccountService {
     const key = keys.find((k) => k.id === id);
     if (!key) throw new NotFoundError('API key', id);
     await this.store.revokeApiKey(accountId, id, this.clock());
-    this.cache.delete(key.hash);
+    this.principals.forget(key.hash);
   }
 
   private async insertKey(accountId: AccountId, name: string, key: string): Promise<ApiKeyRecord> {

@@ -20,6 +20,7 @@ import type {
   NewEvent,
 } from '../store/port.js';
 import type { EndpointRepository } from './endpoint-repo.js';
+import { ExpiringCache } from './expiring-cache.js';
 import type { WorkSignal } from '../queue/work-signal.js';
 import type { Handover, HandoverTaker } from '../queue/handover.js';
 
@@ -51,7 +52,7 @@ const ROUTES_TTL_MS = 1000;
 const MAX_IDEMPOTENCY_KEY = 255;
 
 export class IngestService {
-  private readonly routes = new Map<AccountId, { routes: Route[]; until: number }>();
+  private readonly routes: ExpiringCache<AccountId, Route[]>;
 
   constructor(
     private readonly store: IngestStore & EndpointStore,
@@ -65,7 +66,8 @@ export class IngestService {
   ) {
     // Endpoint changes made in this process take effect on the next event at once; changes made
     // by other processes (PostgreSQL deployments) within ROUTES_TTL_MS.
-    repo.onChange((accountId) => this.routes.delete(accountId));
+    this.routes = new ExpiringCache(ROUTES_TTL_MS, clock);
+    repo.onChange((accountId) => this.routes.forget(accountId));
   }
 
   /**
@@ -102,7 +104,7 @@ export class IngestService {
       );
     }
     const normalised = items.map((item, i) => normaliseEvent(item, now, isBatch ? i : undefined));
-    const routes = await this.routesOf(accountId, now);
+    const routes = await this.routesOf(accountId);
     // Returned, not awaited: an async function keeps its locals (here the whole parsed request)
     // until it resumes, so awaiting the commit here would keep every event of the batch alive
     // while it commits, long enough to be promoted to the old generation.
@@ -200,19 +202,17 @@ export class IngestService {
     });
   }
 
-  private async routesOf(accountId: AccountId, now: number): Promise<Route[]> {
-    const cached = this.routes.get(accountId);
-    if (cached && cached.until > now) return cached.routes;
-    const routes: Route[] = (await this.store.listEndpoints(accountId)).map((row) => ({
-      id: row.id,
-      events: row.events,
-      state: row.state,
-      authStatus: row.authStatus,
-      options: row.options,
-      version: row.version,
-    }));
-    this.routes.set(accountId, { routes, until: now + ROUTES_TTL_MS });
-    return routes;
+  private routesOf(accountId: AccountId): Promise<Route[]> {
+    return this.routes.get(accountId, async () =>
+      (await this.store.listEndpoints(accountId)).map((row) => ({
+        id: row.id,
+        events: row.events,
+        state: row.state,
+        authStatus: row.authStatus,
+        options: row.options,
+        version: row.version,
+      })),
+    );
   }
 
   /** Hands the batch to the store (which groups concurrent commits) and counts what it inserted. */
