@@ -236,13 +236,13 @@ export class IngestService {
       : null;
     const committing = this.store.ingest([batch]).then(
       ([outcome]) => {
-        if (handed) IngestService.handOver(handed, counts.queued, outcome!.kind === 'inserted');
+        if (handed) IngestService.handOver(handed, counts.queued, outcome!);
         this.committed(counts, outcome!);
         span?.setAttributes({ 'herald.ingest.outcome': outcome!.kind });
         return outcome!;
       },
       (error: unknown) => {
-        if (handed) IngestService.handOver(handed, counts.queued, false);
+        if (handed) IngestService.handOver(handed, counts.queued, null);
         throw error;
       },
     );
@@ -262,12 +262,22 @@ export class IngestService {
   private static handOver(
     { taker, deliveries, due }: HandedOver,
     queued: number,
-    committed: boolean,
+    outcome: IngestOutcome | null,
   ): void {
     if (queued > 0) taker.committed(due, queued);
     if (deliveries.length === 0) return;
-    if (committed) taker.adopt(deliveries);
-    else for (const d of deliveries) taker.cancel(d.endpointId, 1);
+    if (outcome?.kind !== 'inserted') {
+      for (const d of deliveries) taker.cancel(d.endpointId, 1);
+      return;
+    }
+    // Not inserted (the endpoint was deleted meanwhile): given back, never sent.
+    const skipped = outcome.skipped && new Set(outcome.skipped);
+    if (!skipped) {
+      taker.adopt(deliveries);
+      return;
+    }
+    for (const d of deliveries) if (skipped.has(d.id)) taker.cancel(d.endpointId, 1);
+    taker.adopt(deliveries.filter((d) => !skipped.has(d.id)));
   }
 
   private static count(batch: IngestBatch, handedOver: number): BatchCounts {
@@ -285,11 +295,13 @@ export class IngestService {
   /** Counts what was inserted and wakes the workers for the new pending deliveries. */
   private committed(counts: BatchCounts, outcome: IngestOutcome): void {
     if (outcome.kind !== 'inserted') return;
+    // Handed-over deliveries the store left out (their endpoint is gone) were neither.
+    const skipped = outcome.skipped?.length ?? 0;
+    const created = counts.created - skipped;
     if (counts.events > 0) this.metrics.eventsReceived.inc(counts.events);
-    if (counts.created > 0)
-      this.metrics.deliveriesCreated.inc({ status: 'pending' }, counts.created);
+    if (created > 0) this.metrics.deliveriesCreated.inc({ status: 'pending' }, created);
     if (counts.held > 0) this.metrics.deliveriesCreated.inc({ status: 'held' }, counts.held);
-    const handedOver = counts.created - counts.queued;
+    const handedOver = created - counts.queued;
     if (handedOver > 0) this.metrics.deliveriesHandedOver.inc(handedOver);
     // Work left in the store for a claim; what was handed over is with the worker already.
     if (counts.queued > 0) this.signal.notify();

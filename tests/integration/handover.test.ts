@@ -236,4 +236,20 @@ describe('handover of new deliveries to the worker', () => {
     await allDeliveredOnce(ep, [first, next]);
     expect((await handedOver()) - before).toBe(2);
   });
+
+  it('never sends a handed-over delivery whose endpoint another process deleted before the commit', async () => {
+    listener = await startListener();
+    const ep = await endpoint({ maxConcurrency: 1 });
+    const first = await publish('before-the-delete');
+    await allDeliveredOnce(ep, [first]);
+    const before = await handedOver();
+    // As another process deletes it: straight in the store, so this process's cached routes and
+    // worker lane still hold the endpoint, and the next publish is matched to it and handed over.
+    const accountId = (await herald.services.accounts.defaultAccountId())!;
+    expect(await herald.store.deleteEndpoint(accountId, ep as never)).toBe(true);
+    await publish('after-the-delete');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(listener.received).toHaveLength(1);
+    expect(await handedOver()).toBe(before);
+  });
 });

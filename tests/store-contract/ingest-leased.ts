@@ -31,6 +31,17 @@ export function ingestLeasedContract(current: () => Store): void {
     return { accountId: account.id, id };
   }
 
+  /** A batch of one event to two new endpoints of a new account, each delivery leased or not. */
+  async function oneEventToTwo(leased: readonly [boolean, boolean]) {
+    const { account, endpoint } = await anAccountWithEndpoint();
+    const endpoints = [endpoint.id, (await addEndpoint(account.id)).id];
+    const built = anIngestBatch({ accountId: account.id, endpoints, receivedAt: T0 + 100 });
+    const [event] = built.batch.events;
+    const deliveries = event!.deliveries.map((d, i) => (leased[i] ? { ...d, lease: LEASE } : d));
+    const batch: IngestBatch = { ...built.batch, events: [{ ...event!, deliveries }] };
+    return { accountId: account.id, endpoints, batch, ids: deliveries.map((d) => d.id) };
+  }
+
   describe('ingest: deliveries handed over under a lease', () => {
     it('stores a handed-over delivery as delivering, which no claim returns', async () => {
       const { accountId, id } = await handedOver();
@@ -51,29 +62,28 @@ export function ingestLeasedContract(current: () => Store): void {
     });
 
     it('leaves a delivery without a lease pending beside a handed-over one in the same batch', async () => {
-      const { account, endpoint: leasedTo } = await anAccountWithEndpoint();
-      const queuedTo = await addEndpoint(account.id);
-      const built = anIngestBatch({
-        accountId: account.id,
-        endpoints: [leasedTo.id, queuedTo.id],
-        receivedAt: T0 + 100,
-      });
       // As the ingest builds it when only the first endpoint's delivery could be handed over.
-      const [event] = built.batch.events;
-      const [leased, queued] = event!.deliveries;
-      const batch: IngestBatch = {
-        ...built.batch,
-        events: [{ ...event!, deliveries: [{ ...leased!, lease: LEASE }, queued!] }],
-      };
+      const { accountId, batch, ids } = await oneEventToTwo([true, false]);
+      const [leased, queued] = ids;
       expect(await store.ingest([batch])).toEqual([{ kind: 'inserted' }]);
 
-      expect((await delivery(account.id, leased!.id)).status).toBe('delivering');
-      expect(await delivery(account.id, queued!.id)).toMatchObject({
+      expect((await delivery(accountId, leased!)).status).toBe('delivering');
+      expect(await delivery(accountId, queued!)).toMatchObject({
         status: 'pending',
         nextAttemptAt: T0 + 100,
       });
       expect(await store.nextDueAt()).toBe(T0 + 100);
-      expect(await claimedIds(T0 + 200, 'w2')).toEqual([queued!.id]);
+      expect(await claimedIds(T0 + 200, 'w2')).toEqual([queued!]);
+    });
+
+    it('reports handed-over deliveries to an endpoint deleted since the publish matched it', async () => {
+      const { accountId, endpoints, batch, ids } = await oneEventToTwo([true, true]);
+      const [toGone, toKept] = ids;
+      // Deleted (by another process) after the publish matched it, before the commit.
+      expect(await store.deleteEndpoint(accountId, endpoints[0]!)).toBe(true);
+      expect(await store.ingest([batch])).toEqual([{ kind: 'inserted', skipped: [toGone] }]);
+      expect((await delivery(accountId, toKept!)).status).toBe('delivering');
+      expect(await store.queueStats(T0 + 500)).toMatchObject({ pending: 0, delivering: 1 });
     });
 
     it("applies the lease owner's result only", async () => {

@@ -49,7 +49,15 @@ export interface IngestBatch {
 }
 
 export type IngestOutcome =
-  | { readonly kind: 'inserted' }
+  | {
+      readonly kind: 'inserted';
+      /**
+       * Deliveries leased to a worker (`NewDelivery.lease`) that were not inserted: their
+       * endpoint was deleted after the publish matched it (in another process, on PostgreSQL).
+       * The worker must not send them. Absent when there are none.
+       */
+      readonly skipped?: readonly DeliveryId[];
+    }
   /** The same idempotency key and body were seen before: here is what was answered then. */
   | { readonly kind: 'replayed'; readonly response: string }
   /** The idempotency key was used before for a different body. */

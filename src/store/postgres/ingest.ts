@@ -2,7 +2,7 @@
 // group, `unnest` arrays for the rows of the whole group; and reading events.
 
 import type pg from 'pg';
-import type { AccountId, EventId } from '../../domain/ids.js';
+import type { AccountId, DeliveryId, EventId } from '../../domain/ids.js';
 import type { PostgresContext } from './context.js';
 import type { PostgresConsoleQueries } from './console-queries.js';
 import { GroupCommit } from '../group-commit.js';
@@ -17,6 +17,7 @@ import type {
 } from '../port.js';
 
 const INSERTED: IngestOutcome = { kind: 'inserted' };
+const NONE_SKIPPED: ReadonlySet<DeliveryId> = new Set();
 
 export class PostgresIngest implements IngestStore {
   private readonly ingests = GroupCommit.ofBatches((group) => this.commitIngest(group));
@@ -53,7 +54,16 @@ export class PostgresIngest implements IngestStore {
         outcomes.push(outcome);
         if (outcome.kind === 'inserted') inserting.push(batch);
       }
-      await this.insertRows(client, inserting);
+      const skipped = await this.insertRows(client, inserting);
+      if (skipped.size > 0) {
+        batches.forEach((batch, i) => {
+          if (outcomes[i]!.kind !== 'inserted') return;
+          const ids = batch.events.flatMap((e) =>
+            e.deliveries.filter((d) => skipped.has(d.id)).map((d) => d.id),
+          );
+          if (ids.length > 0) outcomes[i] = { kind: 'inserted', skipped: ids };
+        });
+      }
       // Delivered at commit: workers in every process wake at once (for work left to claim;
       // deliveries handed to this process's worker are leased already).
       const due = inserting.some((b) =>
@@ -92,11 +102,16 @@ export class PostgresIngest implements IngestStore {
 
   /**
    * Inserts the events of `batches` and their deliveries, one statement each, in order (inside
-   * the caller's transaction; also the operational relay's dispatch).
+   * the caller's transaction; also the operational relay's dispatch). Returns the leased
+   * deliveries left out because their endpoint is gone (see IngestOutcome).
    */
-  async insertRows(client: pg.PoolClient, batches: readonly IngestBatch[]): Promise<void> {
+  async insertRows(
+    client: pg.PoolClient,
+    batches: readonly IngestBatch[],
+  ): Promise<ReadonlySet<DeliveryId>> {
     const ev: unknown[][] = [[], [], [], [], [], [], []];
     const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
+    const leased: DeliveryId[] = [];
     for (const batch of batches) {
       for (const { event, deliveries, traceParent } of batch.events) {
         ev[0]!.push(event.id);
@@ -118,30 +133,40 @@ export class PostgresIngest implements IngestStore {
           cols[8]!.push(event.receivedAt);
           cols[9]!.push(d.lease ? d.lease.owner : null);
           cols[10]!.push(d.lease ? d.lease.until : null);
+          if (d.lease) leased.push(d.id);
         }
       }
     }
-    if (ev[0]!.length === 0) return;
+    if (ev[0]!.length === 0) return NONE_SKIPPED;
     await client.query(
       `INSERT INTO events (id, account_id, name, package_id, payload, received_at, trace_parent)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])`,
       ev,
     );
-    if (cols[0]!.length > 0) {
-      // Only for endpoints that still exist; the key-share lock makes a concurrent delete wait
-      // for this commit, so it removes these deliveries too instead of leaving them orphaned.
-      await client.query(
-        `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status, next_attempt_at,
-           ordering_key, created_at, updated_at, lease_owner, lease_expires_at)
-         SELECT t.id, e, ep, a, n, s, nx, ok, c, c, lo, lu
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                       $8::text[], $9::bigint[], $10::text[], $11::bigint[])
-                WITH ORDINALITY AS t(id, e, ep, a, n, s, nx, ok, c, lo, lu, ord)
-           JOIN (SELECT id FROM endpoints WHERE id = ANY($3::text[]) FOR KEY SHARE) live ON live.id = t.ep
-          ORDER BY ord`,
-        cols,
-      );
+    if (cols[0]!.length === 0) return NONE_SKIPPED;
+    // Only for endpoints that still exist; the key-share lock makes a concurrent delete wait
+    // for this commit, so it removes these deliveries too instead of leaving them orphaned.
+    const insert = `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, event_name, status,
+         next_attempt_at, ordering_key, created_at, updated_at, lease_owner, lease_expires_at)
+       SELECT t.id, e, ep, a, n, s, nx, ok, c, c, lo, lu
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                     $8::text[], $9::bigint[], $10::text[], $11::bigint[])
+              WITH ORDINALITY AS t(id, e, ep, a, n, s, nx, ok, c, lo, lu, ord)
+         JOIN (SELECT id FROM endpoints WHERE id = ANY($3::text[]) FOR KEY SHARE) live ON live.id = t.ep
+        ORDER BY ord`;
+    if (leased.length === 0) {
+      await client.query(insert, cols);
+      return NONE_SKIPPED;
     }
+    // Deliveries handed to a worker: which of them were left out, so it does not send them.
+    const left = await client.query(
+      `WITH inserted AS (${insert} RETURNING id)
+       SELECT l.id FROM unnest($12::text[]) AS l(id) WHERE l.id NOT IN (SELECT id FROM inserted)`,
+      [...cols, leased],
+    );
+    return left.rowCount
+      ? new Set(left.rows.map((r: Row) => str(r.id) as DeliveryId))
+      : NONE_SKIPPED;
   }
 
   async getEvent(accountId: AccountId, id: EventId): Promise<EventRecord | undefined> {

@@ -1,7 +1,7 @@
 // The embedded store's ingest (IngestStore): publish batches committed in groups, one
 // transaction per group, and reading events.
 
-import type { AccountId, EndpointId, EventId } from '../../domain/ids.js';
+import type { AccountId, DeliveryId, EndpointId, EventId } from '../../domain/ids.js';
 import type { SqliteConnection } from './connection.js';
 import type { SqliteConsoleQueries } from './console-queries.js';
 import { GroupCommit } from '../group-commit.js';
@@ -72,6 +72,7 @@ export class SqliteIngest implements IngestStore {
         if (known === undefined) live.set(id, (known = endpointExists.get(id) !== undefined));
         return known;
       };
+      const skipped: DeliveryId[] = [];
       for (const { event, deliveries, traceParent } of batch.events) {
         const at = event.receivedAt;
         insertEvent.run(
@@ -84,9 +85,12 @@ export class SqliteIngest implements IngestStore {
           traceParent ?? null,
         );
         for (const d of deliveries) {
-          if (!exists(d.endpointId)) continue;
-          const due = d.status === 'pending' ? at : null;
           const lease = d.lease;
+          if (!exists(d.endpointId)) {
+            if (lease) skipped.push(d.id);
+            continue;
+          }
+          const due = d.status === 'pending' ? at : null;
           insertDelivery.run(
             d.id,
             event.id,
@@ -112,7 +116,7 @@ export class SqliteIngest implements IngestStore {
           batch.events[0]?.event.receivedAt ?? Date.now(),
         );
       }
-      return { kind: 'inserted' };
+      return skipped.length > 0 ? { kind: 'inserted', skipped } : { kind: 'inserted' };
     });
     // One outer transaction (one commit, one fsync); each batch is a savepoint inside it.
     return this.c.db.transaction(() => batches.map((b) => one(b)))();
