@@ -110,7 +110,7 @@ async function startRelayProcess(
   scope: Scope,
   label: string,
   options: DiyOptions,
-): Promise<DiyReady> {
+): Promise<{ ready: DiyReady; pid: number }> {
   const { child, ready } = await Child.start<DiyApi, DiyReady>(
     label,
     new URL('./diy-process.js', import.meta.url),
@@ -125,7 +125,7 @@ async function startRelayProcess(
       }
     },
   });
-  return ready;
+  return { ready, pid: child.pid };
 }
 
 export function diyRelay(
@@ -154,14 +154,23 @@ export function diyRelay(
         concurrency: DIY_CONCURRENCY,
         idTag: 'DIY',
       });
-      let ready: DiyReady;
-      if (layout === 'one') ready = await startRelayProcess(scope, 'diy relay', options('all'));
-      else {
-        await startRelayProcess(scope, 'diy worker', options('worker'));
-        ready = await startRelayProcess(scope, 'diy ingest', options('ingest'));
-      }
+      // The Worker first, then the ingest, whose ready says where the relay listens.
+      const started =
+        layout === 'one'
+          ? [await startRelayProcess(scope, 'diy relay', options('all'))]
+          : [
+              await startRelayProcess(scope, 'diy worker', options('worker')),
+              await startRelayProcess(scope, 'diy ingest', options('ingest')),
+            ];
+      const { ready } = started[started.length - 1]!;
       if (!ready.url) throw new Error('the DIY relay did not say where it listens');
-      return { url: ready.url, apiKey: DIY_API_KEY };
+      // Redis is the relay's store, as SQLite is inside Herald's process: its CPU time counts.
+      // Without its pid (not on this machine) no CPU figure rather than one that leaves it out.
+      return {
+        url: ready.url,
+        apiKey: DIY_API_KEY,
+        pids: redis.pid === undefined ? [] : [redis.pid, ...started.map((relay) => relay.pid)],
+      };
     },
   };
 }

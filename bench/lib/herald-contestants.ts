@@ -44,7 +44,8 @@ export function heraldSqlite(): Contestant {
         }),
       );
       await herald.api.createBasicEndpoint(target, { maxConcurrency: HERALD_MAX_CONCURRENCY });
-      return { url: herald.url, apiKey: BENCH_API_KEY };
+      // The store is a thread of this process, so its CPU time is in the process's.
+      return { url: herald.url, apiKey: BENCH_API_KEY, pids: [herald.pid] };
     },
   };
 }
@@ -77,12 +78,14 @@ export function heraldPostgres(
         'herald --role all',
         await spawnHerald('herald --role all', args('all'), env),
       );
+      // Herald's processes only: the PostgreSQL server's backends are not counted.
+      const pids = [primary.pid];
       for (let w = 1; w < workers; w++) {
         const label = `herald --role worker ${w}`;
-        scope.add(label, await spawnHerald(label, args('worker'), env));
+        pids.push(scope.add(label, await spawnHerald(label, args('worker'), env)).pid);
       }
       await primary.api.createBasicEndpoint(target, { maxConcurrency: HERALD_MAX_CONCURRENCY });
-      return { url: primary.url, apiKey: BENCH_API_KEY };
+      return { url: primary.url, apiKey: BENCH_API_KEY, pids };
     },
   };
 }

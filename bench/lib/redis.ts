@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import { classifyAddress } from '../../src/domain/addresses.js';
 import type { Scope } from './cleanup.js';
 import { trackPid, untrackPid } from './cleanup.js';
 import { sleep } from './clock.js';
@@ -18,6 +19,11 @@ export interface RedisServer {
   /** `machine`: the one already answering on 6379; `started`: the bench's own. */
   readonly source: 'machine' | 'started';
   readonly version: string | null;
+  /**
+   * The server's process id (`INFO server`), for its CPU time; only when it is on loopback,
+   * where that pid is one of this machine's processes.
+   */
+  readonly pid?: number;
   /** The server's `save` and `appendonly` settings: whether it persists what it is given. */
   readonly save: string | null;
   readonly appendonly: string | null;
@@ -58,8 +64,11 @@ async function probe(
     await redis.connect();
     if ((await redis.ping()) !== 'PONG') return null;
     const info = await redis.info('server');
+    const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+    const local = classifyAddress(host)?.kind === 'loopback' && Number.isInteger(pid);
     return {
       version: /^redis_version:(\S+)/m.exec(info)?.[1] ?? null,
+      ...(local ? { pid } : {}),
       save: await configValue(redis, 'save'),
       appendonly: await configValue(redis, 'appendonly'),
     };

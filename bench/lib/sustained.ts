@@ -11,6 +11,7 @@ import type { Listener } from './listener.js';
 import type { ListenerStats } from './listener-protocol.js';
 import type { LoadApi } from './load-protocol.js';
 import { eventInput } from './payload.js';
+import { cpuMsOf } from './proc-cpu.js';
 import { metric, type Metric, type PairedBaseline, type Target } from './result.js';
 import { startLoadGenerator } from './load.js';
 import { startPairedRaw, type PairedRaw } from './raw-load.js';
@@ -29,10 +30,11 @@ const RATE_CONNECTIONS = 64;
 /** Events through the same path before each timed run: JIT, connections, caches. */
 export const WARMUP_EVENTS = 2000;
 
-/** Where a started system takes publishes. */
+/** Where a started system takes publishes, and the processes whose CPU time it costs. */
 export interface Relay {
   readonly url: string;
   readonly apiKey: string;
+  readonly pids: readonly number[];
 }
 
 /** A system under test: starts a fresh instance that delivers to `target`, closed with `scope`. */
@@ -60,6 +62,8 @@ export interface VariantRun {
   readonly deliveriesPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU time of `Relay.pids` in the timed part / events delivered, µs; NaN if unreadable. */
+  readonly cpuUsPerDelivery: number;
   readonly details: Record<string, number>;
 }
 
@@ -68,6 +72,11 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   single: 'single-event publishes',
   rate: 'single events at a fixed rate',
 };
+
+/** CPU µs per delivery between two readings of `cpuMsOf`; NaN when either is missing. */
+function cpuUsPerDelivery(before: number | null, after: number | null, delivered: number): number {
+  return before === null || after === null ? NaN : ((after - before) * 1000) / delivered;
+}
 
 function publishHeaders(relay: Relay): Record<string, string> {
   return { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' };
@@ -143,6 +152,7 @@ export async function startRig(
 async function measureAtRate(rig: Rig, relay: Relay, spec: RunSpec): Promise<VariantRun> {
   const { listener, load } = rig;
   const input = JSON.stringify(eventInput(WARMUP_EVENTS, { benchSentAt: 0 }));
+  const cpuBefore = cpuMsOf(relay.pids);
   const published = await load.call('openLoop', {
     origin: relay.url,
     path: '/v1/events',
@@ -157,12 +167,16 @@ async function measureAtRate(rig: Rig, relay: Relay, spec: RunSpec): Promise<Var
     throw new Error(`${published.failed} publishes failed, first: ${published.firstError}`);
   }
   const stats = await listener.child.call('waitDone', deliveryTimeoutMs(spec.events));
+  // Over every event of the timed part: the warm-up window is left out of the trips only.
+  const cpuUs = cpuUsPerDelivery(cpuBefore, cpuMsOf(relay.pids), stats.unique);
   const sorted = trips(rig, stats, load.toRunnerClock(published.startedAt) + spec.warmupMs);
   return {
     deliveriesPerSecond: NaN,
     p50Ms: percentileOfSorted(sorted, 50),
     p99Ms: percentileOfSorted(sorted, 99),
+    cpuUsPerDelivery: cpuUs,
     details: {
+      cpuUsPerDelivery: cpuUs,
       p95Ms: percentileOfSorted(sorted, 95),
       maxMs: sorted[sorted.length - 1] ?? NaN,
       measuredEvents: sorted.length,
@@ -182,8 +196,10 @@ async function measureClosedLoop(
   spec: RunSpec,
 ): Promise<VariantRun> {
   const { listener, load } = rig;
+  const cpuBefore = cpuMsOf(relay.pids);
   const published = await publishClosedLoop(rig, relay, variant, WARMUP_EVENTS, spec.events);
   const stats = await listener.child.call('waitDone', deliveryTimeoutMs(spec.events));
+  const cpuUs = cpuUsPerDelivery(cpuBefore, cpuMsOf(relay.pids), stats.unique);
   const firstPublish = load.toRunnerClock(published.startedAt);
   const lastPublish = load.toRunnerClock(published.finishedAt);
   const lastDelivery = listener.child.toRunnerClock(stats.lastAt!);
@@ -192,7 +208,9 @@ async function measureClosedLoop(
     deliveriesPerSecond: stats.unique / ((lastDelivery - firstPublish) / 1000),
     p50Ms: percentileOfSorted(sorted, 50),
     p99Ms: percentileOfSorted(sorted, 99),
+    cpuUsPerDelivery: cpuUs,
     details: {
+      cpuUsPerDelivery: cpuUs,
       seconds: (lastDelivery - firstPublish) / 1000,
       publishSeconds: (lastPublish - firstPublish) / 1000,
       acceptedPerSecond: published.accepted / ((lastPublish - firstPublish) / 1000),
@@ -253,11 +271,25 @@ export function closedLoopMethod(events: number): string {
   );
 }
 
+/** The CPU-per-delivery figure's method; `whose`: the processes it counts. */
+export function cpuMethod(whose: string): string {
+  return (
+    `CPU per delivery = the CPU time (user + system, every thread) of ${whose}, from ` +
+    `/proc/<pid>/stat in clock ticks (10 ms), read right before the timed publishes and right ` +
+    `after the last delivery, / the events delivered in the timed part; lower is better. A ` +
+    `busy shared machine slows a run down much more than it raises this figure, so it is ` +
+    `steadier than deliveries/s.`
+  );
+}
+
 export function describeRun(name: string, variant: Variant, run: VariantRun): string {
   const rate = Number.isNaN(run.deliveriesPerSecond)
     ? ''
     : `${Math.round(run.deliveriesPerSecond)} deliveries/s, `;
-  return `${name}, ${VARIANT_LABEL[variant]}: ${rate}p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms`;
+  return (
+    `${name}, ${VARIANT_LABEL[variant]}: ${rate}p50 ${run.p50Ms.toFixed(1)} ms, ` +
+    `p99 ${run.p99Ms.toFixed(1)} ms, ${Math.round(run.cpuUsPerDelivery)} µs CPU per delivery`
+  );
 }
 
 /** Per-run details, one array per field, for the JSON. */
@@ -300,4 +332,18 @@ export function variantMetrics(
       of((r) => r.p99Ms),
     ),
   ];
+}
+
+/** CPU µs per delivery, one figure per run; `paired`: the median of per-run ratios to it. */
+export function cpuMetric(
+  name: string,
+  runs: readonly VariantRun[],
+  paired?: PairedBaseline,
+): Metric {
+  return metric(
+    name,
+    'µs',
+    runs.map((r) => r.cpuUsPerDelivery),
+    paired ? { paired } : {},
+  );
 }

@@ -17,6 +17,8 @@ import { metric } from '../lib/result.js';
 import type { Scenario } from '../lib/scenario.js';
 import {
   closedLoopMethod,
+  cpuMethod,
+  cpuMetric,
   describeRun,
   detailsOf,
   emptyRuns,
@@ -53,7 +55,13 @@ export const diy: Scenario = {
       `a new queue (keys ${DIY_PREFIX}:<queue>:*) per run, obliterated before and after. ` +
       `Each system, fresh per variant: ${closedLoopMethod(options.events)} ` +
       `Ratios: median of per-run ratios (DIY to the raw run right before; Herald to the DIY ` +
-      `run of the same round).`;
+      `run of the same round). ` +
+      cpuMethod(
+        `the \`herald serve\` process, and of the relay's ${layout === 'two' ? 'two ' : ''}` +
+          `process${layout === 'two' ? 'es' : ''} plus the Redis server's (Redis is the relay's store, as SQLite is inside Herald's ` +
+          `process; on a Redis shared with other clients their commands count too)`,
+      ) +
+      ` For CPU, Herald / DIY below 1 means Herald spends less per delivery.`;
     const found = await ensureRedis(scope, log);
     if (!found.server) return { method, metrics: [], details: {}, skipped: found.reason };
     const redis = found.server;
@@ -78,6 +86,17 @@ export const diy: Scenario = {
     }
 
     const diyRates = (variant: Variant) => diyRuns[variant].map((r) => r.deliveriesPerSecond);
+    const cpuMetrics = (variant: (typeof VARIANTS)[number]) => {
+      const label = VARIANT_LABEL[variant];
+      return [
+        cpuMetric(`DIY CPU per delivery, ${label}`, diyRuns[variant]),
+        cpuMetric(`Herald CPU per delivery, ${label}`, heraldRuns[variant], {
+          scenario: 'DIY',
+          name: `CPU per delivery, ${label}`,
+          runs: diyRuns[variant].map((r) => r.cpuUsPerDelivery),
+        }),
+      ];
+    };
     const heraldOverDiy = (variant: (typeof VARIANTS)[number]) =>
       metric(
         `Herald deliveries/s, ${VARIANT_LABEL[variant]}`,
@@ -99,6 +118,8 @@ export const diy: Scenario = {
         ...variantMetrics('', 'single', diyRuns.single, paired.baseline),
         heraldOverDiy('batches'),
         heraldOverDiy('single'),
+        ...cpuMetrics('batches'),
+        ...cpuMetrics('single'),
       ],
       details: {
         eventsPerRun: options.events,

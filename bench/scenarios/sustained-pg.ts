@@ -5,16 +5,19 @@
 
 import { generateMasterKey } from '../../src/services/secret-box.js';
 import { HERALD_MAX_CONCURRENCY, heraldPostgres } from '../lib/herald-contestants.js';
-import type { Metric } from '../lib/result.js';
+import type { Metric, Target } from '../lib/result.js';
 import type { Scenario } from '../lib/scenario.js';
 import {
   closedLoopMethod,
+  cpuMethod,
+  cpuMetric,
   describeRun,
   detailsOf,
   emptyRuns,
   type Runs,
   runVariant,
   startRig,
+  VARIANT_LABEL,
   variantMetrics,
 } from '../lib/sustained.js';
 import { databaseUrl, NO_DATABASE } from './postgres.js';
@@ -38,7 +41,11 @@ export const sustainedPg: Scenario = {
       `\`herald serve --database <url> --role all\` (plus \`--role worker\` for two workers) as ` +
       `separate processes, one Basic endpoint (maxConcurrency ${HERALD_MAX_CONCURRENCY}); ` +
       `publishes go to the --role all process: ${closedLoopMethod(options.events)} Ratios: ` +
-      `median of per-run ratios to the raw run right before.`;
+      `median of per-run ratios to the raw run right before. ` +
+      cpuMethod(
+        "Herald's processes only (--role all and --role worker; the PostgreSQL server's CPU " +
+          'time is not counted)',
+      );
     const url = databaseUrl();
     if (!url) return { method, metrics: [], details: {}, skipped: NO_DATABASE };
     const { paired, rig, spec } = await startRig(scope, options);
@@ -60,16 +67,16 @@ export const sustainedPg: Scenario = {
       }
       const suffix = `${workers} worker${workers > 1 ? 's' : ''}, `;
       const baseline = { scenario: 'raw', name: 'requests/s', runs: rawRuns };
-      metrics.push(
-        ...variantMetrics(
-          suffix,
-          'batches',
-          runs.batches,
-          baseline,
-          workers === 2 ? { of: 'value', op: '>=', value: 8000 } : undefined,
-        ),
-        ...variantMetrics(suffix, 'single', runs.single, baseline),
-      );
+      for (const variant of VARIANTS) {
+        const target: Target | undefined =
+          variant === 'batches' && workers === 2
+            ? { of: 'value', op: '>=', value: 8000 }
+            : undefined;
+        metrics.push(
+          ...variantMetrics(suffix, variant, runs[variant], baseline, target),
+          cpuMetric(`${suffix}Herald CPU per delivery, ${VARIANT_LABEL[variant]}`, runs[variant]),
+        );
+      }
       details[`workers${workers}`] = {
         pairedRawRequestsPerSecond: rawRuns,
         batches: detailsOf(runs.batches),

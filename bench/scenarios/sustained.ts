@@ -11,12 +11,15 @@ import { metric } from '../lib/result.js';
 import { deliveryTimeoutMs, type BenchOptions, type Scenario } from '../lib/scenario.js';
 import {
   closedLoopMethod,
+  cpuMethod,
+  cpuMetric,
   describeRun,
   detailsOf,
   emptyRuns,
   runVariant,
   startRig,
   type Variant,
+  VARIANT_LABEL,
   variantMetrics,
   WARMUP_EVENTS,
 } from '../lib/sustained.js';
@@ -68,14 +71,17 @@ export const sustained: Scenario = {
         `raw's measurement on that listener; then three variants, each on a fresh Herald: ` +
         `${closedLoopMethod(options.events)} Third, after the same warm-up, ${options.events} ` +
         `single events open-loop ${rateLabel} (those sent in the first ${options.warmupMs} ms ` +
-        `left out). Ratios are the median of the per-run ratios to the raw run right before.`,
+        `left out). Ratios are the median of the per-run ratios to the raw run right before. ` +
+        cpuMethod('the `herald serve` process'),
       metrics: [
         ...variantMetrics('', 'batches', runs.batches, paired.baseline, {
           of: 'ratio',
           op: '>=',
           value: 0.5,
         }),
+        cpuMetric(`Herald CPU per delivery, ${VARIANT_LABEL.batches}`, runs.batches),
         ...variantMetrics('', 'single', runs.single, paired.baseline),
+        cpuMetric(`Herald CPU per delivery, ${VARIANT_LABEL.single}`, runs.single),
         metric(
           `p50 publish → delivered ${rateLabel}`,
           'ms',
@@ -87,6 +93,7 @@ export const sustained: Scenario = {
           runs.rate.map((r) => r.p99Ms),
           atTarget ? { target: { of: 'value', op: '<=', value: 10 } } : {},
         ),
+        cpuMetric(`Herald CPU per delivery ${rateLabel}`, runs.rate),
       ],
       details: {
         eventsPerRun: options.events,
