@@ -176,7 +176,6 @@ async function measureAtRate(rig: Rig, relay: Relay, spec: RunSpec): Promise<Var
     p99Ms: percentileOfSorted(sorted, 99),
     cpuUsPerDelivery: cpuUs,
     details: {
-      cpuUsPerDelivery: cpuUs,
       p95Ms: percentileOfSorted(sorted, 95),
       maxMs: sorted[sorted.length - 1] ?? NaN,
       measuredEvents: sorted.length,
@@ -210,7 +209,6 @@ async function measureClosedLoop(
     p99Ms: percentileOfSorted(sorted, 99),
     cpuUsPerDelivery: cpuUs,
     details: {
-      cpuUsPerDelivery: cpuUs,
       seconds: (lastDelivery - firstPublish) / 1000,
       publishSeconds: (lastPublish - firstPublish) / 1000,
       acceptedPerSecond: published.accepted / ((lastPublish - firstPublish) / 1000),

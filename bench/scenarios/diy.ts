@@ -57,9 +57,10 @@ export const diy: Scenario = {
       `Ratios: median of per-run ratios (DIY to the raw run right before; Herald to the DIY ` +
       `run of the same round). ` +
       cpuMethod(
-        `the \`herald serve\` process, and of the relay's ${layout === 'two' ? 'two ' : ''}` +
-          `process${layout === 'two' ? 'es' : ''} plus the Redis server's (Redis is the relay's store, as SQLite is inside Herald's ` +
-          `process; on a Redis shared with other clients their commands count too)`,
+        `the \`herald serve\` process, and of the relay's ` +
+          `${layout === 'two' ? 'two processes' : 'process'} plus the Redis server's (Redis is ` +
+          `the relay's store, as SQLite is inside Herald's process; on a Redis shared with ` +
+          `other clients their commands count too)`,
       ) +
       ` For CPU, Herald / DIY below 1 means Herald spends less per delivery.`;
     const found = await ensureRedis(scope, log);

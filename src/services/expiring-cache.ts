@@ -27,12 +27,12 @@ export class ExpiringCache<K, V> {
 
   /** The cached value of `key`, or what `load` reads (once, however many ask meanwhile). */
   get(key: K, load: () => Promise<V>): Promise<V> {
+    // A value is as old as its read's start: a change made elsewhere shows within ttlMs of it.
+    const now = this.clock();
     const cached = this.entries.get(key);
-    if (cached && cached.until > this.clock()) return cached.value;
+    if (cached && cached.until > now) return cached.value;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     const generation = this.generation;
-    // As old as the read's start: a change made elsewhere shows within ttlMs of it.
-    const started = this.clock();
     const value = load();
     const entry: Entry<V> = { value, until: Infinity };
     this.entries.set(key, entry);
@@ -41,7 +41,7 @@ export class ExpiringCache<K, V> {
         if (this.entries.get(key) !== entry) return;
         // Changed while it was read: the next request reads again.
         if (this.generation !== generation) this.entries.delete(key);
-        else entry.until = started + this.ttlMs;
+        else entry.until = now + this.ttlMs;
       },
       () => {
         // A failed read is not cached: the next request tries again.

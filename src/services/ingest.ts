@@ -258,7 +258,10 @@ export class IngestService {
     return committing;
   }
 
-  /** Committed: the worker delivers them; not (replayed, conflict, failed): their leases go back. */
+  /**
+   * Committed: the worker delivers them, but for those the store left out (their endpoint was
+   * deleted meanwhile); not committed (replayed, conflict, failed): their leases go back.
+   */
   private static handOver(
     { taker, deliveries, due }: HandedOver,
     queued: number,
@@ -268,16 +271,13 @@ export class IngestService {
     if (deliveries.length === 0) return;
     if (outcome?.kind !== 'inserted') {
       for (const d of deliveries) taker.cancel(d.endpointId, 1);
-      return;
-    }
-    // Not inserted (the endpoint was deleted meanwhile): given back, never sent.
-    const skipped = outcome.skipped && new Set(outcome.skipped);
-    if (!skipped) {
+    } else if (!outcome.skipped) {
       taker.adopt(deliveries);
-      return;
+    } else {
+      const skipped = new Set(outcome.skipped);
+      for (const d of deliveries) if (skipped.has(d.id)) taker.cancel(d.endpointId, 1);
+      taker.adopt(deliveries.filter((d) => !skipped.has(d.id)));
     }
-    for (const d of deliveries) if (skipped.has(d.id)) taker.cancel(d.endpointId, 1);
-    taker.adopt(deliveries.filter((d) => !skipped.has(d.id)));
   }
 
   private static count(batch: IngestBatch, handedOver: number): BatchCounts {
