@@ -1,4 +1,4 @@
-// Turning whatever undici, node:net or node:tls threw into the four failure kinds the delivery
+// Turning whatever the delivery client (h1/), undici, node:net or node:tls threw into the four failure kinds the delivery
 // engine understands, with a short message that is safe for the attempt log (no headers, no
 // request body, no credentials: only codes and fixed phrases, or the library's own message).
 
@@ -8,6 +8,7 @@ import { findDestinationBlocked } from './guard.js';
 export type SendFailure = 'timeout' | 'connect_error' | 'destination_blocked' | 'withdrawn';
 
 const TIMEOUT_CODES = new Set([
+  'ERR_HERALD_CONNECT_TIMEOUT',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
@@ -15,6 +16,17 @@ const TIMEOUT_CODES = new Set([
 ]);
 
 const PHRASES: Readonly<Record<string, string>> = {
+  ERR_HERALD_CONNECT_TIMEOUT: 'connection not established in time',
+  ERR_HERALD_SOCKET_CLOSED: 'the listener closed the connection',
+  ERR_HERALD_ANSWER_CUT: 'the listener closed the connection before the end of its answer',
+  ERR_HERALD_CLOSED: 'not sent: Herald is shutting down',
+  ERR_HERALD_SHUT_DOWN: 'Herald shut down before the answer came',
+  HPE_INVALID_STATUS: 'the listener answered with an invalid status code',
+  HPE_HEADER_OVERFLOW: 'the listener answered with headers too large to read',
+  HPE_INVALID_HEADER_TOKEN: 'the listener answered with a header that is not valid HTTP',
+  HPE_INVALID_CONTENT_LENGTH: 'the listener answered with an invalid Content-Length',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'the listener answered with both Content-Length and chunking',
+  HPE_INVALID_CHUNK_SIZE: 'the listener answered with a broken chunked body',
   UND_ERR_CONNECT_TIMEOUT: 'connection not established in time',
   UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
   UND_ERR_BODY_TIMEOUT: 'response body not received in time',

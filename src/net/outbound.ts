@@ -1,18 +1,21 @@
-// Every outbound HTTP request Herald makes (webhook deliveries and OAuth token requests) goes
-// through undici Agents whose connections are made by the SSRF guard: names are resolved and
-// checked by the lookup hook on each new connection, IP literals are checked before dispatch.
-// Deliveries and OAuth requests have separate Agents: a Salesforce org often serves its token
-// endpoint and its Apex REST listener from one host (My Domain), and a token refresh must not
-// wait in line behind the deliveries queued for that host, which are waiting for the refresh.
+// Every outbound HTTP request Herald makes goes out on connections made by the SSRF guard: names
+// are resolved and checked by the lookup hook on each new connection, IP literals are checked
+// before dispatch. Webhook deliveries use Herald's own lean HTTP/1.1 client (h1/agent.ts: the
+// busiest path of all); OAuth token requests use undici's fetch. The two keep separate pools: a
+// Salesforce org often serves its token endpoint and its Apex REST listener from one host (My
+// Domain), and a token refresh must not wait in line behind the deliveries queued for that host,
+// which are waiting for the refresh.
 // Redirects are never followed (SPEC §5: a 3xx is a failure, and following one would bypass the
 // registration-time check of the URL).
 
+import { connect as netConnect, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { RequestInit as UndiciRequestInit } from 'undici';
 import { allowedCidrs } from '../domain/addresses.js';
 import type { NetworkPolicy } from '../domain/addresses.js';
-import { exchange } from './exchange.js';
 import type { SendFailure } from './failures.js';
+import { DeliveryAgent, type Destination } from './h1/agent.js';
 import { DestinationBlockedError, createGuardedLookup, type LookupAll } from './guard.js';
 import { createPoolFactory } from './pools.js';
 import { createTargetCache } from './targets.js';
@@ -29,12 +32,14 @@ export interface OutboundOptions {
   readonly maxDrainBytes?: number;
   /** Open connections per origin; default 128. */
   readonly connectionsPerOrigin?: number;
-  /** Idle keep-alive time before a pooled socket is closed; undici's default when unset. */
+  /** Idle keep-alive time before a pooled socket is closed; default 4000 (less if a listener asks). */
   readonly keepAliveTimeoutMs?: number;
   /** `fetch`'s total timeout when the caller passes no signal; default 30000. */
   readonly fetchTimeoutMs?: number;
   /** Resolves names behind the SSRF guard instead of `dns.lookup` (tests watch and steer it). */
   readonly lookupAll?: LookupAll;
+  /** Certificates trusted for deliveries over TLS instead of Node's (tests' own authority). */
+  readonly ca?: string;
 }
 
 export interface SendRequest {
@@ -79,6 +84,10 @@ export interface Outbound {
  * token host refresh at once; the rest wait for a connection.
  */
 const OAUTH_CONNECTIONS_PER_ORIGIN = 16;
+/** Idle time before a pooled delivery connection is closed, unless the listener asks for less. */
+const KEEP_ALIVE_MS = 4000;
+/** The largest response head read (as Node's own HTTP parser). */
+const MAX_HEADER_BYTES = 16 * 1024;
 
 export function createOutbound(options: OutboundOptions): Outbound {
   const { policy } = options;
@@ -100,25 +109,50 @@ export function createOutbound(options: OutboundOptions): Outbound {
     timeout: connectTimeout,
     ...(guarded ? { lookup: createGuardedLookup(policy, { plainHttp: true, lookupAll }) } : {}),
   });
-  const pooled = (connections: number): Agent =>
-    new Agent({
-      factory: createPoolFactory(),
-      connect: (connectOptions, callback) =>
-        (connectOptions.protocol === 'https:' ? httpsConnect : httpConnect)(
-          connectOptions,
-          callback,
-        ),
-      connections,
-      pipelining: 1,
-      ...(options.keepAliveTimeoutMs === undefined
-        ? {}
-        : { keepAliveTimeout: options.keepAliveTimeoutMs }),
+  const oauthAgent = new Agent({
+    factory: createPoolFactory(),
+    connect: (connectOptions, callback) =>
+      (connectOptions.protocol === 'https:' ? httpsConnect : httpConnect)(connectOptions, callback),
+    connections: OAUTH_CONNECTIONS_PER_ORIGIN,
+    pipelining: 1,
+    ...(options.keepAliveTimeoutMs === undefined
+      ? {}
+      : { keepAliveTimeout: options.keepAliveTimeoutMs }),
+  });
+  const httpsLookup = guarded ? createGuardedLookup(policy, { lookupAll }) : undefined;
+  const httpLookup = guarded
+    ? createGuardedLookup(policy, { plainHttp: true, lookupAll })
+    : undefined;
+  const open = (d: Destination) => {
+    if (!d.tls) {
+      const socket = netConnect({
+        host: d.hostname,
+        port: d.port,
+        noDelay: true,
+        ...(httpLookup ? { lookup: httpLookup } : {}),
+      });
+      return { socket, ready: 'connect' as const };
+    }
+    const socket = tlsConnect({
+      host: d.hostname,
+      port: d.port,
+      ALPNProtocols: ['http/1.1'],
+      ...(isIP(d.hostname) === 0 ? { servername: d.hostname } : {}),
+      ...(httpsLookup ? { lookup: httpsLookup } : {}),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
     });
-  const agent = pooled(options.connectionsPerOrigin ?? 128);
-  const oauthAgent = pooled(OAUTH_CONNECTIONS_PER_ORIGIN);
+    socket.setNoDelay(true);
+    return { socket, ready: 'secureConnect' as const };
+  };
   const targets = createTargetCache(policy);
-
-  const limits = { keepBytes: maxResponseBytes, drainBytes: maxDrainBytes };
+  const agent = new DeliveryAgent({
+    connectionsPerOrigin: options.connectionsPerOrigin ?? 128,
+    connectTimeoutMs: connectTimeout,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? KEEP_ALIVE_MS,
+    maxHeaderBytes: MAX_HEADER_BYTES,
+    limits: { keepBytes: maxResponseBytes, drainBytes: maxDrainBytes },
+    open,
+  });
 
   // Not async: an async function returning the exchange's promise would wrap it in one more,
   // at a few extra microtasks per delivery. Neither path throws.
@@ -132,19 +166,7 @@ export function createOutbound(options: OutboundOptions): Outbound {
         durationMs: 0,
       });
     }
-    return exchange(
-      agent,
-      {
-        origin: target.origin,
-        path: target.path,
-        method: request.method ?? 'POST',
-        headers: request.headers,
-        body: request.body,
-        timeoutMs: request.timeoutMs,
-        stillWanted: request.stillWanted,
-      },
-      limits,
-    );
+    return agent.send(target, request);
   }
 
   async function guardedFetch(
@@ -193,12 +215,18 @@ export function createOutbound(options: OutboundOptions): Outbound {
     };
   }
 
+  let closing: Promise<void> | undefined;
   return {
     send,
     fetch: guardedFetch as typeof globalThis.fetch,
-    async close() {
-      targets.clear();
-      await Promise.all([agent.close(), oauthAgent.close()]);
+    close() {
+      // Once: undici rejects a second close of its agent.
+      closing ??= (async () => {
+        targets.clear();
+        agent.close();
+        await oauthAgent.close();
+      })();
+      return closing;
     },
   };
 }

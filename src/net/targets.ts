@@ -3,13 +3,10 @@
 
 import { parseIp } from '../domain/addresses.js';
 import type { NetworkPolicy } from '../domain/addresses.js';
+import type { Destination } from './h1/agent.js';
 import { refuseAddresses, unbracket } from './guard.js';
 
-export interface Target {
-  /** `https://host:port`, what undici pools connections by. */
-  readonly origin: string;
-  /** Path and query: the fragment is never sent. */
-  readonly path: string;
+export interface Target extends Destination {
   /** Set when the URL must not be used; the message is safe to log and show. */
   readonly refusal: string | undefined;
 }
@@ -17,7 +14,7 @@ export interface Target {
 const MAX_CACHED = 4096;
 
 function refused(message: string): Target {
-  return { origin: '', path: '', refusal: message };
+  return { origin: '', tls: false, hostname: '', port: 0, host: '', path: '', refusal: message };
 }
 
 function resolveTarget(url: string, policy: NetworkPolicy): Target {
@@ -39,7 +36,17 @@ function resolveTarget(url: string, policy: NetworkPolicy): Target {
     parseIp(host) === undefined
       ? undefined
       : refuseAddresses(host, [host], policy, parsed.protocol === 'http:');
-  return { origin: parsed.origin, path: parsed.pathname + parsed.search, refusal };
+  const tls = parsed.protocol === 'https:';
+  return {
+    origin: parsed.origin,
+    tls,
+    hostname: host,
+    port: parsed.port === '' ? (tls ? 443 : 80) : Number(parsed.port),
+    host: parsed.host,
+    // The fragment is never sent.
+    path: parsed.pathname + parsed.search,
+    refusal,
+  };
 }
 
 /** A bounded URL → Target cache for one policy. */

@@ -7,7 +7,8 @@ import { ValidationError } from '../../src/errors.js';
 import type { NetworkPolicy } from '../../src/domain/addresses.js';
 import { checkDestination, isDestinationBlocked, type LookupAll } from '../../src/net/guard.js';
 import { createOutbound } from '../../src/net/outbound.js';
-import type { Outbound, SendResult } from '../../src/net/outbound.js';
+import type { Outbound } from '../../src/net/outbound.js';
+import { expectFailure, expectOk } from '../helpers/send-result.js';
 
 const STRICT: NetworkPolicy = { allowPrivateNetwork: false, allowedNetworks: [] };
 const LOOPBACK_LISTED: NetworkPolicy = {
@@ -105,16 +106,6 @@ async function until(condition: () => boolean): Promise<void> {
 
 function post(url: string, timeoutMs = 5000): Parameters<Outbound['send']>[0] {
   return { url, headers: { 'content-type': 'application/json' }, body: '{"a":1}', timeoutMs };
-}
-
-function expectOk(result: SendResult): Extract<SendResult, { ok: true }> {
-  if (!result.ok) throw new Error(`expected success, got ${result.failure}: ${result.message}`);
-  return result;
-}
-
-function expectFailure(result: SendResult): Extract<SendResult, { ok: false }> {
-  if (result.ok) throw new Error(`expected a failure, got status ${result.status}`);
-  return result;
 }
 
 describe('outbound', () => {
