@@ -22,31 +22,34 @@ export const FLAT_INGEST = 'ingest:flat';
 const RESULT_WIDTH = 20;
 
 export function encodeResults(results: readonly DeliveryResult[]): Flat {
-  const out: Flat = new Array(results.length * RESULT_WIDTH);
-  let i = 0;
+  // Built by push, never preallocated: structured clone copies an array with holes (what
+  // `new Array(n)` makes, even once filled) index by index, three to four times slower.
+  const out: Flat = [];
   for (const r of results) {
-    out[i++] = r.deliveryId;
-    out[i++] = r.owner;
-    out[i++] = r.status;
-    out[i++] = r.nextAttemptAt;
-    out[i++] = r.attempts;
-    out[i++] = r.cycleAttempts;
-    out[i++] = r.lastStatusCode;
-    out[i++] = r.lastError;
-    out[i++] = r.updatedAt;
     const a = r.attempt;
-    out[i++] = a !== null;
-    // An attempt's delivery id is its result's: not sent twice.
-    out[i++] = a?.id ?? null;
-    out[i++] = a?.number ?? null;
-    out[i++] = a?.trigger ?? null;
-    out[i++] = a?.startedAt ?? null;
-    out[i++] = a?.durationMs ?? null;
-    out[i++] = a?.statusCode ?? null;
-    out[i++] = a?.outcome ?? null;
-    out[i++] = a?.error ?? null;
-    out[i++] = a?.responseBody ?? null;
-    out[i++] = r.raised;
+    out.push(
+      r.deliveryId,
+      r.owner,
+      r.status,
+      r.nextAttemptAt,
+      r.attempts,
+      r.cycleAttempts,
+      r.lastStatusCode,
+      r.lastError,
+      r.updatedAt,
+      a !== null,
+      // An attempt's delivery id is its result's: not sent twice.
+      a?.id ?? null,
+      a?.number ?? null,
+      a?.trigger ?? null,
+      a?.startedAt ?? null,
+      a?.durationMs ?? null,
+      a?.statusCode ?? null,
+      a?.outcome ?? null,
+      a?.error ?? null,
+      a?.responseBody ?? null,
+      r.raised,
+    );
   }
   return out;
 }
@@ -98,10 +101,9 @@ const MANUAL = 8;
  * order above (manual as SQLite's 0 or 1); columns after them are left out.
  */
 export function flattenClaimedRows(rows: readonly (readonly unknown[])[]): Flat {
-  const out: Flat = new Array(rows.length * CLAIMED_WIDTH);
-  let i = 0;
+  const out: Flat = []; // without holes, as encodeResults
   for (const r of rows) {
-    for (let c = 0; c < CLAIMED_WIDTH; c++) out[i++] = c === MANUAL ? r[c] === 1 : r[c];
+    for (let c = 0; c < CLAIMED_WIDTH; c++) out.push(c === MANUAL ? r[c] === 1 : r[c]);
   }
   return out;
 }
