@@ -1,4 +1,5 @@
-// The per-origin connection pools behind the outbound Agent.
+// The per-origin connection pools behind undici's Agent for OAuth token requests (deliveries
+// have their own client, h1/).
 //
 // Why not undici's default factory: in undici 7 the Agent tracks each origin's connections by
 // origin *string* and closes the origin's pool when the count drops to zero. A pool it has

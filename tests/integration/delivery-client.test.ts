@@ -204,8 +204,8 @@ describe('reading answers and keeping connections', () => {
     ['Connection: close', 2, reply('bye', 'HTTP/1.1 200 OK', ['Connection: close'])],
     ['HTTP/1.0 without keep-alive', 2, reply('bye', 'HTTP/1.0 200 OK')],
     ['HTTP/1.0 with keep-alive', 1, reply('bye', 'HTTP/1.0 200 OK', ['Connection: keep-alive'])],
-    ['Keep-Alive: timeout=1 (kept 0 s)', 2, reply('bye', undefined, ['Keep-Alive: timeout=1'])],
-    ['Keep-Alive: timeout=2 (kept 1 s)', 1, reply('bye', undefined, ['Keep-Alive: timeout=2'])],
+    ['Keep-Alive: timeout=2 (kept 0 s)', 2, reply('bye', undefined, ['Keep-Alive: timeout=2'])],
+    ['Keep-Alive: timeout=3 (kept 1 s)', 1, reply('bye', undefined, ['Keep-Alive: timeout=3'])],
   ])('after %s, two requests take %i connection(s)', async (_name, connections, answer) => {
     // The listener never closes: whatever is dropped, Herald dropped.
     const server = await rawServer((socket) => socket.write(answer));

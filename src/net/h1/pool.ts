@@ -26,7 +26,7 @@ export interface PoolOptions {
 }
 
 /** A listener's keep-alive hint is cut by this much, so Herald never reuses a closing socket. */
-const KEEP_ALIVE_MARGIN_MS = 1000;
+const KEEP_ALIVE_MARGIN_MS = 2000;
 
 function closedError(answered: boolean): Error {
   return answered
