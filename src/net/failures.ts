@@ -21,6 +21,7 @@ const PHRASES: Readonly<Record<string, string>> = {
   ERR_HERALD_ANSWER_CUT: 'the listener closed the connection before the end of its answer',
   ERR_HERALD_CLOSED: 'not sent: Herald is shutting down',
   ERR_HERALD_SHUT_DOWN: 'Herald shut down before the answer came',
+  HPE_LF_EXPECTED: 'the listener answered with lines not ended by CRLF',
   HPE_INVALID_STATUS: 'the listener answered with an invalid status code',
   HPE_HEADER_OVERFLOW: 'the listener answered with headers too large to read',
   HPE_INVALID_HEADER_TOKEN: 'the listener answered with a header that is not valid HTTP',

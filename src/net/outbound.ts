@@ -8,14 +8,13 @@
 // Redirects are never followed (SPEC §5: a 3xx is a failure, and following one would bypass the
 // registration-time check of the URL).
 
-import { connect as netConnect, isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { RequestInit as UndiciRequestInit } from 'undici';
 import { allowedCidrs } from '../domain/addresses.js';
 import type { NetworkPolicy } from '../domain/addresses.js';
 import type { SendFailure } from './failures.js';
-import { DeliveryAgent, type Destination } from './h1/agent.js';
+import { DeliveryAgent } from './h1/agent.js';
+import { createSocketOpener } from './h1/sockets.js';
 import { DestinationBlockedError, createGuardedLookup, type LookupAll } from './guard.js';
 import { createPoolFactory } from './pools.js';
 import { createTargetCache } from './targets.js';
@@ -119,31 +118,11 @@ export function createOutbound(options: OutboundOptions): Outbound {
       ? {}
       : { keepAliveTimeout: options.keepAliveTimeoutMs }),
   });
-  const httpsLookup = guarded ? createGuardedLookup(policy, { lookupAll }) : undefined;
-  const httpLookup = guarded
-    ? createGuardedLookup(policy, { plainHttp: true, lookupAll })
-    : undefined;
-  const open = (d: Destination) => {
-    if (!d.tls) {
-      const socket = netConnect({
-        host: d.hostname,
-        port: d.port,
-        noDelay: true,
-        ...(httpLookup ? { lookup: httpLookup } : {}),
-      });
-      return { socket, ready: 'connect' as const };
-    }
-    const socket = tlsConnect({
-      host: d.hostname,
-      port: d.port,
-      ALPNProtocols: ['http/1.1'],
-      ...(isIP(d.hostname) === 0 ? { servername: d.hostname } : {}),
-      ...(httpsLookup ? { lookup: httpsLookup } : {}),
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-    });
-    socket.setNoDelay(true);
-    return { socket, ready: 'secureConnect' as const };
-  };
+  const open = createSocketOpener({
+    httpLookup: guarded ? createGuardedLookup(policy, { plainHttp: true, lookupAll }) : undefined,
+    httpsLookup: guarded ? createGuardedLookup(policy, { lookupAll }) : undefined,
+    ca: options.ca,
+  });
   const targets = createTargetCache(policy);
   const agent = new DeliveryAgent({
     connectionsPerOrigin: options.connectionsPerOrigin ?? 128,

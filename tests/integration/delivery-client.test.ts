@@ -10,6 +10,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import type { NetworkPolicy } from '../../src/domain/addresses.js';
 import { createOutbound } from '../../src/net/outbound.js';
@@ -253,6 +254,27 @@ describe('broken listeners', () => {
     expect(result.message).toBe('the listener did not answer with valid HTTP');
   });
 
+  it('fails at once on an answer whose lines end with LF alone, not at the timeout', async () => {
+    const server = await rawServer((socket) =>
+      socket.write('HTTP/1.1 200 OK\ncontent-length: 2\n\nok'),
+    );
+    const started = performance.now();
+    const result = expectFailure(await track().send(post(`${server.base}/x`, { timeoutMs: 2000 })));
+    expect(result.failure).toBe('connect_error');
+    expect(result.message).toBe('the listener answered with lines not ended by CRLF');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('fails the request, and stays up, when the sender’s stillWanted throws', async () => {
+    const server = await rawServer((socket) => socket.write(reply('ok')));
+    const stillWanted = () => {
+      throw new Error('the sender broke');
+    };
+    const result = expectFailure(await track().send(post(`${server.base}/x`, { stillWanted })));
+    expect(result).toMatchObject({ failure: 'connect_error', message: 'the sender broke' });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('refuses a header section over 16 KiB and reads one just under it', async () => {
     const server = await rawServer((socket, request) => {
       const size = request.path === '/over' ? 17 * 1024 : 15 * 1024;
@@ -330,6 +352,34 @@ describe('the pool', () => {
     expect(server.connections).toBe(2);
   });
 
+  it('does not keep the process alive with an idle connection', async () => {
+    const server = await rawServer((socket) => socket.write(reply('ok')));
+    const tcp = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const outbound = createOutbound({ policy: LIFTED });
+    expectOk(await outbound.send(post(`${server.base}/x`)));
+    await waitFor(() => server.sockets.length === 1);
+    // The listener's end of the connection is the test's own; Herald's idle end must not count.
+    server.sockets[0]!.unref();
+    const withIdle = tcp();
+    expectOk(await outbound.send(post(`${server.base}/y`))); // the idle connection still works
+    expect(server.connections).toBe(1);
+    await outbound.close();
+    await waitFor(() => server.open === 0);
+    expect(tcp()).toBe(withIdle);
+  });
+
+  it('reports a body that runs until close as cut, not complete, when closed meanwhile', async () => {
+    const server = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\n\r\npartial'));
+    const outbound = createOutbound({ policy: LIFTED });
+    cleanups.push(() => outbound.close());
+    const pending = outbound.send(post(`${server.base}/x`));
+    await waitFor(() => server.requests.length === 1);
+    await sleep(50);
+    await outbound.close();
+    const result = expectFailure(await pending);
+    expect(result.message).toBe('Herald shut down before the answer came');
+  });
+
   it('fails what is in flight and what waits when closed, and every send after', async () => {
     const server = await rawServer(() => undefined); // never answers
     const outbound = createOutbound({ policy: LIFTED, connectionsPerOrigin: 1 });
@@ -361,6 +411,8 @@ describe('TLS', () => {
   let port: number;
   let connections = 0;
   const sockets = new Set<Socket>();
+  /** Per TLS connection accepted: whether it resumed an earlier session. */
+  const resumed: boolean[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
@@ -376,8 +428,10 @@ describe('TLS', () => {
     cert = readFileSync(join(dir, 'c.pem'), 'utf8');
     server = createHttpsServer({ key: readFileSync(join(dir, 'k.pem')), cert }, (req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(200).end(`secure ${req.url} ${req.headers.host}`));
+      const close = req.url === '/bye' ? { connection: 'close' } : {};
+      req.on('end', () => res.writeHead(200, close).end(`secure ${req.url} ${req.headers.host}`));
     });
+    server.on('secureConnection', (socket: TLSSocket) => resumed.push(socket.isSessionReused()));
     server.on('connection', (socket: Socket) => {
       connections++;
       sockets.add(socket);
@@ -405,6 +459,14 @@ describe('TLS', () => {
       expect(result).toMatchObject({ status: 200, body: `secure /x 127.0.0.1:${port}` });
     }
     expect(connections - before).toBe(2);
+  });
+
+  it('resumes its TLS session when it opens a new connection to the same listener', async () => {
+    const outbound = track({ ca: cert });
+    const before = resumed.length;
+    expectOk(await outbound.send(post(`https://localhost:${port}/bye`))); // the listener closes
+    expectOk(await outbound.send(post(`https://localhost:${port}/x`)));
+    expect(resumed.slice(before)).toEqual([false, true]);
   });
 
   it('refuses a self-signed certificate it was not told to trust', async () => {

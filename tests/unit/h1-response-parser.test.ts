@@ -270,6 +270,14 @@ const REFUSED: [string, string[]][] = [
     ],
   ],
   [
+    'HPE_LF_EXPECTED',
+    [
+      'HTTP/1.1 200 OK\ncontent-length: 2\n\nok', // the CRLF blank line would never come
+      `${OK}X-A: 1\nContent-Length: 0\r\n\r\n`,
+      `${OK}X-A: 1\rX-B: 2\r\nContent-Length: 0\r\n\r\n`,
+    ],
+  ],
+  [
     'HPE_INVALID_CONTENT_LENGTH',
     ['abc', '-1', '1.5', '', '5, 5', '5\r\nContent-Length: 6'].map(
       (value) => `${OK}Content-Length: ${value}\r\n\r\nhello!`,

@@ -4,10 +4,10 @@
 // sending is the busiest part of delivering. New connections are opened by the caller's `open`,
 // which is where the SSRF guard resolves and checks the address (outbound.ts).
 
-import type { Socket } from 'node:net';
 import { Exchange, type ExchangeLimits } from '../exchange.js';
 import type { SendResult } from '../outbound.js';
 import { codedError, OriginPool } from './pool.js';
+import type { OpenSocket } from './sockets.js';
 
 /** Where a request goes: parsed once per URL (targets.ts). */
 export interface Destination {
@@ -36,10 +36,7 @@ export interface AgentOptions {
   readonly keepAliveTimeoutMs: number;
   readonly maxHeaderBytes: number;
   readonly limits: ExchangeLimits;
-  readonly open: (destination: Destination) => {
-    socket: Socket;
-    ready: 'connect' | 'secureConnect';
-  };
+  readonly open: OpenSocket;
 }
 
 /** How often idle connections past their keep-alive time are closed. */

@@ -8,6 +8,12 @@ import type { Exchange, ExchangeOwner } from '../exchange.js';
 import { Withdrawn } from '../exchange.js';
 import { ResponseParser } from './response-parser.js';
 
+const SHUT_DOWN = 'ERR_HERALD_SHUT_DOWN';
+
+function codeOf(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
+}
+
 /** An error with a code failures.ts knows. */
 export function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -36,8 +42,12 @@ function closedError(answered: boolean): Error {
 
 /** Asks the sender, right before writing, whether the request is still wanted; fails it if not. */
 function wanted(exchange: Exchange): boolean {
-  if (exchange.stillWanted === undefined || exchange.stillWanted()) return true;
-  exchange.fail(new Withdrawn('not sent: withdrawn while it waited for a connection'));
+  try {
+    if (exchange.stillWanted === undefined || exchange.stillWanted()) return true;
+    exchange.fail(new Withdrawn('not sent: withdrawn while it waited for a connection'));
+  } catch (error) {
+    exchange.fail(error); // asked from socket events: a throw must not escape to them
+  }
   return false;
 }
 
@@ -72,7 +82,15 @@ class Connection implements ExchangeOwner {
     exchange.owner = this;
     this.exchange = exchange;
     this.parser.reset(exchange);
+    this.socket.ref();
     this.socket.write(exchange.bytes);
+  }
+
+  /** Kept for reuse: an idle connection alone does not keep the process alive. */
+  rest(limitMs: number): void {
+    this.idleLimitMs = limitMs;
+    this.idleSince = performance.now();
+    this.socket.unref();
   }
 
   /** The exchange gave up (its timer): nothing more is read for it on this socket. */
@@ -122,7 +140,8 @@ class Connection implements ExchangeOwner {
     const exchange = this.exchange;
     this.exchange = null;
     if (exchange !== null) {
-      if (this.parser.closed()) exchange.succeed();
+      // Closed by Herald's shutdown, a body that runs until close is cut, not complete.
+      if (this.parser.closed() && codeOf(this.error) !== SHUT_DOWN) exchange.succeed();
       else exchange.fail(this.error ?? closedError(exchange.answered));
     }
     this.pool.closed(this, this.ready ? null : this.error);
@@ -173,15 +192,15 @@ export class OriginPool implements ExchangeOwner {
       connection.write(next);
       return;
     }
-    connection.idleLimitMs =
+    const limitMs =
       keepAliveHintMs === undefined
         ? this.o.keepAliveTimeoutMs
         : Math.min(this.o.keepAliveTimeoutMs, keepAliveHintMs - KEEP_ALIVE_MARGIN_MS);
-    if (connection.idleLimitMs <= 0) {
+    if (limitMs <= 0) {
       connection.destroy();
       return;
     }
-    connection.idleSince = performance.now();
+    connection.rest(limitMs);
     this.idle.push(connection);
   }
 
@@ -211,7 +230,7 @@ export class OriginPool implements ExchangeOwner {
 
   close(error: Error): void {
     for (const exchange of this.waiting.splice(0)) exchange.fail(error);
-    const cut = codedError('ERR_HERALD_SHUT_DOWN', 'Herald shut down before the answer came');
+    const cut = codedError(SHUT_DOWN, 'Herald shut down before the answer came');
     for (const connection of this.connections) connection.destroy(cut);
   }
 
@@ -230,8 +249,8 @@ export class OriginPool implements ExchangeOwner {
   }
 
   private connect(): void {
-    this.connecting++;
     const { socket, ready } = this.o.open();
+    this.connecting++;
     const connection = new Connection(socket, this, this.o.maxHeaderBytes);
     this.connections.add(connection);
     const timer = setTimeout(() => {
@@ -246,8 +265,7 @@ export class OriginPool implements ExchangeOwner {
       const next = this.nextWanted();
       if (next !== undefined) connection.write(next);
       else {
-        connection.idleLimitMs = this.o.keepAliveTimeoutMs;
-        connection.idleSince = performance.now();
+        connection.rest(this.o.keepAliveTimeoutMs);
         this.idle.push(connection);
       }
     });

@@ -44,6 +44,9 @@ const enum State {
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
+const LF_LF = Buffer.from('\n\n');
+/** A CR not followed by LF, or an LF not preceded by CR. */
+const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
 /** Longest chunk-size line (with extensions) or trailer line accepted. */
 const MAX_LINE = 4096;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
@@ -113,6 +116,10 @@ export class ResponseParser {
             if (!startsLikeHttp(chunk, at)) {
               fail('HPE_INVALID_CONSTANT', 'the response does not start with HTTP/1.x');
             }
+            if (chunk.indexOf(LF_LF, at) >= 0) {
+              // Lines ended by LF alone: the blank line Herald waits for would never come.
+              fail('HPE_LF_EXPECTED', 'the response lines do not end with CRLF');
+            }
             this.pending = chunk.subarray(at);
             return null;
           }
@@ -174,6 +181,8 @@ export class ResponseParser {
   }
 
   private head(text: string): void {
+    if (BARE_CR_OR_LF.test(text))
+      fail('HPE_LF_EXPECTED', 'the response lines do not end with CRLF');
     const lines = text.split('\r\n');
     const status = STATUS_LINE.exec(lines[0]!);
     if (status === null) fail('HPE_INVALID_CONSTANT', 'the response does not start with HTTP/1.x');
