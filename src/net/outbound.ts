@@ -100,13 +100,17 @@ export function createOutbound(options: OutboundOptions): Outbound {
   // and a lookup hook cannot see the scheme. With the guard lifted, Node's own lookup is used.
   const guarded = !policy.allowPrivateNetwork;
   const lookupAll = options.lookupAll;
+  const httpsLookup = guarded ? createGuardedLookup(policy, { lookupAll }) : undefined;
+  const httpLookup = guarded
+    ? createGuardedLookup(policy, { plainHttp: true, lookupAll })
+    : undefined;
   const httpsConnect = buildConnector({
     timeout: connectTimeout,
-    ...(guarded ? { lookup: createGuardedLookup(policy, { lookupAll }) } : {}),
+    ...(httpsLookup ? { lookup: httpsLookup } : {}),
   });
   const httpConnect = buildConnector({
     timeout: connectTimeout,
-    ...(guarded ? { lookup: createGuardedLookup(policy, { plainHttp: true, lookupAll }) } : {}),
+    ...(httpLookup ? { lookup: httpLookup } : {}),
   });
   const oauthAgent = new Agent({
     factory: createPoolFactory(),
@@ -118,11 +122,7 @@ export function createOutbound(options: OutboundOptions): Outbound {
       ? {}
       : { keepAliveTimeout: options.keepAliveTimeoutMs }),
   });
-  const open = createSocketOpener({
-    httpLookup: guarded ? createGuardedLookup(policy, { plainHttp: true, lookupAll }) : undefined,
-    httpsLookup: guarded ? createGuardedLookup(policy, { lookupAll }) : undefined,
-    ca: options.ca,
-  });
+  const open = createSocketOpener({ httpLookup, httpsLookup, ca: options.ca });
   const targets = createTargetCache(policy);
   const agent = new DeliveryAgent({
     connectionsPerOrigin: options.connectionsPerOrigin ?? 128,
