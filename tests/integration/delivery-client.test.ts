@@ -222,6 +222,27 @@ describe('reading answers and keeping connections', () => {
     if (connections === 2) await waitFor(() => server.endedByClient >= 1);
   });
 
+  it('keeps each connection’s unfinished answer apart when their reads interleave', async () => {
+    const waiting: Socket[] = [];
+    const server = await rawServer((socket) => {
+      waiting.push(socket);
+      if (waiting.length < 2) return;
+      const [a, b] = waiting as [Socket, Socket];
+      // Both heads arrive cut in the middle, one connection's read between the other's parts.
+      a.write('HTTP/1.1 200 OK\r\nContent-Le');
+      setTimeout(() => b.write('HTTP/1.1 201 Created\r\nX-Other: zzzzzzzzzzzz'), 20);
+      setTimeout(() => a.write('ngth: 5\r\n\r\nfirst'), 40);
+      setTimeout(() => b.write('zz\r\nContent-Length: 6\r\n\r\nsecond'), 60);
+    });
+    const outbound = track();
+    const [one, two] = await Promise.all([
+      outbound.send(post(`${server.base}/a`)),
+      outbound.send(post(`${server.base}/b`)),
+    ]);
+    const bodies = [expectOk(one), expectOk(two)].map((r) => `${r.status} ${r.body}`).sort();
+    expect(bodies).toEqual(['200 first', '201 second']);
+  });
+
   it('skips 100 Continue and 103 Early Hints, in the same write or in separate ones', async () => {
     const server = await rawServer((socket, request) => {
       const interim = 'HTTP/1.1 100 Continue\r\n\r\n';

@@ -120,7 +120,7 @@ export class ResponseParser {
               // Lines ended by LF alone: the blank line Herald waits for would never come.
               fail('HPE_LF_EXPECTED', 'the response lines do not end with CRLF');
             }
-            this.pending = chunk.subarray(at);
+            this.pending = Buffer.from(chunk.subarray(at)); // a copy: `input` may be reused
             return null;
           }
           if (end - at > this.maxHeaderBytes) {
@@ -142,7 +142,7 @@ export class ResponseParser {
           if (end < 0) {
             if (chunk.length - at > MAX_LINE)
               fail('HPE_INVALID_CHUNK_SIZE', 'a chunk line is too long');
-            this.pending = chunk.subarray(at);
+            this.pending = Buffer.from(chunk.subarray(at)); // a copy: `input` may be reused
             return null;
           }
           this.line(chunk.toString('latin1', at, end));

@@ -21,17 +21,30 @@ export type OpenSocket = (destination: Destination) => {
   ready: 'connect' | 'secureConnect';
 };
 
+/** One read's room for plain TCP connections (TLS sockets read through their stream). */
+const READ_BUFFER_BYTES = 64 * 1024;
 /** TLS sessions kept, one per origin; the oldest is forgotten first. */
 const MAX_SESSIONS = 256;
 
 export function createSocketOpener(o: SocketOptions): OpenSocket {
   const sessions = new Map<string, Buffer>();
+  // Plain TCP reads land in one buffer shared by every connection and are handed on as 'data'
+  // at once, without the stream's per-read allocation and buffering: whoever reads them copies
+  // what it keeps before the next read (the parser and the exchange do).
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   return (d) => {
     if (!d.tls) {
-      const socket = netConnect({
+      const socket: Socket = netConnect({
         host: d.hostname,
         port: d.port,
         noDelay: true,
+        onread: {
+          buffer: readBuffer,
+          callback: (bytes: number, buffer: Uint8Array) => {
+            socket.emit('data', Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+            return true; // keep reading
+          },
+        },
         ...(o.httpLookup ? { lookup: o.httpLookup } : {}),
       });
       return { socket, ready: 'connect' };
