@@ -32,7 +32,12 @@ const flat: Record<string, (store: SqliteStore, arg: unknown) => Promise<unknown
   [FLAT_INGEST]: async (store, batches) => store.commitIngest(decodeIngest(batches as unknown[])),
 };
 
+/** Set by `close`: a call sent after it (a publish group made while closing) is refused as closed. */
+let closed = false;
+
 function run(call: StoreCall): Promise<unknown> {
+  if (closed) return Promise.reject(new Error('The store is closed'));
+  if (call.method === 'close') closed = true;
   if (!store) {
     return call.method === 'close' ? Promise.resolve() : Promise.reject(openError);
   }
