@@ -15,7 +15,7 @@ export interface ExchangeLimits {
   readonly drainBytes: number;
 }
 
-/** The failure of a request its sender no longer wanted (ExchangeRequest.stillWanted). */
+/** The failure of a request its sender no longer wanted (AgentRequest.stillWanted). */
 export class Withdrawn extends Error {
   override name = 'Withdrawn';
 }
@@ -95,7 +95,7 @@ export class Exchange implements ResponseSink {
     if (this.kept < keepBytes) {
       const room = keepBytes - this.kept;
       const keep = chunk.length <= room ? chunk : chunk.subarray(0, room);
-      // A copy: the connection's buffer may hold a great deal more than is kept.
+      // A copy: a plain TCP connection's read buffer is shared and reused (h1/sockets.ts).
       this.chunks.push(Buffer.from(keep));
       this.kept += keep.length;
       this.discarded += chunk.length - keep.length;

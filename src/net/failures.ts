@@ -4,7 +4,7 @@
 
 import { findDestinationBlocked } from './guard.js';
 
-/** `withdrawn`: never sent, because the caller no longer wanted it (ExchangeRequest.stillWanted). */
+/** `withdrawn`: never sent, because the caller no longer wanted it (AgentRequest.stillWanted). */
 export type SendFailure = 'timeout' | 'connect_error' | 'destination_blocked' | 'withdrawn';
 
 const TIMEOUT_CODES = new Set([

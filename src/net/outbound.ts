@@ -43,7 +43,6 @@ export interface OutboundOptions {
 
 export interface SendRequest {
   readonly url: string;
-  readonly method?: 'POST';
   readonly headers: Record<string, string>;
   readonly body: string;
   /** Total budget: connect, send, response headers and body. */

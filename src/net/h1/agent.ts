@@ -1,7 +1,7 @@
 // Herald's delivery client: HTTP/1.1 POSTs over keep-alive connections, a pool per origin. It
 // does what a delivery needs and nothing more (no redirects, no retries, no pipelining, one
-// write per request), which costs about half the CPU of a general-purpose client per request;
-// sending is the busiest part of delivering. New connections are opened by the caller's `open`,
+// write per request): sending is the busiest part of delivering, and undici's general-purpose
+// request path cost about twice the CPU per request of a minimal one (docs/benchmarks.md). New connections are opened by the caller's `open`,
 // which is where the SSRF guard resolves and checks the address (outbound.ts).
 
 import { Exchange, type ExchangeLimits } from '../exchange.js';

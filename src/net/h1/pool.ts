@@ -144,7 +144,7 @@ class Connection implements ExchangeOwner {
       if (this.parser.closed() && codeOf(this.error) !== SHUT_DOWN) exchange.succeed();
       else exchange.fail(this.error ?? closedError(exchange.answered));
     }
-    this.pool.closed(this, this.ready ? null : this.error);
+    this.pool.closed(this, this.error);
   }
 }
 
@@ -204,8 +204,8 @@ export class OriginPool implements ExchangeOwner {
     this.idle.push(connection);
   }
 
-  /** A connection is gone; `connectError`: it never connected, and this is why. */
-  closed(connection: Connection, connectError: unknown): void {
+  /** A connection is gone; `error`: why, if it failed (told to a waiter if it never connected). */
+  closed(connection: Connection, error: unknown): void {
     this.connections.delete(connection);
     const at = this.idle.indexOf(connection);
     if (at >= 0) this.idle.splice(at, 1);
@@ -214,7 +214,7 @@ export class OriginPool implements ExchangeOwner {
       // The exchange waiting longest hears why, so a dead listener fails its deliveries one
       // connection attempt each rather than leaving them to time out.
       const first = this.waiting.shift();
-      first?.fail(connectError ?? closedError(false));
+      first?.fail(error ?? closedError(false));
     }
     this.grow();
     this.maybeEmpty();

@@ -40,8 +40,8 @@ export function createSocketOpener(o: SocketOptions): OpenSocket {
         noDelay: true,
         onread: {
           buffer: readBuffer,
-          callback: (bytes: number, buffer: Uint8Array) => {
-            socket.emit('data', Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+          callback: (bytes: number) => {
+            socket.emit('data', readBuffer.subarray(0, bytes));
             return true; // keep reading
           },
         },
