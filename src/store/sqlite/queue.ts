@@ -177,14 +177,19 @@ export class SqliteQueue implements QueueStore {
   }
 
   async recordResults(results: readonly DeliveryResult[]): Promise<void> {
-    // Returns what the activity figures need of the delivery: an attempt whose lease was lost
-    // updates nothing and is not counted.
+    // A result applies only while the lease is still ours: an attempt whose lease was lost
+    // updates nothing, raises nothing and is not counted.
     const update = this.c.sql(
       `UPDATE deliveries SET status = ?, next_attempt_at = ?, attempts = ?, cycle_attempts = ?,
               last_status_code = ?, last_error = ?, updated_at = ?, manual = 0,
               lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ? AND lease_owner = ? AND ${STATUS_IN.leased}
-        RETURNING endpoint_id, account_id, created_at`,
+        WHERE id = ? AND lease_owner = ? AND ${STATUS_IN.leased}`,
+    );
+    // What the activity figures need of an updated delivery, read after the update instead of
+    // with RETURNING: SQLite runs a RETURNING statement through a temporary table, which cost
+    // more than the update itself (7.8 against 2.5 µs a result; the two statements, 4.1).
+    const facts = this.c.sql(
+      'SELECT endpoint_id, account_id, created_at FROM deliveries WHERE id = ?',
       true,
     );
     const insertAttempt = this.c.sql(
@@ -199,24 +204,25 @@ export class SqliteQueue implements QueueStore {
     );
     this.c.relaxed(
       this.c.db.transaction(() => {
-        const facts: ResultFacts[] = [];
+        const counted: ResultFacts[] = [];
         for (const r of results) {
-          const updated = update.get(
-            r.status,
-            r.nextAttemptAt,
-            r.attempts,
-            r.cycleAttempts,
-            r.lastStatusCode,
-            r.lastError,
-            r.updatedAt,
-            r.deliveryId,
-            r.owner,
-          ) as unknown[] | undefined;
-          // Raised only by a result that applies: a lease lost meanwhile raises nothing.
-          if (r.raised && updated) insertOperationalEvents(this.c, [r.raised]);
+          const applied =
+            update.run(
+              r.status,
+              r.nextAttemptAt,
+              r.attempts,
+              r.cycleAttempts,
+              r.lastStatusCode,
+              r.lastError,
+              r.updatedAt,
+              r.deliveryId,
+              r.owner,
+            ).changes > 0;
+          if (r.raised && applied) insertOperationalEvents(this.c, [r.raised]);
           const a = r.attempt;
-          if (updated && a) {
-            facts.push({
+          if (applied && a) {
+            const updated = facts.get(r.deliveryId) as unknown[];
+            counted.push({
               endpointId: updated[0] as EndpointId,
               accountId: updated[1] as AccountId,
               createdAt: num(updated[2]),
@@ -241,7 +247,7 @@ export class SqliteQueue implements QueueStore {
           }
           if (r.status === 'held') unhold.run(r.updatedAt, r.updatedAt, r.deliveryId);
         }
-        this.reads.count(facts);
+        this.reads.count(counted);
       }),
     );
   }
