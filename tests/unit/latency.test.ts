@@ -92,4 +92,89 @@ describe('activity rollup', () => {
       },
     ]);
   });
+
+  it('adds up interleaved accounts, endpoints and minutes as one result at a time would', () => {
+    // Results of two accounts and three endpoints, interleaved and crossing minutes, slices and
+    // hours: each total must be what counting the results one by one gives.
+    const statuses = ['succeeded', 'pending', 'failed', 'held'] as const;
+    // Endpoints ep_0 and ep_1 belong to acc_0, ep_2 to acc_1.
+    const facts = Array.from({ length: 400 }, (_, i) => {
+      const endpoint = (Math.floor(i / 2) * 7) % 3;
+      return {
+        endpointId: `ep_${endpoint}` as EndpointId,
+        accountId: `acc_${endpoint === 2 ? 1 : 0}` as AccountId,
+        createdAt: 3_500_000 + i * 1_000 - ((i * 37) % 900),
+        status: statuses[(i * 11) % 4]!,
+        // Runs of a few results in the same minute, then a jump (sometimes back in time).
+        updatedAt: 3_500_000 + Math.floor(i / 3) * 45_000 - (i % 17 === 0 ? 600_000 : 0) + i,
+        lastError: i % 2 === 0 ? `error ${i}` : null,
+      };
+    });
+    const count = <T>(rows: Map<string, T>, key: string, make: () => T): T => {
+      if (!rows.has(key)) rows.set(key, make());
+      return rows.get(key)!;
+    };
+    const minutes = new Map<string, Record<string, number | string>>();
+    const latency = new Map<
+      string,
+      { scope: string; slice: number; bucket: number; count: number }
+    >();
+    const endpoints = new Map<string, Record<string, number | string | null>>();
+    for (const f of facts) {
+      const outcome = activityOutcome(f.status);
+      const minute = Math.floor(f.updatedAt / 60_000) * 60_000;
+      for (const scope of [f.accountId, '*']) {
+        const row = count(minutes, `${scope} ${minute}`, () => ({
+          scope,
+          minute,
+          succeeded: 0,
+          retried: 0,
+          failed: 0,
+        }));
+        row[outcome] = (row[outcome] as number) + 1;
+        if (outcome === 'succeeded') {
+          const slice = Math.floor(f.updatedAt / 600_000) * 600_000;
+          const bucket = latencyBucket(f.updatedAt - f.createdAt);
+          count(latency, `${scope} ${slice} ${bucket}`, () => ({ scope, slice, bucket, count: 0 }))
+            .count++;
+        }
+      }
+      const hour = Math.floor(f.updatedAt / 3_600_000) * 3_600_000;
+      const row = count(endpoints, `${f.endpointId} ${hour}`, () => ({
+        endpointId: f.endpointId,
+        hour,
+        accountId: f.accountId,
+        succeeded: 0,
+        retried: 0,
+        failed: 0,
+        lastError: null,
+        lastErrorAt: null,
+      }));
+      row[outcome] = (row[outcome] as number) + 1;
+      if (
+        outcome !== 'succeeded' &&
+        f.lastError !== null &&
+        f.updatedAt >= Number(row.lastErrorAt ?? 0)
+      ) {
+        row.lastError = f.lastError;
+        row.lastErrorAt = f.updatedAt;
+      }
+    }
+    const rows = rollUpActivity(facts);
+    const sorted = <T>(list: T[], key: (row: T) => string): T[] =>
+      [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const minuteKey = (r: { scope: unknown; minute: unknown }) =>
+      `${String(r.scope)} ${String(r.minute)}`;
+    const latencyKey = (r: { scope: string; slice: number; bucket: number }) =>
+      `${r.scope} ${r.slice} ${r.bucket}`;
+    const endpointKey = (r: { endpointId: unknown; hour: unknown }) =>
+      `${String(r.endpointId)} ${String(r.hour)}`;
+    expect(sorted(rows.minutes, minuteKey)).toEqual(sorted([...minutes.values()], minuteKey));
+    expect(sorted(rows.latency, latencyKey)).toEqual(sorted([...latency.values()], latencyKey));
+    expect(sorted(rows.endpoints, endpointKey)).toEqual(
+      sorted([...endpoints.values()], endpointKey),
+    );
+    expect(rows.minutes.length).toBeGreaterThan(20);
+    expect(rows.endpoints.length).toBeGreaterThan(6);
+  });
 });
