@@ -3,7 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { bucketValue, latencyBucket, latencyPercentile } from '../../src/domain/latency.js';
 import type { AccountId, EndpointId } from '../../src/domain/ids.js';
-import { activityOutcome, rollUpActivity } from '../../src/store/activity.js';
+import {
+  activityOutcome,
+  rollUpActivity,
+  type EndpointHourRow,
+  type LatencyRow,
+  type MinuteRow,
+} from '../../src/store/activity.js';
 
 describe('latency buckets', () => {
   it.each([
@@ -114,12 +120,9 @@ describe('activity rollup', () => {
       if (!rows.has(key)) rows.set(key, make());
       return rows.get(key)!;
     };
-    const minutes = new Map<string, Record<string, number | string>>();
-    const latency = new Map<
-      string,
-      { scope: string; slice: number; bucket: number; count: number }
-    >();
-    const endpoints = new Map<string, Record<string, number | string | null>>();
+    const minutes = new Map<string, MinuteRow>();
+    const latency = new Map<string, LatencyRow>();
+    const endpoints = new Map<string, EndpointHourRow>();
     for (const f of facts) {
       const outcome = activityOutcome(f.status);
       const minute = Math.floor(f.updatedAt / 60_000) * 60_000;
@@ -131,7 +134,7 @@ describe('activity rollup', () => {
           retried: 0,
           failed: 0,
         }));
-        row[outcome] = (row[outcome] as number) + 1;
+        row[outcome]++;
         if (outcome === 'succeeded') {
           const slice = Math.floor(f.updatedAt / 600_000) * 600_000;
           const bucket = latencyBucket(f.updatedAt - f.createdAt);
@@ -150,11 +153,11 @@ describe('activity rollup', () => {
         lastError: null,
         lastErrorAt: null,
       }));
-      row[outcome] = (row[outcome] as number) + 1;
+      row[outcome]++;
       if (
         outcome !== 'succeeded' &&
         f.lastError !== null &&
-        f.updatedAt >= Number(row.lastErrorAt ?? 0)
+        f.updatedAt >= (row.lastErrorAt ?? 0)
       ) {
         row.lastError = f.lastError;
         row.lastErrorAt = f.updatedAt;
@@ -163,12 +166,9 @@ describe('activity rollup', () => {
     const rows = rollUpActivity(facts);
     const sorted = <T>(list: T[], key: (row: T) => string): T[] =>
       [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-    const minuteKey = (r: { scope: unknown; minute: unknown }) =>
-      `${String(r.scope)} ${String(r.minute)}`;
-    const latencyKey = (r: { scope: string; slice: number; bucket: number }) =>
-      `${r.scope} ${r.slice} ${r.bucket}`;
-    const endpointKey = (r: { endpointId: unknown; hour: unknown }) =>
-      `${String(r.endpointId)} ${String(r.hour)}`;
+    const minuteKey = (r: MinuteRow) => `${String(r.scope)} ${String(r.minute)}`;
+    const latencyKey = (r: LatencyRow) => `${r.scope} ${r.slice} ${r.bucket}`;
+    const endpointKey = (r: EndpointHourRow) => `${r.endpointId} ${r.hour}`;
     expect(sorted(rows.minutes, minuteKey)).toEqual(sorted([...minutes.values()], minuteKey));
     expect(sorted(rows.latency, latencyKey)).toEqual(sorted([...latency.values()], latencyKey));
     expect(sorted(rows.endpoints, endpointKey)).toEqual(
