@@ -166,7 +166,7 @@ describe('activity rollup', () => {
     const rows = rollUpActivity(facts);
     const sorted = <T>(list: T[], key: (row: T) => string): T[] =>
       [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-    const minuteKey = (r: MinuteRow) => `${String(r.scope)} ${String(r.minute)}`;
+    const minuteKey = (r: MinuteRow) => `${r.scope} ${r.minute}`;
     const latencyKey = (r: LatencyRow) => `${r.scope} ${r.slice} ${r.bucket}`;
     const endpointKey = (r: EndpointHourRow) => `${r.endpointId} ${r.hour}`;
     expect(sorted(rows.minutes, minuteKey)).toEqual(sorted([...minutes.values()], minuteKey));
