@@ -235,6 +235,50 @@ describe('ResponseParser: the head', () => {
     expect(headOf('keep-alive: max=100')[0]!.keepAliveTimeoutMs).toBeUndefined();
   });
 
+  it.each([
+    ['timeout=5', 5000],
+    ['TIMEOUT=7', 7000],
+    [' timeout=05 ', 5000],
+    ['max=100, timeout=3', 3000],
+    ['max=100;timeout=4', 4000],
+    ['timeout = 6', 6000],
+    // Nine digits at most are read, as many as a timeout can usefully have.
+    ['timeout=1234567890', 123456789000],
+    ['timeout=', undefined],
+    ['timeout=x', undefined],
+    ['xtimeout=5', undefined],
+  ])('reads Keep-Alive %j as %j ms', (value, ms) => {
+    expect(headOf(`Keep-Alive: ${value}\r\nContent-Length: 0`)[0]!.keepAliveTimeoutMs).toBe(ms);
+  });
+
+  it.each([
+    ['keep-alive', true],
+    ['Keep-Alive', true],
+    ['KEEP-ALIVE', true],
+    ['close', false],
+    ['Close', false],
+    ['keep-alive, close', false],
+    ['upgrade, CLOSE', false],
+    ['keep-alivex', true],
+  ])('reads Connection: %s as reusable %s on HTTP/1.1', (value, reusable) => {
+    const out = run([
+      bytes(`HTTP/1.1 200 OK\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`),
+    ]);
+    expect([out.error, out.reusable]).toEqual([null, reusable]);
+  });
+
+  it.each([
+    ['keep-alive', true],
+    ['Keep-Alive', true],
+    ['keep-alivex', false],
+    ['x, keep-alive', true],
+  ])('reads Connection: %s as reusable %s on HTTP/1.0', (value, reusable) => {
+    const out = run([
+      bytes(`HTTP/1.0 200 OK\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`),
+    ]);
+    expect([out.error, out.reusable]).toEqual([null, reusable]);
+  });
+
   it('calls head once, with the final status, when 100 Continue comes in a read of its own', () => {
     const heads: ResponseHead[] = [];
     const parser = new ResponseParser(MAX);

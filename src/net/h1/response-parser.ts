@@ -45,16 +45,88 @@ const enum State {
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
 const LF_LF = Buffer.from('\n\n');
-/** A CR not followed by LF, or an LF not preceded by CR. */
-const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
 /** Longest chunk-size line (with extensions) or trailer line accepted. */
 const MAX_LINE = 4096;
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,13})[ \t]*(?:;[^\r\n]*)?$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d{1,9})/i;
 
 const HTTP_PREFIX = Buffer.from('HTTP/1.');
+
+const CR = 13;
+const LF = 10;
+const SPACE = 32;
+const COLON = 58;
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+
+/** The bytes of header names (tchar, RFC 9110). */
+const TOKEN_BYTE = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TOKEN_BYTE[c.charCodeAt(0)] = 1;
+for (let b = 0; b < 256; b++) {
+  if ((b >= DIGIT_0 && b <= DIGIT_9) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)) {
+    TOKEN_BYTE[b] = 1;
+  }
+}
+
+/** The bytes String.prototype.trim removes from Latin-1 text (a line holds no CR or LF). */
+function trimmed(b: number): boolean {
+  return b === SPACE || b === 9 || b === 11 || b === 12 || b === 0xa0;
+}
+
+/** The headers a delivery reads, by their lower-case names. */
+const enum Header {
+  Other,
+  ContentLength,
+  TransferEncoding,
+  Connection,
+  KeepAlive,
+  RetryAfter,
+  WwwAuthenticate,
+}
+
+const HEADERS: ReadonlyArray<readonly [Buffer, Header]> = [
+  [Buffer.from('content-length'), Header.ContentLength],
+  [Buffer.from('transfer-encoding'), Header.TransferEncoding],
+  [Buffer.from('connection'), Header.Connection],
+  [Buffer.from('keep-alive'), Header.KeepAlive],
+  [Buffer.from('retry-after'), Header.RetryAfter],
+  [Buffer.from('www-authenticate'), Header.WwwAuthenticate],
+];
+
+const KEEP_ALIVE = Buffer.from('keep-alive');
+const CLOSE = Buffer.from('close');
+const TIMEOUT_IS = Buffer.from('timeout=');
+
+/** Whether `chunk[start, end)` is `lower` (lower-case ASCII), ignoring the case of letters. */
+function bytesAre(chunk: Buffer, start: number, end: number, lower: Buffer): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const b = chunk[start + i]!;
+    const l = lower[i]!;
+    if (b !== l && (l < 97 || l > 122 || b !== l - 32)) return false;
+  }
+  return true;
+}
+
+/**
+ * The seconds of a Keep-Alive value that starts `timeout=N` (N: what \d{1,9} takes), or -1 for
+ * any other value (read by KEEP_ALIVE_TIMEOUT instead).
+ */
+function leadingTimeout(chunk: Buffer, start: number, end: number): number {
+  const digits = start + TIMEOUT_IS.length;
+  if (digits > end || !bytesAre(chunk, start, digits, TIMEOUT_IS)) return -1;
+  let last = digits;
+  while (last < end && last - digits < 9 && chunk[last]! >= DIGIT_0 && chunk[last]! <= DIGIT_9) {
+    last++;
+  }
+  return last === digits ? -1 : digitsOf(chunk, digits, last);
+}
+
+/** Which of the headers a delivery reads `chunk[start, end)` names, ignoring case. */
+function headerOf(chunk: Buffer, start: number, end: number): Header {
+  for (const [name, header] of HEADERS) if (bytesAre(chunk, start, end, name)) return header;
+  return Header.Other;
+}
 
 /** Whether the bytes from `at` could still be the start of `HTTP/1.`: a stranger fails early. */
 function startsLikeHttp(chunk: Buffer, at: number): boolean {
@@ -64,6 +136,40 @@ function startsLikeHttp(chunk: Buffer, at: number): boolean {
 
 function fail(code: string, message: string): never {
   throw new ResponseParseError(code, message);
+}
+
+/**
+ * The status code of the status line `chunk[start, end)`: `HTTP/1.0` or `HTTP/1.1`, a space, three
+ * digits, then nothing or a space and a reason. Anything else is not a response Herald reads.
+ */
+function statusOf(chunk: Buffer, start: number, end: number): number {
+  const length = end - start;
+  const valid =
+    length >= 12 &&
+    prefixIs(chunk, start, HTTP_PREFIX) &&
+    (chunk[start + 7] === DIGIT_0 || chunk[start + 7] === DIGIT_0 + 1) &&
+    chunk[start + 8] === SPACE &&
+    (length === 12 || chunk[start + 12] === SPACE);
+  const code = valid ? digitsOf(chunk, start + 9, start + 12) : -1;
+  if (code < 0) fail('HPE_INVALID_CONSTANT', 'the response does not start with HTTP/1.x');
+  return code;
+}
+
+function prefixIs(chunk: Buffer, start: number, prefix: Buffer): boolean {
+  for (let i = 0; i < prefix.length; i++) if (chunk[start + i] !== prefix[i]) return false;
+  return true;
+}
+
+/** The number `chunk[start, end)` spells in 1 to 15 decimal digits, or -1. */
+function digitsOf(chunk: Buffer, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const b = chunk[i]!;
+    if (b < DIGIT_0 || b > DIGIT_9) return -1;
+    value = value * 10 + (b - DIGIT_0);
+  }
+  return value;
 }
 
 /** One response at a time; `reset` readies it for the next request on the same connection. */
@@ -126,9 +232,9 @@ export class ResponseParser {
           if (end - at > this.maxHeaderBytes) {
             fail('HPE_HEADER_OVERFLOW', 'the response headers are too large');
           }
-          const head = chunk.toString('latin1', at, end);
+          const start = at;
           at = end + 4;
-          this.head(head);
+          this.head(chunk, start, end);
           break;
         }
         case State.Body:
@@ -180,15 +286,31 @@ export class ResponseParser {
     return at + take;
   }
 
-  private head(text: string): void {
-    if (BARE_CR_OR_LF.test(text))
-      fail('HPE_LF_EXPECTED', 'the response lines do not end with CRLF');
-    const lines = text.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0]!);
-    if (status === null) fail('HPE_INVALID_CONSTANT', 'the response does not start with HTTP/1.x');
-    const code = Number(status[2]);
+  /** Line starts and ends of the head being read (reused: no array per response). */
+  private readonly lines: number[] = [];
+
+  /** Reads the head in `chunk[start, end)`: its lines, without the blank line that ends it. */
+  private head(chunk: Buffer, start: number, end: number): void {
+    // Lines first: a CR without its LF, or an LF without its CR, is refused before anything else.
+    const lines = this.lines;
+    lines.length = 0;
+    let lineStart = start;
+    for (let i = start; i < end; i++) {
+      const b = chunk[i]!;
+      if (b === CR) {
+        if (i + 1 >= end || chunk[i + 1] !== LF) {
+          fail('HPE_LF_EXPECTED', 'the response lines do not end with CRLF');
+        }
+        lines.push(lineStart, i);
+        lineStart = ++i + 1;
+      } else if (b === LF) {
+        fail('HPE_LF_EXPECTED', 'the response lines do not end with CRLF');
+      }
+    }
+    lines.push(lineStart, end);
+    const code = statusOf(chunk, lines[0]!, lines[1]!);
     if (code < 100) fail('HPE_INVALID_STATUS', 'the response status is not valid');
-    const http10 = status[1] === '0';
+    const http10 = chunk[lines[0]! + 7] === DIGIT_0;
     let contentLength = -1;
     let chunked = false;
     let transferEncoding = false;
@@ -197,50 +319,71 @@ export class ResponseParser {
     let retryAfter: string | undefined;
     let wwwAuthenticate: string | undefined;
     let keepAliveTimeoutMs: number | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
+    for (let l = 2; l < lines.length; l += 2) {
+      const from = lines[l]!;
+      const to = lines[l + 1]!;
+      let colon = from;
+      while (colon < to && chunk[colon] !== COLON) {
         // Also refuses obsolete line folding (a line starting with whitespace).
+        if (TOKEN_BYTE[chunk[colon]!] === 0) colon = to;
+        else colon++;
+      }
+      if (colon === from || colon >= to) {
         fail('HPE_INVALID_HEADER_TOKEN', 'a response header line is not valid');
       }
-      const name = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      switch (name) {
-        case 'content-length': {
-          if (!/^\d{1,15}$/.test(value)) {
+      const header = headerOf(chunk, from, colon);
+      if (header === Header.Other) continue;
+      let valueStart = colon + 1;
+      let valueEnd = to;
+      while (valueStart < valueEnd && trimmed(chunk[valueStart]!)) valueStart++;
+      while (valueEnd > valueStart && trimmed(chunk[valueEnd - 1]!)) valueEnd--;
+      switch (header) {
+        case Header.ContentLength: {
+          const length = digitsOf(chunk, valueStart, valueEnd);
+          if (length < 0) {
             fail('HPE_INVALID_CONTENT_LENGTH', 'the response Content-Length is not valid');
           }
-          const length = Number(value);
           if (contentLength >= 0 && contentLength !== length) {
             fail('HPE_INVALID_CONTENT_LENGTH', 'the response has conflicting Content-Lengths');
           }
           contentLength = length;
           break;
         }
-        case 'transfer-encoding':
+        case Header.TransferEncoding:
           transferEncoding = true;
           // Chunked counts only as the last coding applied.
-          chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+          chunked = /(?:^|,)\s*chunked\s*$/i.test(chunk.toString('latin1', valueStart, valueEnd));
           break;
-        case 'connection':
-          for (const option of value.toLowerCase().split(',')) {
-            const token = option.trim();
-            if (token === 'close') connectionClose = true;
-            else if (token === 'keep-alive') connectionKeepAlive = true;
+        case Header.Connection:
+          // Node's and most servers' one option, read without making text of it.
+          if (bytesAre(chunk, valueStart, valueEnd, KEEP_ALIVE)) connectionKeepAlive = true;
+          else if (bytesAre(chunk, valueStart, valueEnd, CLOSE)) connectionClose = true;
+          else {
+            const options = chunk.toString('latin1', valueStart, valueEnd).toLowerCase();
+            for (const option of options.split(',')) {
+              const token = option.trim();
+              if (token === 'close') connectionClose = true;
+              else if (token === 'keep-alive') connectionKeepAlive = true;
+            }
           }
           break;
-        case 'keep-alive': {
-          const timeout = KEEP_ALIVE_TIMEOUT.exec(value);
-          if (timeout !== null) keepAliveTimeoutMs = Number(timeout[1]) * 1000;
+        case Header.KeepAlive: {
+          const seconds = leadingTimeout(chunk, valueStart, valueEnd);
+          if (seconds >= 0) keepAliveTimeoutMs = seconds * 1000;
+          else {
+            const timeout = KEEP_ALIVE_TIMEOUT.exec(chunk.toString('latin1', valueStart, valueEnd));
+            if (timeout !== null) keepAliveTimeoutMs = Number(timeout[1]) * 1000;
+          }
           break;
         }
-        case 'retry-after':
-          retryAfter ??= value;
+        case Header.RetryAfter:
+          retryAfter ??= chunk.toString('latin1', valueStart, valueEnd);
           break;
-        case 'www-authenticate':
+        case Header.WwwAuthenticate: {
+          const value = chunk.toString('latin1', valueStart, valueEnd);
           wwwAuthenticate = wwwAuthenticate === undefined ? value : `${wwwAuthenticate}, ${value}`;
           break;
+        }
       }
     }
     if (code < 200) {
