@@ -5,11 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.js';
 import { freePort } from '../helpers/ports.js';
-import { startConnect } from '../helpers/process.js';
+import { startConnect, type ConnectRun } from '../helpers/process.js';
 
-// The provider needs its redirect URI when it starts: one port, from the system, for the file.
-const PORT = await freePort();
-const REDIRECT = `http://localhost:${PORT}/OauthRedirect`;
+// The provider needs its redirect URIs when it starts: ports from the system, for the file. A port
+// free a moment ago can be taken by another test file's socket before the command listens on it,
+// so three are registered and a command that finds its port taken is started on the next.
+const PORTS = [...new Set([await freePort(), await freePort(), await freePort()])];
+const redirectOf = (port: number) => `http://localhost:${port}/OauthRedirect`;
 
 /** Follows the provider's redirects (with its cookies) until it sends the browser to `target`. */
 async function browse(start: string, target: string): Promise<string> {
@@ -42,14 +44,14 @@ describe('herald connect against oidc-provider', () => {
 
   beforeAll(async () => {
     op = await startOidcProvider({
-      redirectUris: [REDIRECT],
+      redirectUris: PORTS.map(redirectOf),
       interaction: () => answer,
       alignIssuanceToSeconds: false,
     });
   });
   afterAll(() => op.close());
 
-  const args = () => [
+  const args = (port: number) => [
     '--client-id',
     op.clients.post.clientId,
     '--client-secret',
@@ -65,16 +67,29 @@ describe('herald connect against oidc-provider', () => {
     '--prompt',
     'consent',
     '--port',
-    String(PORT),
+    String(port),
     '--print',
   ];
 
+  /** `herald connect` listening on the first registered port that is free, and its redirect URI. */
+  async function connect(): Promise<{ run: ConnectRun; authorizeUrl: string; redirect: string }> {
+    for (const port of PORTS) {
+      const run = startConnect(args(port));
+      try {
+        return { run, authorizeUrl: await run.authorizeUrl, redirect: redirectOf(port) };
+      } catch (error) {
+        if (!String(error).includes('is in use')) throw error;
+      }
+    }
+    throw new Error(`every registered redirect port was taken: ${PORTS.join(', ')}`);
+  }
+
   it('obtains a refresh token through login and consent, with PKCE and the client secret', async () => {
     answer = 'approve';
-    const run = startConnect(args());
-    const authorize = new URL(await run.authorizeUrl);
+    const { run, authorizeUrl, redirect } = await connect();
+    const authorize = new URL(authorizeUrl);
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
-    const back = await browse(authorize.toString(), REDIRECT);
+    const back = await browse(authorize.toString(), redirect);
     expect(new URL(back).searchParams.get('code')).toBeTruthy();
     expect((await fetch(back)).status).toBe(200);
     const result = await run.done;
@@ -88,8 +103,8 @@ describe('herald connect against oidc-provider', () => {
 
   it('reports a denial at the provider as access denied', async () => {
     answer = 'deny';
-    const run = startConnect(args());
-    const back = await browse(await run.authorizeUrl, REDIRECT);
+    const { run, authorizeUrl, redirect } = await connect();
+    const back = await browse(authorizeUrl, redirect);
     expect(back).toContain('error=access_denied');
     await fetch(back);
     const result = await run.done;

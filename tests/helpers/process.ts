@@ -110,7 +110,10 @@ export function startListening(
 }
 
 export interface ConnectRun {
-  /** The authorization URL, once the command printed it. */
+  /**
+   * The authorization URL, once the command printed it; rejected with the command's stderr when it
+   * ends without printing one (a port taken, a bad argument), so a test fails at once and says why.
+   */
   readonly authorizeUrl: Promise<string>;
   readonly done: Promise<CliResult>;
 }
@@ -127,18 +130,36 @@ export function startConnect(args: string[], env: Record<string, string> = {}): 
   );
   let stdout = '';
   let stderr = '';
-  let found: (url: string) => void;
-  const authorizeUrl = new Promise<string>((resolve) => (found = resolve));
+  let found = false;
+  let foundUrl: (url: string) => void;
+  let noUrl: (error: Error) => void;
+  const authorizeUrl = new Promise<string>((resolve, reject) => {
+    foundUrl = resolve;
+    noUrl = reject;
+  });
+  // A test that expects the command to fail early never asks for the URL.
+  authorizeUrl.catch(() => undefined);
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
     const match = /^\s+(https?:\/\/\S+\?\S*response_type=code\S*)$/m.exec(stdout);
-    if (match) found(match[1]!);
+    if (match && !found) {
+      found = true;
+      foundUrl(match[1]!);
+    }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<CliResult>((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (!found) {
+        noUrl(
+          new Error(
+            `herald connect ended (exit code ${code}) without printing an authorization URL; ` +
+              `stderr: ${stderr.trim() || '(empty)'}; stdout: ${stdout.trim() || '(empty)'}`,
+          ),
+        );
+      }
       resolve({ code, stdout, stderr });
     });
   });
