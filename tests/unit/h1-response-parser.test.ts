@@ -252,29 +252,21 @@ describe('ResponseParser: the head', () => {
   });
 
   it.each([
-    ['keep-alive', true],
-    ['Keep-Alive', true],
-    ['KEEP-ALIVE', true],
-    ['close', false],
-    ['Close', false],
-    ['keep-alive, close', false],
-    ['upgrade, CLOSE', false],
-    ['keep-alivex', true],
-  ])('reads Connection: %s as reusable %s on HTTP/1.1', (value, reusable) => {
+    ['1.1', 'keep-alive', true],
+    ['1.1', 'Keep-Alive', true],
+    ['1.1', 'KEEP-ALIVE', true],
+    ['1.1', 'close', false],
+    ['1.1', 'Close', false],
+    ['1.1', 'keep-alive, close', false],
+    ['1.1', 'upgrade, CLOSE', false],
+    ['1.1', 'keep-alivex', true],
+    ['1.0', 'keep-alive', true],
+    ['1.0', 'Keep-Alive', true],
+    ['1.0', 'keep-alivex', false],
+    ['1.0', 'x, keep-alive', true],
+  ])('reads Connection on HTTP/%s: %s as reusable %s', (version, value, reusable) => {
     const out = run([
-      bytes(`HTTP/1.1 200 OK\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`),
-    ]);
-    expect([out.error, out.reusable]).toEqual([null, reusable]);
-  });
-
-  it.each([
-    ['keep-alive', true],
-    ['Keep-Alive', true],
-    ['keep-alivex', false],
-    ['x, keep-alive', true],
-  ])('reads Connection: %s as reusable %s on HTTP/1.0', (value, reusable) => {
-    const out = run([
-      bytes(`HTTP/1.0 200 OK\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`),
+      bytes(`HTTP/${version} 200 OK\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`),
     ]);
     expect([out.error, out.reusable]).toEqual([null, reusable]);
   });

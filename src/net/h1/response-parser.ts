@@ -84,18 +84,19 @@ const enum Header {
   WwwAuthenticate,
 }
 
+/** `keep-alive` names a header and is the usual value of `Connection`. */
+const KEEP_ALIVE = Buffer.from('keep-alive');
+const CLOSE = Buffer.from('close');
+const TIMEOUT_IS = Buffer.from('timeout=');
+
 const HEADERS: ReadonlyArray<readonly [Buffer, Header]> = [
   [Buffer.from('content-length'), Header.ContentLength],
   [Buffer.from('transfer-encoding'), Header.TransferEncoding],
   [Buffer.from('connection'), Header.Connection],
-  [Buffer.from('keep-alive'), Header.KeepAlive],
+  [KEEP_ALIVE, Header.KeepAlive],
   [Buffer.from('retry-after'), Header.RetryAfter],
   [Buffer.from('www-authenticate'), Header.WwwAuthenticate],
 ];
-
-const KEEP_ALIVE = Buffer.from('keep-alive');
-const CLOSE = Buffer.from('close');
-const TIMEOUT_IS = Buffer.from('timeout=');
 
 /** Whether `chunk[start, end)` is `lower` (lower-case ASCII), ignoring the case of letters. */
 function bytesAre(chunk: Buffer, start: number, end: number, lower: Buffer): boolean {
@@ -115,11 +116,14 @@ function bytesAre(chunk: Buffer, start: number, end: number, lower: Buffer): boo
 function leadingTimeout(chunk: Buffer, start: number, end: number): number {
   const digits = start + TIMEOUT_IS.length;
   if (digits > end || !bytesAre(chunk, start, digits, TIMEOUT_IS)) return -1;
-  let last = digits;
-  while (last < end && last - digits < 9 && chunk[last]! >= DIGIT_0 && chunk[last]! <= DIGIT_9) {
-    last++;
+  let seconds = 0;
+  let at = digits;
+  for (; at < end && at - digits < 9; at++) {
+    const b = chunk[at]!;
+    if (b < DIGIT_0 || b > DIGIT_9) break;
+    seconds = seconds * 10 + (b - DIGIT_0);
   }
-  return last === digits ? -1 : digitsOf(chunk, digits, last);
+  return at === digits ? -1 : seconds;
 }
 
 /** Which of the headers a delivery reads `chunk[start, end)` names, ignoring case. */
@@ -130,8 +134,7 @@ function headerOf(chunk: Buffer, start: number, end: number): Header {
 
 /** Whether the bytes from `at` could still be the start of `HTTP/1.`: a stranger fails early. */
 function startsLikeHttp(chunk: Buffer, at: number): boolean {
-  const length = Math.min(HTTP_PREFIX.length, chunk.length - at);
-  return chunk.compare(HTTP_PREFIX, 0, length, at, at + length) === 0;
+  return prefixIs(chunk, at, HTTP_PREFIX, Math.min(HTTP_PREFIX.length, chunk.length - at));
 }
 
 function fail(code: string, message: string): never {
@@ -155,8 +158,9 @@ function statusOf(chunk: Buffer, start: number, end: number): number {
   return code;
 }
 
-function prefixIs(chunk: Buffer, start: number, prefix: Buffer): boolean {
-  for (let i = 0; i < prefix.length; i++) if (chunk[start + i] !== prefix[i]) return false;
+/** Whether `chunk` holds the first `length` bytes of `prefix` at `start`, byte for byte. */
+function prefixIs(chunk: Buffer, start: number, prefix: Buffer, length = prefix.length): boolean {
+  for (let i = 0; i < length; i++) if (chunk[start + i] !== prefix[i]) return false;
   return true;
 }
 
