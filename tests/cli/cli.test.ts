@@ -107,8 +107,13 @@ describe('herald CLI', () => {
     expect(delivery).toBeDefined();
     const table = await runCli(['deliveries', 'list'], env());
     expect(table.stdout).toMatch(/^ID\s+Event\s+Status\s+Attempts\s+Next attempt/);
-    const shown = await runCli(['deliveries', 'show', delivery.id, '--json'], env());
-    expect(JSON.parse(shown.stdout).attempts).toHaveLength(1);
+    // The listener has the callback; its attempt is written with the result a moment later.
+    const attempts = await eventually(async () => {
+      const shown = await runCli(['deliveries', 'show', delivery.id, '--json'], env());
+      const { status, attempts } = JSON.parse(shown.stdout) as { status: string; attempts: [] };
+      return status === 'delivering' ? undefined : attempts;
+    });
+    expect(attempts).toHaveLength(1);
     const retried = await runCli(['deliveries', 'retry', delivery.id], env());
     expect(retried.code).toBe(0);
     await listener.waitFor(2);

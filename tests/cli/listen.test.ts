@@ -73,15 +73,24 @@ describe('herald listen', () => {
     expect(listener.output()).toContain(
       '"@class":"com.silanis.esl.packages.event.ESLProcessEvent"',
     );
-    const shown = await runCli(['deliveries', 'list', '--json'], {
-      HERALD_URL: server.url,
-      HERALD_DATA_DIR: dataDir,
-      HERALD_API_KEY: '',
-    });
-    const { data } = JSON.parse(shown.stdout) as {
-      data: Array<{ eventId: string; status: string }>;
-    };
-    expect(data.find((d) => d.eventId === id)?.status).toBe('succeeded');
+    // The listener printed the callback as it answered; its result is written a moment later.
+    const status = await eventually(
+      async () => {
+        const shown = await runCli(['deliveries', 'list', '--json'], {
+          HERALD_URL: server.url,
+          HERALD_DATA_DIR: dataDir,
+          HERALD_API_KEY: '',
+        });
+        const { data } = JSON.parse(shown.stdout) as {
+          data: Array<{ eventId: string; status: string }>;
+        };
+        const found = data.find((d) => d.eventId === id)?.status;
+        return found === 'delivering' ? undefined : found;
+      },
+      10_000,
+      'the delivery to be recorded',
+    );
+    expect(status).toBe('succeeded');
   });
 
   it('refuses a wrong key with 401 and a body that is not an event with 400, and says why', async () => {

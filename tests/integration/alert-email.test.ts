@@ -45,19 +45,29 @@ describe('alert emails', () => {
 
   async function start(env: Record<string, string> = {}): Promise<TestHerald> {
     smtp = await startSmtpServer();
-    const port = await freePort();
-    PUBLIC_URL = `http://127.0.0.1:${port}`;
-    herald = await startTestHerald({
-      HERALD_PORT: String(port),
-      HERALD_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
-      HERALD_ALERT_FROM: FROM,
-      HERALD_PUBLIC_URL: PUBLIC_URL,
-      ...env,
-    });
-    const patched = await herald.api('PATCH', '/v1/account', { contactEmail: CONTACT });
+    // The port is picked before the server starts, so another test's socket can take it in
+    // between: then pick another.
+    let started: TestHerald | undefined;
+    for (let tries = 1; !started; tries++) {
+      const port = await freePort();
+      PUBLIC_URL = `http://127.0.0.1:${port}`;
+      try {
+        started = await startTestHerald({
+          HERALD_PORT: String(port),
+          HERALD_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+          HERALD_ALERT_FROM: FROM,
+          HERALD_PUBLIC_URL: PUBLIC_URL,
+          ...env,
+        });
+      } catch (error) {
+        if (tries === 3 || !/EADDRINUSE/.test(String(error))) throw error;
+      }
+    }
+    herald = started;
+    const patched = await started.api('PATCH', '/v1/account', { contactEmail: CONTACT });
     expect(patched.status, patched.text).toBe(200);
     expect(patched.body.contactEmail).toBe(CONTACT);
-    return herald;
+    return started;
   }
 
   it('a listener answering 410: an email naming the endpoint, what to do, the console link', async () => {

@@ -280,10 +280,13 @@ describe('broken listeners', () => {
       socket.write('HTTP/1.1 200 OK\ncontent-length: 2\n\nok'),
     );
     const started = performance.now();
-    const result = expectFailure(await track().send(post(`${server.base}/x`, { timeoutMs: 2000 })));
+    const result = expectFailure(
+      await track().send(post(`${server.base}/x`, { timeoutMs: 10_000 })),
+    );
     expect(result.failure).toBe('connect_error');
     expect(result.message).toBe('the listener answered with lines not ended by CRLF');
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Well before the timeout, with room for a busy machine's stalls.
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('fails the request, and stays up, when the sender’s stillWanted throws', async () => {
@@ -405,13 +408,14 @@ describe('the pool', () => {
     const server = await rawServer(() => undefined); // never answers
     const outbound = createOutbound({ policy: LIFTED, connectionsPerOrigin: 1 });
     cleanups.push(() => outbound.close()); // closing twice is harmless
-    const inFlight = outbound.send(post(`${server.base}/1`, { timeoutMs: 4000 }));
-    const waiting = outbound.send(post(`${server.base}/2`, { timeoutMs: 4000 }));
+    const inFlight = outbound.send(post(`${server.base}/1`, { timeoutMs: 20_000 }));
+    const waiting = outbound.send(post(`${server.base}/2`, { timeoutMs: 20_000 }));
     await waitFor(() => server.requests.length === 1);
     const started = performance.now();
     await outbound.close();
     const [first, second] = await Promise.all([inFlight, waiting]);
-    expect(performance.now() - started).toBeLessThan(500);
+    // At the close, not at the timeout, with room for a busy machine's stalls.
+    expect(performance.now() - started).toBeLessThan(5000);
     expect(expectFailure(first).failure).toBe('connect_error');
     expect(expectFailure(first).message).toBe('Herald shut down before the answer came');
     expect(expectFailure(second).failure).toBe('connect_error');

@@ -167,7 +167,16 @@ describe('OAuth against oidc-provider (a certified authorization server)', () =>
     expect(stats.serverErrors).toEqual([]);
 
     expect((await deliveries(herald, 'status=failed')).length).toBe(0);
-    const succeeded = await deliveries(herald, `endpoint=${endpointId}&status=succeeded`);
+    // The listener has every event; the last results may still be on their way to the store.
+    const running = herald;
+    const succeeded = await eventually(
+      async () => {
+        const done = await deliveries(running, `endpoint=${endpointId}&status=succeeded`);
+        return done.length === ids.length ? done : undefined;
+      },
+      10_000,
+      'every delivery recorded as succeeded',
+    );
     expect(succeeded).toHaveLength(ids.length);
     expect(succeeded.every((d) => d.attemptCount === 1)).toBe(true);
     const endpoint = (await herald.api('GET', `/v1/endpoints/${endpointId}`)).body;

@@ -160,7 +160,7 @@ describe('OAuth delivery to a Salesforce-like org', () => {
         const e = (await herald!.api('GET', '/v1/endpoints')).body.data[0];
         return e.auth.status === 'reauthorization_required' ? e : undefined;
       },
-      5000,
+      15_000,
       'reauthorization_required',
     );
     const held = await eventually(
@@ -168,7 +168,7 @@ describe('OAuth delivery to a Salesforce-like org', () => {
         const res = await herald!.api('GET', `/v1/deliveries?endpoint=${endpoint.id}&status=held`);
         return res.body.data.length === 20 ? res.body.data : undefined;
       },
-      5000,
+      15_000,
       '20 held deliveries',
     );
     expect(held).toHaveLength(20);
@@ -203,7 +203,7 @@ describe('OAuth delivery to a Salesforce-like org', () => {
         const e = (await herald!.api('GET', '/v1/endpoints')).body.data[0];
         return e.auth.status === 'ok' ? e : undefined;
       },
-      5000,
+      15_000,
       'status ok',
     );
   }, 60_000);

@@ -146,7 +146,14 @@ describe('retries (HERALD_RETRY_SCHEDULE=0s,300ms,300ms,300ms)', () => {
   });
 
   it('a 410 from the old URL does not disable an endpoint moved elsewhere meanwhile', async () => {
-    const old = await startListener(() => ({ status: 410, delayMs: 600 }));
+    // The old URL answers 410 only once the move has been made (not after a fixed delay, which
+    // a slow PATCH could outlast).
+    let moveMade = (): void => undefined;
+    const movedFirst = new Promise<void>((resolve) => (moveMade = resolve));
+    const old = await startListener(async () => {
+      await movedFirst;
+      return { status: 410, delayMs: 50 };
+    });
     const moved = await startListener(() => ({ status: 200 }));
     try {
       const id = await endpointFor(old, ['PACKAGE_DECLINE']);
@@ -157,6 +164,7 @@ describe('retries (HERALD_RETRY_SCHEDULE=0s,300ms,300ms,300ms)', () => {
         url: moved.url,
         auth: { type: 'BASIC', key: 'k-123456' },
       });
+      moveMade();
       expect(patched.status).toBe(200);
       await moved.waitFor(1);
       await deliveryOf(id, 'succeeded');
@@ -164,6 +172,7 @@ describe('retries (HERALD_RETRY_SCHEDULE=0s,300ms,300ms,300ms)', () => {
       expect(endpoint.state).toBe('enabled');
       expect(old.received).toHaveLength(1);
     } finally {
+      moveMade();
       await old.close();
       await moved.close();
     }

@@ -141,11 +141,23 @@ describe('refresh token flow', () => {
     expect(await res.text()).toBe(SESSION_INVALID);
   });
 
+  /**
+   * Until the sandbox has read the first refresh (it marks the token as in use as it does), so
+   * the second one is sure to come while the first waits out its latency.
+   */
+  async function firstRefreshArrived(sb: Sandbox): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (sb.stats.byGrant.refresh_token !== 1) {
+      if (Date.now() > deadline) throw new Error('the first refresh never reached the sandbox');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   it('rejects a concurrent refresh with the same token and counts it', async () => {
-    const sb = await sandbox({ tokenLatencyMs: 300 });
+    const sb = await sandbox({ tokenLatencyMs: 1500 });
     const rt = sb.issueRefreshToken();
     const first = refresh(sb, rt);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await firstRefreshArrived(sb);
     const second = await refresh(sb, rt);
     expectError(second, 'invalid_grant', 'token request is already being processed');
     const winner = await first;
@@ -159,10 +171,10 @@ describe('refresh token flow', () => {
   });
 
   it("in 'revoke' mode a concurrent refresh kills the grant, in-flight request included", async () => {
-    const sb = await sandbox({ tokenLatencyMs: 300, concurrentRefresh: 'revoke' });
+    const sb = await sandbox({ tokenLatencyMs: 1500, concurrentRefresh: 'revoke' });
     const rt = sb.issueRefreshToken();
     const first = refresh(sb, rt);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await firstRefreshArrived(sb);
     expectError(await refresh(sb, rt), 'invalid_grant', 'token request is already being processed');
     expectError(await first, 'invalid_grant', 'expired access/refresh token');
     expect(sb.stats.isGrantAlive(rt)).toBe(false);
