@@ -5,8 +5,7 @@ import type { Browser } from 'playwright-core';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { chromiumMissing, launchChromium } from '../helpers/browser.js';
 import { describeNeeding } from '../helpers/needs.js';
-import { freePort } from '../helpers/ports.js';
-import { startConnect } from '../helpers/process.js';
+import { connectToSandbox } from '../helpers/process.js';
 
 describeNeeding(chromiumMissing, 'sandbox login in headless Chromium')(
   'sandbox login in headless Chromium',
@@ -24,17 +23,7 @@ describeNeeding(chromiumMissing, 'sandbox login in headless Chromium')(
     });
 
     async function start() {
-      const p = await freePort();
-      sandbox.addCallbackUrl(`http://localhost:${p}/OauthRedirect`);
-      return startConnect([
-        '--print',
-        '--client-id',
-        sandbox.connectedApp.clientId,
-        '--login-url',
-        sandbox.url,
-        '--port',
-        String(p),
-      ]);
+      return (await connectToSandbox(sandbox, () => ['--print'])).run;
     }
 
     it('logs in, allows, and lands on the CLI page while the CLI prints the refresh token', async () => {

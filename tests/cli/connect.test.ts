@@ -8,7 +8,14 @@ import { driveSandboxLogin } from '../../src/sandbox/login-driver.js';
 import { eventually, startTestHerald, TEST_API_KEY, type TestHerald } from '../helpers/herald.js';
 import { spawn } from 'node:child_process';
 import { freePort } from '../helpers/ports.js';
-import { HERALD_BIN, startConnect, type CliResult } from '../helpers/process.js';
+import {
+  connectToSandbox,
+  HERALD_BIN,
+  sandboxAppArgs,
+  startConnect,
+  startConnectOnFreePort,
+  type CliResult,
+} from '../helpers/process.js';
 
 const connect = startConnect;
 
@@ -57,21 +64,13 @@ describe('herald connect salesforce', () => {
   }
 
   /** The sandbox's app, with its callback on `port`. */
-  const app = (port: number) => [
-    '--client-id',
-    sandbox.connectedApp.clientId,
-    '--login-url',
-    sandbox.url,
-    '--port',
-    String(port),
-  ];
+  const app = (port: number) => sandboxAppArgs(sandbox, port);
   /** Connects to it and prints the token. */
   const printing = (port: number) => [...app(port), '--print'];
 
   it('prints a PKCE authorization URL, exchanges the code and prints the refresh token', async () => {
-    const port = await portWithCallback();
-    const run = connect(printing(port));
-    const url = new URL(await run.authorizeUrl);
+    const { run, port, authorizeUrl } = await connectToSandbox(sandbox, () => ['--print']);
+    const url = new URL(authorizeUrl);
     expect(url.origin + url.pathname).toBe(`${sandbox.url}/services/oauth2/authorize`);
     expect(url.searchParams.get('response_type')).toBe('code');
     expect(url.searchParams.get('client_id')).toBe(sandbox.connectedApp.clientId);
@@ -94,12 +93,8 @@ describe('herald connect salesforce', () => {
   });
 
   it('exits non-zero saying access was denied when the user denies', async () => {
-    const port = await portWithCallback();
-    const run = connect(printing(port));
-    const location = await driveSandboxLogin(await run.authorizeUrl, {
-      ...user(),
-      decision: 'deny',
-    });
+    const { run, authorizeUrl } = await connectToSandbox(sandbox, () => ['--print']);
+    const location = await driveSandboxLogin(authorizeUrl, { ...user(), decision: 'deny' });
     expect(location).toContain('error=access_denied');
     await fetch(location);
     const result = await run.done;
@@ -108,9 +103,7 @@ describe('herald connect salesforce', () => {
   });
 
   it("refuses a redirect that does not carry this attempt's state", async () => {
-    const port = await portWithCallback();
-    const run = connect(printing(port));
-    await run.authorizeUrl;
+    const { run, port } = await connectToSandbox(sandbox, () => ['--print']);
     await fetch(`http://localhost:${port}/OauthRedirect?code=forged&state=not-the-state`);
     const result = await run.done;
     expect(result.code).toBe(1);
@@ -118,12 +111,12 @@ describe('herald connect salesforce', () => {
   });
 
   it('names the missing scope when the org issues no refresh token', async () => {
-    const port = await portWithCallback();
-    const run = connect([...printing(port), '--scope', 'api']);
-    const location = await driveSandboxLogin(await run.authorizeUrl, {
-      ...user(),
-      decision: 'allow',
-    });
+    const { run, authorizeUrl } = await connectToSandbox(sandbox, () => [
+      '--print',
+      '--scope',
+      'api',
+    ]);
+    const location = await driveSandboxLogin(authorizeUrl, { ...user(), decision: 'allow' });
     await fetch(location);
     const result = await run.done;
     expect(result.code).toBe(1);
@@ -132,9 +125,13 @@ describe('herald connect salesforce', () => {
   });
 
   it('times out with a clear message when the callback URL is not registered (the org shows an error, no redirect)', async () => {
-    const port = await freePort();
-    const run = connect([...printing(port), '--timeout', '2s']);
-    const page = await fetch(await run.authorizeUrl, { redirect: 'manual' });
+    // Not registered with the sandbox.
+    const { run, authorizeUrl } = await startConnectOnFreePort((port) => [
+      ...printing(port),
+      '--timeout',
+      '2s',
+    ]);
+    const page = await fetch(authorizeUrl, { redirect: 'manual' });
     expect(page.status).toBeGreaterThanOrEqual(400);
     expect(await page.text()).toMatch(/redirect_uri_mismatch/);
     const result = await run.done;
@@ -178,15 +175,15 @@ describe('herald connect salesforce', () => {
           : undefined,
       );
       const before = sandbox.received.length;
-      const port = await portWithCallback();
-      const run = connect([...app(port), '--endpoint', ep.body.id], {
-        HERALD_URL: herald.url,
-        HERALD_API_KEY: TEST_API_KEY,
-      });
-      const location = await driveSandboxLogin(await run.authorizeUrl, {
-        ...user(),
-        decision: 'allow',
-      });
+      const { run, authorizeUrl } = await connectToSandbox(
+        sandbox,
+        () => ['--endpoint', ep.body.id],
+        {
+          HERALD_URL: herald.url,
+          HERALD_API_KEY: TEST_API_KEY,
+        },
+      );
+      const location = await driveSandboxLogin(authorizeUrl, { ...user(), decision: 'allow' });
       await fetch(location);
       const result = await run.done;
       expect(result.code, result.stderr).toBe(0);

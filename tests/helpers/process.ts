@@ -2,6 +2,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { freePort } from './ports.js';
 
 export const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
 
@@ -164,4 +166,53 @@ export function startConnect(args: string[], env: Record<string, string> = {}): 
     });
   });
   return { authorizeUrl, done };
+}
+
+/**
+ * Starts `herald connect` with `argsFor(port)` on a loopback port free right now and waits for
+ * its authorization URL; `register` (the redirect URL for the port, at the provider) runs first.
+ * The port is picked before the command listens on it, so another socket can take it in between:
+ * then the command ends saying so, and it starts again on another port (three tries in all).
+ */
+export async function startConnectOnFreePort(
+  argsFor: (port: number) => string[],
+  options: { env?: Record<string, string>; register?: (port: number) => void } = {},
+): Promise<{ run: ConnectRun; port: number; authorizeUrl: string }> {
+  for (let tries = 1; ; tries++) {
+    const port = await freePort();
+    options.register?.(port);
+    const run = startConnect(argsFor(port), options.env);
+    try {
+      return { run, port, authorizeUrl: await run.authorizeUrl };
+    } catch (error) {
+      if (tries === 3 || !String(error).includes('is in use')) throw error;
+    }
+  }
+}
+
+/** The arguments that point `herald connect` at the sandbox's connected app, redirect on `port`. */
+export function sandboxAppArgs(sandbox: Sandbox, port: number): string[] {
+  return [
+    '--client-id',
+    sandbox.connectedApp.clientId,
+    '--login-url',
+    sandbox.url,
+    '--port',
+    String(port),
+  ];
+}
+
+/**
+ * `herald connect` to the sandbox's connected app on a free port registered with the sandbox,
+ * with `more(port)` after its arguments (see startConnectOnFreePort).
+ */
+export function connectToSandbox(
+  sandbox: Sandbox,
+  more: (port: number) => string[] = () => [],
+  env?: Record<string, string>,
+): Promise<{ run: ConnectRun; port: number; authorizeUrl: string }> {
+  return startConnectOnFreePort((port) => [...sandboxAppArgs(sandbox, port), ...more(port)], {
+    env,
+    register: (port) => sandbox.addCallbackUrl(`http://localhost:${port}/OauthRedirect`),
+  });
 }
