@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.js';
 import { freePort } from '../helpers/ports.js';
-import { startConnect, type ConnectRun } from '../helpers/process.js';
+import { startConnectOnFreePort, type ConnectRun } from '../helpers/process.js';
 
 // The provider needs its redirect URIs when it starts: ports from the system, for the file. A port
 // free a moment ago can be taken by another test file's socket before the command listens on it,
@@ -73,15 +73,8 @@ describe('herald connect against oidc-provider', () => {
 
   /** `herald connect` listening on the first registered port that is free, and its redirect URI. */
   async function connect(): Promise<{ run: ConnectRun; authorizeUrl: string; redirect: string }> {
-    for (const port of PORTS) {
-      const run = startConnect(args(port));
-      try {
-        return { run, authorizeUrl: await run.authorizeUrl, redirect: redirectOf(port) };
-      } catch (error) {
-        if (!String(error).includes('is in use')) throw error;
-      }
-    }
-    throw new Error(`every registered redirect port was taken: ${PORTS.join(', ')}`);
+    const { run, port, authorizeUrl } = await startConnectOnFreePort(args, { ports: PORTS });
+    return { run, authorizeUrl, redirect: redirectOf(port) };
   }
 
   it('obtains a refresh token through login and consent, with PKCE and the client secret', async () => {

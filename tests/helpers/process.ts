@@ -169,23 +169,30 @@ export function startConnect(args: string[], env: Record<string, string> = {}): 
 }
 
 /**
- * Starts `herald connect` with `argsFor(port)` on a loopback port free right now and waits for
- * its authorization URL; `register` (the redirect URL for the port, at the provider) runs first.
- * The port is picked before the command listens on it, so another socket can take it in between:
- * then the command ends saying so, and it starts again on another port (three tries in all).
+ * Starts `herald connect` with `argsFor(port)` on a loopback port and waits for its authorization
+ * URL: a port free right now, registered with the provider by `register` first, or, for a
+ * provider that needs its redirect URIs when it starts, the first of `ports` registered then. The
+ * port is picked before the command listens on it, so another socket can take it in between: then
+ * the command ends saying so, and it starts again on the next port (three tries, or every one of
+ * `ports`).
  */
 export async function startConnectOnFreePort(
   argsFor: (port: number) => string[],
-  options: { env?: Record<string, string>; register?: (port: number) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    register?: (port: number) => void;
+    ports?: readonly number[];
+  } = {},
 ): Promise<{ run: ConnectRun; port: number; authorizeUrl: string }> {
-  for (let tries = 1; ; tries++) {
-    const port = await freePort();
+  const tries = options.ports?.length ?? 3;
+  for (let tried = 0; ; tried++) {
+    const port = options.ports?.[tried] ?? (await freePort());
     options.register?.(port);
     const run = startConnect(argsFor(port), options.env);
     try {
       return { run, port, authorizeUrl: await run.authorizeUrl };
     } catch (error) {
-      if (tries === 3 || !String(error).includes('is in use')) throw error;
+      if (tried + 1 === tries || !String(error).includes('is in use')) throw error;
     }
   }
 }
