@@ -99,6 +99,10 @@ export async function startWorker(parts: {
     owner: parts.owner,
     concurrency: config.workerConcurrency,
     leaseMs: config.leaseMs,
+    // Only where no other worker could take what waits in the store instead.
+    handoverBytes: store.capabilities.concurrentWorkers
+      ? 0
+      : config.handoverMemoryMib * 1024 * 1024,
     pollIntervalMs: config.pollIntervalMs,
     onRaised: parts.onRaised,
     handover: parts.handover,

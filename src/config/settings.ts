@@ -32,6 +32,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly workerConcurrency: number;
   readonly leaseMs: number;
+  readonly handoverMemoryMib: number;
   readonly pollIntervalMs: number;
   readonly shutdownTimeoutMs: number;
   readonly bodyTimeoutMs: number;
@@ -280,6 +281,13 @@ export const SETTINGS: readonly Setting[] = [
     defaultText: '60s',
     doc: 'How long a worker holds a delivery before another may take it over (renewed while it works).',
     parse: timerDuration,
+  },
+  {
+    key: 'handoverMemoryMib',
+    env: 'HERALD_HANDOVER_MEMORY',
+    default: 64,
+    doc: "MiB (payloads plus 400 bytes each) the embedded store's process may keep in memory of new deliveries handed from its publishes straight to its worker, beyond what it sends at once: a burst is delivered without queueing it in the store and claiming it back, up to what each endpoint is sent in a quarter of `HERALD_LEASE` at its recent response times (once it has answered). `0` hands over only what the worker can send at once, as PostgreSQL always does (its other workers take the rest from the store).",
+    parse: int(0, 65_536),
   },
   {
     key: 'pollIntervalMs',

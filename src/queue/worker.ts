@@ -2,11 +2,12 @@
 // (each with its own concurrency and rate), renew leases while working, and on shutdown finish
 // in-flight work and give the rest back.
 //
-// Lanes are what keep a slow or dead listener from delaying the others: an endpoint may hold at
-// most its maxConcurrency in flight and twice that buffered; while its lane is full, claims skip
-// it, so the worker's capacity goes to everyone else.
+// Lanes are what keep a slow or dead listener from delaying the others: an endpoint has at most
+// its maxConcurrency in flight, and claims fill its lane to twice that (in flight and waiting);
+// while its lane is full, claims skip it, so the worker's capacity goes to everyone else.
+// Handovers may fill a lane further, up to what it sends in a quarter of a lease (handover.ts).
 
-import type { Endpoint } from '../domain/endpoint.js';
+import type { Endpoint, EndpointOptions } from '../domain/endpoint.js';
 import type { DeliveryId, EndpointId } from '../domain/ids.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { EndpointCache } from '../delivery/endpoint-cache.js';
@@ -19,7 +20,9 @@ import type {
   DeliveryResult,
   QueueStore,
 } from '../store/port.js';
-import type { Handover, HandoverTaker } from './handover.js';
+import { heldBytes, type Handover, type HandoverTaker } from './handover.js';
+import { Fifo } from './fifo.js';
+import { EndpointPace } from './pace.js';
 import { ResultWriter } from './result-writer.js';
 
 export interface WorkerOptions {
@@ -39,12 +42,20 @@ export interface WorkerOptions {
   readonly onRaised?: () => void;
   /** Where this process's ingest hands new deliveries to the worker (handover.ts). */
   readonly handover?: Handover;
+  /**
+   * Memory (heldBytes) for handed-over deliveries beyond what the worker sends at once
+   * (HERALD_HANDOVER_MEMORY); 0 or absent: deliveries are handed over only while it has room to
+   * send them soon, as claims are made (always so when other workers share the store).
+   */
+  readonly handoverBytes?: number;
 }
 
 interface Lane {
   readonly id: EndpointId;
-  readonly queue: ClaimedDelivery[];
+  readonly queue: Fifo<ClaimedDelivery>;
   inflight: number;
+  /** When the lane last finished a delivery, or began (for how long it has been waiting). */
+  lastProgressAt: number;
   endpoint: Endpoint | undefined;
   loading: boolean;
   timer: NodeJS.Timeout | null;
@@ -82,6 +93,11 @@ export class Worker implements HandoverTaker {
   /** Handover leases granted and not yet adopted or cancelled, per endpoint and in all. */
   private readonly reserved = new Map<EndpointId, number>();
   private reservedTotal = 0;
+  /** heldBytes of what waits in lanes (not yet sent) and of what is reserved. */
+  private queuedBytes = 0;
+  private reservedBytes = 0;
+  /** Each endpoint's response times, for how much of its work handovers may keep in memory. */
+  private readonly pace = new EndpointPace();
   /**
    * The last claim skipped no lane and left nothing due in the store but what was still being
    * committed when it began (see `committing`), and no handover has been refused since: only
@@ -132,7 +148,7 @@ export class Worker implements HandoverTaker {
 
   /** The endpoints this worker keeps something for: a lane, a rate slot. */
   *endpointsHeld(): Iterable<EndpointId> {
-    yield* new Set([...this.lanes.keys(), ...this.rateSlots.keys()]);
+    yield* new Set([...this.lanes.keys(), ...this.rateSlots.keys(), ...this.pace.endpoints()]);
   }
 
   /**
@@ -141,13 +157,12 @@ export class Worker implements HandoverTaker {
    */
   forget(id: EndpointId): void {
     this.rateSlots.delete(id);
+    this.pace.forget(id);
     const lane = this.lanes.get(id);
     if (!lane) return;
     if (lane.timer) clearTimeout(lane.timer);
     lane.timer = null;
-    const dropped = lane.queue.splice(0);
-    for (const c of dropped) this.leased.delete(c.id);
-    this.buffered -= dropped.length;
+    this.dropQueued(lane);
     this.starved.delete(lane);
     // A lane that stays (deliveries in flight) must not send anything adopted or claimed later
     // with the deleted endpoint: without it, the next delivery loads the endpoint again.
@@ -179,20 +194,46 @@ export class Worker implements HandoverTaker {
     this.loop = this.claimLoop();
   }
 
-  reserve(endpointId: EndpointId, maxConcurrency: number): DeliveryLease | null {
-    if (this.running && this.caughtUp && this.capacity() > 0) {
+  reserve(
+    endpointId: EndpointId,
+    options: Pick<EndpointOptions, 'maxConcurrency' | 'rateLimit'>,
+    payloadLength: number,
+  ): DeliveryLease | null {
+    if (this.running && this.caughtUp) {
       const lane = this.lanes.get(endpointId);
-      const max = lane?.endpoint?.options.maxConcurrency ?? maxConcurrency;
+      const current = lane?.endpoint?.options ?? options;
       const reserved = this.reserved.get(endpointId) ?? 0;
-      if ((lane ? lane.queue.length + lane.inflight : 0) + reserved < max * 2) {
+      const held = (lane ? lane.queue.length + lane.inflight : 0) + reserved;
+      const bytes = heldBytes(payloadLength);
+      const room =
+        // Room to send it soon, as a claim would take it.
+        (this.capacity() > 0 && held < current.maxConcurrency * 2) ||
+        // Room to keep it: memory left, and the lane can send it within the horizon.
+        (this.queuedBytes + this.reservedBytes + bytes <= (this.o.handoverBytes ?? 0) &&
+          held < this.horizonDepth(endpointId, current, lane));
+      if (room) {
         this.reserved.set(endpointId, reserved + 1);
         this.reservedTotal++;
+        this.reservedBytes += bytes;
         return { owner: this.o.owner, until: this.o.clock() + this.o.leaseMs };
       }
     }
     // Refused: the delivery is queued in the store, so the store has due work again.
     this.caughtUp = false;
     return null;
+  }
+
+  /**
+   * How many deliveries of the endpoint handovers may keep: what its lane sends in a quarter of
+   * a lease, so that they are sent before their leases are first renewed (pace.ts).
+   */
+  private horizonDepth(
+    endpointId: EndpointId,
+    options: Pick<EndpointOptions, 'maxConcurrency' | 'rateLimit'>,
+    lane: Lane | undefined,
+  ): number {
+    const waitingMs = lane && lane.inflight > 0 ? this.o.clock() - lane.lastProgressAt : 0;
+    return this.pace.depth(endpointId, options, this.o.concurrency, this.o.leaseMs / 4, waitingMs);
   }
 
   committing(due: number, count: number): void {
@@ -212,15 +253,16 @@ export class Worker implements HandoverTaker {
     return oldest;
   }
 
-  cancel(endpointId: EndpointId, count: number): void {
-    const left = (this.reserved.get(endpointId) ?? 0) - count;
-    if (left > 0) this.reserved.set(endpointId, left);
-    else this.reserved.delete(endpointId);
-    this.reservedTotal -= count;
+  cancel(delivery: ClaimedDelivery): void {
+    const left = (this.reserved.get(delivery.endpointId) ?? 0) - 1;
+    if (left > 0) this.reserved.set(delivery.endpointId, left);
+    else this.reserved.delete(delivery.endpointId);
+    this.reservedTotal--;
+    this.reservedBytes -= heldBytes(delivery.payload.length);
   }
 
   adopt(deliveries: readonly ClaimedDelivery[]): void {
-    for (const d of deliveries) this.cancel(d.endpointId, 1);
+    for (const d of deliveries) this.cancel(d);
     if (this.running) {
       this.accept(deliveries);
       return;
@@ -347,8 +389,9 @@ export class Worker implements HandoverTaker {
       if (!lane) {
         lane = {
           id: c.endpointId,
-          queue: [],
+          queue: new Fifo(),
           inflight: 0,
+          lastProgressAt: this.o.clock(),
           endpoint: undefined,
           loading: false,
           timer: null,
@@ -358,6 +401,7 @@ export class Worker implements HandoverTaker {
       lane.queue.push(c);
       this.leased.add(c.id);
       this.buffered++;
+      this.queuedBytes += heldBytes(c.payload.length);
       touched.set(lane, Math.max(touched.get(lane) ?? 0, c.endpointVersion));
     }
     for (const [lane, newest] of touched) {
@@ -375,9 +419,7 @@ export class Worker implements HandoverTaker {
       lane.endpoint = endpoint;
       if (!endpoint) {
         // Deleted with its deliveries: nothing left to do for what we hold.
-        const gone = lane.queue.splice(0);
-        this.buffered -= gone.length;
-        for (const c of gone) this.leased.delete(c.id);
+        this.dropQueued(lane);
         this.lanes.delete(lane.id);
         return;
       }
@@ -388,7 +430,8 @@ export class Worker implements HandoverTaker {
     } finally {
       lane.loading = false;
     }
-    const newest = lane.queue.reduce((v, c) => Math.max(v, c.endpointVersion), 0);
+    let newest = 0;
+    for (const c of lane.queue) newest = Math.max(newest, c.endpointVersion);
     if (lane.endpoint && lane.endpoint.version < newest) void this.refresh(lane, newest);
     else this.pump(lane);
   }
@@ -436,9 +479,21 @@ export class Worker implements HandoverTaker {
       }
       const c = lane.queue.shift()!;
       this.buffered--;
+      this.queuedBytes -= heldBytes(c.payload.length);
+      // Waiting for an answer from now on, not since the lane last finished one.
+      if (lane.inflight === 0) lane.lastProgressAt = this.o.clock();
       lane.inflight++;
       this.inflight++;
       this.run(lane, endpoint, c);
+    }
+  }
+
+  /** Drops what waits in the lane (its endpoint is gone): no longer leased, sent or counted. */
+  private dropQueued(lane: Lane): void {
+    for (const c of lane.queue.drain()) {
+      this.leased.delete(c.id);
+      this.buffered--;
+      this.queuedBytes -= heldBytes(c.payload.length);
     }
   }
 
@@ -456,6 +511,8 @@ export class Worker implements HandoverTaker {
     this.writer.push(result, ordered);
     lane.inflight--;
     this.inflight--;
+    lane.lastProgressAt = this.o.clock();
+    if (result.attempt !== null) this.pace.record(lane.id, result.attempt.durationMs);
     if (ordered || result.status === 'pending') this.wantClaim = true;
     // A lane running low claims at once, not after the result is written, unless the store has
     // nothing due (caught up: new deliveries come by handover, a retry's due time wakes the loop).
@@ -511,12 +568,13 @@ export class Worker implements HandoverTaker {
     for (const lane of this.lanes.values()) {
       if (lane.timer) clearTimeout(lane.timer);
       lane.timer = null;
-      for (const c of lane.queue.splice(0)) {
+      for (const c of lane.queue.drain()) {
         unstarted.push(c.id);
         this.leased.delete(c.id);
       }
     }
     this.buffered = 0;
+    this.queuedBytes = 0;
     if (unstarted.length > 0) {
       await this.o.store.releaseLeases(this.o.owner, unstarted, this.o.clock());
     }

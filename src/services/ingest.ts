@@ -136,7 +136,7 @@ export class IngestService {
         // Package order is kept by claims alone: such deliveries are never handed over.
         const lease =
           taker && status === 'pending' && !ordered
-            ? taker.reserve(route.id, route.options.maxConcurrency)
+            ? taker.reserve(route.id, route.options, e.payload.length)
             : null;
         if (lease) {
           handed!.deliveries.push({
@@ -270,12 +270,12 @@ export class IngestService {
     if (queued > 0) taker.committed(due, queued);
     if (deliveries.length === 0) return;
     if (outcome?.kind !== 'inserted') {
-      for (const d of deliveries) taker.cancel(d.endpointId, 1);
+      for (const d of deliveries) taker.cancel(d);
     } else if (!outcome.skipped) {
       taker.adopt(deliveries);
     } else {
       const skipped = new Set(outcome.skipped);
-      for (const d of deliveries) if (skipped.has(d.id)) taker.cancel(d.endpointId, 1);
+      for (const d of deliveries) if (skipped.has(d.id)) taker.cancel(d);
       taker.adopt(deliveries.filter((d) => !skipped.has(d.id)));
     }
   }

@@ -1,6 +1,6 @@
 // Handover (queue/handover.ts) against a real server and listener: a new delivery goes from its
-// publish straight to this process's worker when the worker has room and the store has no due
-// work; package-ordered endpoints and publishes made while a backlog waits in the store go
+// publish straight to this process's worker when the worker has room (to send it soon, or to keep
+// it in memory) and the store has no due work; package-ordered endpoints and publishes made while a backlog waits in the store go
 // through claims; an idempotent replay gives its reservation back. Each test has a Herald of its
 // own, idle at the start, so `herald_deliveries_handed_over_total` counts that test's publishes.
 
@@ -220,7 +220,66 @@ describe('handover of new deliveries to the worker', () => {
     expect(order).toEqual(ids.map((_, i) => String(i)));
   });
 
+  it('hands a burst larger than the worker can send at once over whole, once its endpoint has answered', async () => {
+    // A worker that sends one at a time; the burst is 60 deliveries. Beyond its room (one in
+    // flight, one waiting) it keeps them in memory (HERALD_HANDOVER_MEMORY, 64 MiB by default) up
+    // to what the endpoint is sent in a quarter of the lease (15 s) at its response times: a
+    // listener that answers in under 250 ms has room for all.
+    await herald.close();
+    herald = await startTestHerald({ HERALD_WORKER_CONCURRENCY: '1' });
+    listener = await startListener();
+    const ep = await endpoint({ maxConcurrency: 1 });
+    const warm: string[] = [];
+    for (let i = 0; i < 3; i++) warm.push(await publish(`warm-${i}`));
+    await allDeliveredOnce(ep, warm);
+    const before = await handedOver();
+    const batch = Array.from({ length: 60 }, (_, i) => ({
+      name: 'PACKAGE_COMPLETE',
+      packageId: `burst-${i}`,
+      message: String(i),
+    }));
+    const res = await herald.api('POST', '/v1/events', batch);
+    expect(res.status).toBe(202);
+    const ids = res.body.ids as string[];
+    await allDeliveredOnce(ep, [...warm, ...ids]);
+    if (herald.store.capabilities.concurrentWorkers) {
+      // PostgreSQL: what waits in the store any worker may take, what one keeps in memory only
+      // it; so none keeps more than it can send soon (one in flight, one waiting).
+      expect((await handedOver()) - before).toBeLessThanOrEqual(2);
+      return;
+    }
+    expect((await handedOver()) - before).toBe(60);
+    // Kept in memory, they were sent in the order they were published.
+    const order = listener.received.slice(3).map((r) => JSON.parse(r.body).message as string);
+    expect(order).toEqual(ids.map((_, i) => String(i)));
+
+    // Without that memory it takes what it can send soon, and the rest goes through the store.
+    await herald.close();
+    herald = await startTestHerald({
+      HERALD_WORKER_CONCURRENCY: '1',
+      HERALD_HANDOVER_MEMORY: '0',
+    });
+    await listener.close();
+    listener = await startListener();
+    const again = await endpoint({ maxConcurrency: 1 });
+    await allDeliveredOnce(again, [await publish('first')]);
+    const start = await handedOver();
+    expect((await herald.api('POST', '/v1/events', batch)).status).toBe(202);
+    await eventually(
+      async () => ((await deliveries(again, 'succeeded')).length === 61 ? true : undefined),
+      15_000,
+      '61 succeeded deliveries',
+    );
+    expect((await handedOver()) - start).toBeLessThanOrEqual(2);
+  });
+
   it('delivers an idempotent replay once and gives back what the replay reserved', async () => {
+    // Reservations are held to what the worker can send soon here: a leaked one would show.
+    await herald.close();
+    herald = await startTestHerald({
+      HERALD_RETRY_SCHEDULE: '200ms,200ms',
+      HERALD_HANDOVER_MEMORY: '0',
+    });
     listener = await startListener();
     // A lane of two: two leaked reservations would fill it for good.
     const ep = await endpoint({ maxConcurrency: 1 });
