@@ -107,6 +107,10 @@ export async function startWorker(parts: {
     onRaised: parts.onRaised,
     handover: parts.handover,
   });
+  // After the cache above has dropped its copy: the lane loads the new version.
+  repo.onChange((_account, id, version) => {
+    if (version !== null) worker.endpointChanged(id, version);
+  });
   parts.lifecycle.worker = worker;
   residue.add('worker', worker);
   await worker.start();

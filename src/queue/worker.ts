@@ -23,7 +23,9 @@ import type {
 import { heldBytes, type Handover, type HandoverTaker } from './handover.js';
 import { Fifo } from './fifo.js';
 import { EndpointPace } from './pace.js';
+import { Tally } from './tally.js';
 import { ResultWriter } from './result-writer.js';
+import { sweepLeasesAndHolds } from './sweep.js';
 
 export interface WorkerOptions {
   readonly store: QueueStore & CapableStore;
@@ -56,6 +58,8 @@ interface Lane {
   inflight: number;
   /** When the lane last finished a delivery, or began (for how long it has been waiting). */
   lastProgressAt: number;
+  /** The endpoint version a change in this process wrote: the lane sends with it or newer. */
+  changedTo: number;
   endpoint: Endpoint | undefined;
   loading: boolean;
   timer: NodeJS.Timeout | null;
@@ -91,7 +95,7 @@ export class Worker implements HandoverTaker {
   /** Earliest time each rate-limited endpoint may be sent its next request. */
   private readonly rateSlots = new Map<EndpointId, number>();
   /** Handover leases granted and not yet adopted or cancelled, per endpoint and in all. */
-  private readonly reserved = new Map<EndpointId, number>();
+  private readonly reserved = new Tally<EndpointId>();
   private reservedTotal = 0;
   /** heldBytes of what waits in lanes (not yet sent) and of what is reserved. */
   private queuedBytes = 0;
@@ -111,7 +115,7 @@ export class Worker implements HandoverTaker {
    * their commit wakes, takes them), not a backlog. Without this, a worker under a steady stream
    * of publishes never caught up again once behind: some are always committing while it claims.
    */
-  private readonly inCommit = new Map<number, number>();
+  private readonly inCommit = new Tally<number>();
 
   constructor(private readonly o: WorkerOptions) {
     // After results are written, claim again only when it needs them written: an ordered
@@ -170,6 +174,19 @@ export class Worker implements HandoverTaker {
     if (lane.inflight === 0 && !lane.loading) this.lanes.delete(id);
   }
 
+  /**
+   * The endpoint changed in this process (its URL, credentials, state) to `version`: what waits
+   * in its lane is sent with that version, not with the lane's copy. A lane filled by handovers
+   * may hold many seconds of work, and a claim would not bring the new version to it before then.
+   */
+  endpointChanged(id: EndpointId, version: number): void {
+    const lane = this.lanes.get(id);
+    if (!lane) return;
+    lane.changedTo = Math.max(lane.changedTo, version);
+    // A load under way is looked at again when it ends (refresh).
+    if (lane.endpoint && lane.endpoint.version < version) void this.refresh(lane, version);
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -186,7 +203,7 @@ export class Worker implements HandoverTaker {
     // store): the work moves on once the leases expire. Live leases are renewed. Holds that a
     // late result wrote after its endpoint was re-enabled are released on the same beat.
     this.recoverTimer = setInterval(
-      () => void this.recoverExpired(),
+      () => void sweepLeasesAndHolds(this.o.store, this.o.logger, this.o.signal, this.o.clock),
       Math.max(1000, this.o.leaseMs / 2),
     );
     this.recoverTimer.unref();
@@ -202,8 +219,7 @@ export class Worker implements HandoverTaker {
     if (this.running && this.caughtUp) {
       const lane = this.lanes.get(endpointId);
       const current = lane?.endpoint?.options ?? options;
-      const reserved = this.reserved.get(endpointId) ?? 0;
-      const held = (lane ? lane.queue.length + lane.inflight : 0) + reserved;
+      const held = (lane ? lane.queue.length + lane.inflight : 0) + this.reserved.get(endpointId);
       const bytes = heldBytes(payloadLength);
       const room =
         // Room to send it soon, as a claim would take it.
@@ -212,7 +228,7 @@ export class Worker implements HandoverTaker {
         (this.queuedBytes + this.reservedBytes + bytes <= (this.o.handoverBytes ?? 0) &&
           held < this.horizonDepth(endpointId, current, lane));
       if (room) {
-        this.reserved.set(endpointId, reserved + 1);
+        this.reserved.add(endpointId);
         this.reservedTotal++;
         this.reservedBytes += bytes;
         return { owner: this.o.owner, until: this.o.clock() + this.o.leaseMs };
@@ -237,13 +253,11 @@ export class Worker implements HandoverTaker {
   }
 
   committing(due: number, count: number): void {
-    this.inCommit.set(due, (this.inCommit.get(due) ?? 0) + count);
+    this.inCommit.add(due, count);
   }
 
   committed(due: number, count: number): void {
-    const left = (this.inCommit.get(due) ?? 0) - count;
-    if (left > 0) this.inCommit.set(due, left);
-    else this.inCommit.delete(due);
+    this.inCommit.remove(due, count);
   }
 
   /** The due time of the oldest pending delivery still being committed; Infinity when none. */
@@ -254,9 +268,7 @@ export class Worker implements HandoverTaker {
   }
 
   cancel(delivery: ClaimedDelivery): void {
-    const left = (this.reserved.get(delivery.endpointId) ?? 0) - 1;
-    if (left > 0) this.reserved.set(delivery.endpointId, left);
-    else this.reserved.delete(delivery.endpointId);
+    this.reserved.remove(delivery.endpointId);
     this.reservedTotal--;
     this.reservedBytes -= heldBytes(delivery.payload.length);
   }
@@ -279,30 +291,6 @@ export class Worker implements HandoverTaker {
       );
   }
 
-  private async recoverExpired(): Promise<void> {
-    try {
-      const recovered = await this.o.store.recoverLeases(this.o.clock(), false);
-      if (recovered > 0) {
-        this.o.logger.warn(
-          { recovered },
-          'took over deliveries whose lease expired (a worker died?)',
-        );
-        this.o.signal.notify();
-      }
-    } catch (error) {
-      this.o.logger.error({ err: error }, 'could not recover expired leases');
-    }
-    try {
-      const released = await this.o.store.releaseStrandedHolds(this.o.clock());
-      if (released > 0) {
-        this.o.logger.info({ released }, 'released held deliveries of endpoints that accept work');
-        this.o.signal.notify();
-      }
-    } catch (error) {
-      this.o.logger.error({ err: error }, 'could not release stranded holds');
-    }
-  }
-
   private capacity(): number {
     return this.o.concurrency * 2 - (this.buffered + this.inflight + this.reservedTotal);
   }
@@ -311,7 +299,7 @@ export class Worker implements HandoverTaker {
     const out: EndpointId[] = [];
     for (const lane of this.lanes.values()) {
       const max = lane.endpoint?.options.maxConcurrency ?? DEFAULT_LANE_MAX;
-      const reserved = this.reserved.get(lane.id) ?? 0;
+      const reserved = this.reserved.get(lane.id);
       if (lane.queue.length + lane.inflight + reserved >= max * 2) out.push(lane.id);
     }
     return out;
@@ -392,6 +380,7 @@ export class Worker implements HandoverTaker {
           queue: new Fifo(),
           inflight: 0,
           lastProgressAt: this.o.clock(),
+          changedTo: 0,
           endpoint: undefined,
           loading: false,
           timer: null,
@@ -430,7 +419,7 @@ export class Worker implements HandoverTaker {
     } finally {
       lane.loading = false;
     }
-    let newest = 0;
+    let newest = lane.changedTo;
     for (const c of lane.queue) newest = Math.max(newest, c.endpointVersion);
     if (lane.endpoint && lane.endpoint.version < newest) void this.refresh(lane, newest);
     else this.pump(lane);

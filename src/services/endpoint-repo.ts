@@ -8,8 +8,15 @@ import type { EndpointStore, OperationalEventRecord } from '../store/port.js';
 import { openEndpoint, sealEndpoint } from './endpoint-codec.js';
 import type { SecretBox } from './secret-box.js';
 
-/** Listeners for endpoint changes in this process (caches of routing tables and endpoints). */
-export type EndpointChangeListener = (accountId: AccountId, id: EndpointId) => void;
+/**
+ * Listeners for endpoint changes in this process (caches of routing tables and endpoints), with
+ * the version the change wrote (none for a delete).
+ */
+export type EndpointChangeListener = (
+  accountId: AccountId,
+  id: EndpointId,
+  version: number | null,
+) => void;
 
 export class EndpointRepository {
   private readonly listeners: EndpointChangeListener[] = [];
@@ -25,8 +32,8 @@ export class EndpointRepository {
     this.listeners.push(listener);
   }
 
-  changed(accountId: AccountId, id: EndpointId): void {
-    for (const listener of this.listeners) listener(accountId, id);
+  changed(accountId: AccountId, id: EndpointId, version: number | null): void {
+    for (const listener of this.listeners) listener(accountId, id, version);
   }
 
   /** Listeners for deletions in this process: what is kept per endpoint goes with it. */
@@ -35,7 +42,7 @@ export class EndpointRepository {
   }
 
   deleted(accountId: AccountId, id: EndpointId): void {
-    this.changed(accountId, id);
+    this.changed(accountId, id, null);
     for (const listener of this.deleteListeners) listener(id);
   }
 
@@ -64,7 +71,7 @@ export class EndpointRepository {
 
   async insert(endpoint: Endpoint): Promise<void> {
     await this.store.insertEndpoint(sealEndpoint(endpoint, this.box));
-    this.changed(endpoint.accountId, endpoint.id);
+    this.changed(endpoint.accountId, endpoint.id, endpoint.version);
   }
 
   /** Deletes the endpoint with its deliveries; false when there was none. See `deleted`. */
@@ -93,7 +100,7 @@ export class EndpointRepository {
       const after: Endpoint = { ...next, version: before.version + 1, updatedAt: this.clock() };
       const raised = raise ? raise(before, after) : [];
       if (await this.store.updateEndpoint(sealEndpoint(after, this.box), raised)) {
-        this.changed(after.accountId, after.id);
+        this.changed(after.accountId, after.id, after.version);
         return { before, after, raised };
       }
     }

@@ -57,6 +57,15 @@ describe('handover of new deliveries to the worker', () => {
     return res.body.id as string;
   }
 
+  /** A batch of `n` events, each its own package, messages numbered in publish order. */
+  function burst(n: number, prefix: string) {
+    return Array.from({ length: n }, (_, i) => ({
+      name: 'PACKAGE_COMPLETE',
+      packageId: `${prefix}-${i}`,
+      message: String(i),
+    }));
+  }
+
   async function deliveries(endpointId: string, status?: string): Promise<any[]> {
     const filter = status ? `&status=${status}` : '';
     const res = await herald.api('GET', `/v1/deliveries?endpoint=${endpointId}${filter}&limit=500`);
@@ -233,11 +242,7 @@ describe('handover of new deliveries to the worker', () => {
     for (let i = 0; i < 3; i++) warm.push(await publish(`warm-${i}`));
     await allDeliveredOnce(ep, warm);
     const before = await handedOver();
-    const batch = Array.from({ length: 60 }, (_, i) => ({
-      name: 'PACKAGE_COMPLETE',
-      packageId: `burst-${i}`,
-      message: String(i),
-    }));
+    const batch = burst(60, 'burst');
     const res = await herald.api('POST', '/v1/events', batch);
     expect(res.status).toBe(202);
     const ids = res.body.ids as string[];
@@ -271,6 +276,49 @@ describe('handover of new deliveries to the worker', () => {
       '61 succeeded deliveries',
     );
     expect((await handedOver()) - start).toBeLessThanOrEqual(2);
+  });
+
+  it('sends what a burst left waiting to the URL the endpoint was changed to', async () => {
+    // 60 handed over to a worker that sends one at a time, the first held by the listener; the
+    // endpoint moves to another listener meanwhile: what waits in memory goes there, not to the
+    // URL it had when it was published (only the one in flight, and a claim-sized remainder at
+    // most, may still reach the old one).
+    await herald.close();
+    herald = await startTestHerald({ HERALD_WORKER_CONCURRENCY: '1' });
+    let open = true;
+    let letGo: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    release = letGo;
+    listener = await startListener(() =>
+      open ? { status: 200 } : gate.then(() => ({ status: 200 })),
+    );
+    const moved = await startListener();
+    others.push(moved);
+    const ep = await endpoint({ maxConcurrency: 1 });
+    const warm: string[] = [];
+    for (let i = 0; i < 3; i++) warm.push(await publish(`warm-${i}`));
+    await allDeliveredOnce(ep, warm);
+    open = false;
+    const batch = burst(60, 'moving');
+    const res = await herald.api('POST', '/v1/events', batch);
+    expect(res.status).toBe(202);
+    const ids = res.body.ids as string[];
+    await listener.waitFor(4);
+    const patched = await herald.api('PATCH', `/v1/endpoints/${ep}`, { url: moved.url });
+    expect(patched.status).toBe(200);
+    letGo();
+    await eventually(
+      async () => ((await deliveries(ep, 'succeeded')).length === 63 ? true : undefined),
+      15_000,
+      '63 succeeded deliveries',
+    );
+    const atOld = listener.received.length - 3;
+    expect(atOld).toBeLessThanOrEqual(herald.store.capabilities.concurrentWorkers ? 3 : 1);
+    expect(moved.received).toHaveLength(60 - atOld);
+    const all = [...listener.received.slice(3), ...moved.received].map((r) =>
+      String(r.headers['webhook-id']),
+    );
+    expect(all.sort()).toEqual([...ids].sort());
   });
 
   it('delivers an idempotent replay once and gives back what the replay reserved', async () => {

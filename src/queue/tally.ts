@@ -1,0 +1,24 @@
+// Counts by key that forget a key once its count is back to zero (the worker's reservations per
+// endpoint, and pending deliveries still being committed per due time).
+
+export class Tally<K> {
+  private readonly counts = new Map<K, number>();
+
+  get(key: K): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  add(key: K, n = 1): void {
+    this.counts.set(key, this.get(key) + n);
+  }
+
+  remove(key: K, n = 1): void {
+    const left = this.get(key) - n;
+    if (left > 0) this.counts.set(key, left);
+    else this.counts.delete(key);
+  }
+
+  keys(): IterableIterator<K> {
+    return this.counts.keys();
+  }
+}
