@@ -286,7 +286,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'handoverMemoryMib',
     env: 'HERALD_HANDOVER_MEMORY',
     default: 64,
-    doc: "MiB (payloads plus 400 bytes each) the embedded store's process may keep in memory of new deliveries handed from its publishes straight to its worker, beyond what it sends at once: a burst is delivered without queueing it in the store and claiming it back, up to what each endpoint is sent in a quarter of `HERALD_LEASE` at its recent response times (once it has answered). `0` hands over only what the worker can send at once, as PostgreSQL always does (its other workers take the rest from the store).",
+    doc: "MiB (payload characters plus 400 a delivery) the embedded store's process may keep in memory of new deliveries handed from its publishes straight to its worker, beyond what it sends at once: a burst is delivered without queueing it in the store and claiming it back, up to what each endpoint is sent in a quarter of `HERALD_LEASE` at its recent response times (if it has answered within that time). `0` hands over only what the worker can send at once, as PostgreSQL always does (its other workers take the rest from the store).",
     parse: int(0, 65_536),
   },
   {

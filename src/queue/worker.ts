@@ -248,8 +248,11 @@ export class Worker implements HandoverTaker {
     options: Pick<EndpointOptions, 'maxConcurrency' | 'rateLimit'>,
     lane: Lane | undefined,
   ): number {
-    const waitingMs = lane && lane.inflight > 0 ? this.o.clock() - lane.lastProgressAt : 0;
-    return this.pace.depth(endpointId, options, this.o.concurrency, this.o.leaseMs / 4, waitingMs);
+    const now = this.o.clock();
+    const waitingMs = lane && lane.inflight > 0 ? now - lane.lastProgressAt : 0;
+    // The worker's concurrency is shared by the endpoints it is sending to.
+    const share = this.o.concurrency / (this.lanes.size + (lane ? 0 : 1));
+    return this.pace.depth(endpointId, options, share, this.o.leaseMs / 4, waitingMs, now);
   }
 
   committing(due: number, count: number): void {
@@ -295,21 +298,28 @@ export class Worker implements HandoverTaker {
     return this.o.concurrency * 2 - (this.buffered + this.inflight + this.reservedTotal);
   }
 
-  private saturatedLanes(): EndpointId[] {
-    const out: EndpointId[] = [];
+  /**
+   * Room for claims, and the lanes they skip (full: twice their maxConcurrency). A lane counts up
+   * to what claims fill it to; what handovers keep in it beyond that is its own, and must not
+   * stop claims for other endpoints.
+   */
+  private claimable(): { room: number; full: EndpointId[] } {
+    let kept = 0;
+    const full: EndpointId[] = [];
     for (const lane of this.lanes.values()) {
-      const max = lane.endpoint?.options.maxConcurrency ?? DEFAULT_LANE_MAX;
-      const reserved = this.reserved.get(lane.id);
-      if (lane.queue.length + lane.inflight + reserved >= max * 2) out.push(lane.id);
+      const max = (lane.endpoint?.options.maxConcurrency ?? DEFAULT_LANE_MAX) * 2;
+      const held = lane.queue.length + lane.inflight + this.reserved.get(lane.id);
+      if (held >= max) full.push(lane.id);
+      kept += Math.max(0, held - max);
     }
-    return out;
+    return { room: this.capacity() + kept, full };
   }
 
   private async claimLoop(): Promise<void> {
     const batch = this.o.claimBatch ?? 256;
     while (this.running) {
       try {
-        const room = this.capacity();
+        const { room, full: skipEndpoints } = this.claimable();
         if (room <= 0) {
           await this.o.signal.wait(this.o.pollIntervalMs);
           continue;
@@ -320,7 +330,6 @@ export class Worker implements HandoverTaker {
         // behind a package waiting for its earlier event.
         const thorough = now - this.lastThoroughClaim >= THOROUGH_CLAIM_INTERVAL_MS;
         if (thorough) this.lastThoroughClaim = now;
-        const skipEndpoints = this.saturatedLanes();
         const unseen = this.oldestInCommit();
         const claimed = await this.o.store.claimDeliveries({
           now,
@@ -346,11 +355,15 @@ export class Worker implements HandoverTaker {
         }
         const next = await this.o.store.nextDueAt();
         const later = this.o.clock();
-        // Everything due was taken: no lane skipped, nothing due from before the claim left
-        // behind but what was still being committed when it began (a claim that looks at the
-        // head of the queue only can leave due work past deliveries held back by package order).
+        // Everything due was taken: nothing due from before the claim left behind but what was
+        // still being committed when it began (a claim that looks at the head of the queue only
+        // can leave due work past deliveries held back by package order). With lanes skipped
+        // (full), what is being committed may be theirs, which the next claim skips too: then
+        // only nothing due at all, and nothing being committed, is caught up.
         this.caughtUp =
-          skipEndpoints.length === 0 && (next === null || next >= Math.min(now, unseen));
+          skipEndpoints.length === 0
+            ? next === null || next >= Math.min(now, unseen)
+            : (next === null || next > now) && unseen === Infinity;
         // Due work that could not be claimed is blocked (full lanes, package ordering): a
         // finished delivery wakes us. Otherwise sleep until the next retry is due.
         let wait =
@@ -427,7 +440,9 @@ export class Worker implements HandoverTaker {
 
   private pump(lane: Lane): void {
     const endpoint = lane.endpoint;
-    if (!endpoint || lane.loading) return;
+    // Nothing new starts once stopping (what waits is given back), nor with a copy of the
+    // endpoint older than a change made here (its reload failed: it is tried again).
+    if (!endpoint || lane.loading || !this.running || endpoint.version < lane.changedTo) return;
     const max = endpoint.options.maxConcurrency;
     const rate = endpoint.options.rateLimit;
     while (lane.queue.length > 0 && lane.inflight < max) {
@@ -501,7 +516,9 @@ export class Worker implements HandoverTaker {
     lane.inflight--;
     this.inflight--;
     lane.lastProgressAt = this.o.clock();
-    if (result.attempt !== null) this.pace.record(lane.id, result.attempt.durationMs);
+    if (result.attempt !== null) {
+      this.pace.record(lane.id, result.attempt.durationMs, lane.lastProgressAt);
+    }
     if (ordered || result.status === 'pending') this.wantClaim = true;
     // A lane running low claims at once, not after the result is written, unless the store has
     // nothing due (caught up: new deliveries come by handover, a retry's due time wakes the loop).
@@ -511,17 +528,19 @@ export class Worker implements HandoverTaker {
     ) {
       this.o.signal.notify();
     }
-    if (lane.queue.length === 0 && lane.inflight === 0 && !lane.timer && !lane.loading) {
-      this.lanes.delete(lane.id);
-    } else {
-      this.pump(lane);
-    }
+    // Lanes that found no free slot go first: a lane with a long queue (handovers keep seconds
+    // of work) must not take every slot that its own deliveries free.
     if (this.starved.size > 0) {
       for (const waiting of this.starved) {
         if (this.inflight >= this.o.concurrency) break;
         this.starved.delete(waiting);
         this.pump(waiting);
       }
+    }
+    if (lane.queue.length === 0 && lane.inflight === 0 && !lane.timer && !lane.loading) {
+      this.lanes.delete(lane.id);
+    } else {
+      this.pump(lane);
     }
     if (this.inflight === 0 && this.idleWaiters.length > 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();

@@ -218,10 +218,10 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
   });
 
   /**
-   * A worker of concurrency 1 (room to send soon: two deliveries) with `handoverBytes` of memory,
-   * a dispatcher whose sends the test answers, and endpoints E, F of the given options.
+   * A worker of `concurrency` (1: room to send soon for two deliveries) with `handoverBytes` of
+   * memory, a dispatcher whose sends the test answers, and endpoints E, F of the given options.
    */
-  async function deepWorker(handoverBytes: number, options = opts(32)) {
+  async function deepWorker(handoverBytes: number, options = opts(32), concurrency = 1) {
     const { state, store } = fakeStore();
     const clock = { now: NOW };
     const sends: Array<{ c: ClaimedDelivery; answer: (durationMs: number) => void }> = [];
@@ -275,7 +275,7 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
       logger: silentLogger(),
       clock: () => clock.now,
       owner: 'w1',
-      concurrency: 1,
+      concurrency,
       leaseMs: LEASE_MS,
       pollIntervalMs: 60_000,
       handover: new Handover(),
@@ -307,7 +307,7 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
       await vi.waitFor(() => expect(state.looks).toBeGreaterThan(looks));
       await new Promise((r) => setImmediate(r));
     };
-    return { w, clock, sends, fill, answered, claimed };
+    return { w, state, clock, sends, fill, answered, claimed };
   }
 
   it('keeps no more than it can send soon for an endpoint that has not answered it yet', async () => {
@@ -363,9 +363,51 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
     w.adopt([delivery(E, 1)]);
     await vi.waitFor(() => expect(sends.length).toBe(2));
     // Five seconds later, it is judged at five seconds an answer: a quarter of the lease (7.5 s)
-    // is room for one more than the one out.
+    // is room for 1.5, and one is out. The next is granted as room to send soon (the worker
+    // sends two at once), the one after that is refused: no room to keep more.
     clock.now += 5000;
     expect(w.reserve(E, opts(32), 2)).not.toBeNull();
     expect(w.reserve(E, opts(32), 2)).toBeNull();
+  });
+
+  it('keeps nothing for an endpoint that last answered longer ago than the horizon', async () => {
+    const { fill, answered, clock } = await deepWorker(64 * 1024 * 1024);
+    await answered(E, 10);
+    clock.now += LEASE_MS / 4 + 1;
+    expect(fill(E)).toBe(2);
+  });
+
+  it('goes on claiming for other endpoints while a lane holds what handovers kept', async () => {
+    // Concurrency 4 (room for 8), E at most 2 at once: claims would fill its lane to 4.
+    const { w, state, answered, claimed } = await deepWorker(64 * 1024 * 1024, opts(2), 4);
+    await answered(E, 1);
+    for (let i = 0; i < 8; i++) expect(w.reserve(E, opts(2), 2)).not.toBeNull();
+    w.adopt(Array.from({ length: 8 }, (_, i) => delivery(E, i)));
+    // Eight held: the worker's room is used up, but four of them are beyond E's claim fill.
+    await claimed();
+    expect(state.claims.at(-1)).toMatchObject({ limit: 4, skipEndpoints: [E] });
+    // Nothing due in the store, nothing being committed: still caught up, handovers go on.
+    expect(w.reserve(E, opts(2), 2)).not.toBeNull();
+    // A retry came due: E's lane was skipped, so it may be E's; nothing more until it is taken.
+    state.nextDue = NOW - 1;
+    await claimed();
+    expect(w.reserve(E, opts(2), 2)).toBeNull();
+  });
+
+  it('gives a slot that a long lane frees to a lane waiting for one first', async () => {
+    // Concurrency 2, both endpoints at most 2 at once: E's lane takes both slots.
+    const { w, sends, answered } = await deepWorker(64 * 1024 * 1024, opts(2), 2);
+    await answered(E, 1);
+    await answered(F, 1);
+    for (let i = 0; i < 8; i++) expect(w.reserve(E, opts(2), 2)).not.toBeNull();
+    w.adopt(Array.from({ length: 8 }, (_, i) => delivery(E, i)));
+    await vi.waitFor(() => expect(sends.length).toBe(4));
+    expect(w.reserve(F, opts(2), 2)).not.toBeNull();
+    w.adopt([delivery(F, 1)]);
+    await new Promise((r) => setImmediate(r));
+    expect(sends.length).toBe(4);
+    sends[2]!.answer(1);
+    await vi.waitFor(() => expect(sends.length).toBe(5));
+    expect(sends[4]!.c.endpointId).toBe(F);
   });
 });
