@@ -224,12 +224,17 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
   async function deepWorker(handoverBytes: number, options = opts(32), concurrency = 1) {
     const { state, store } = fakeStore();
     const clock = { now: NOW };
-    const sends: Array<{ c: ClaimedDelivery; answer: (durationMs: number) => void }> = [];
+    const sends: Array<{
+      c: ClaimedDelivery;
+      version: number;
+      answer: (durationMs: number) => void;
+    }> = [];
     const dispatcher = {
-      run: (c: ClaimedDelivery) =>
+      run: (c: ClaimedDelivery, endpoint: { version: number }) =>
         new Promise((resolve) =>
           sends.push({
             c,
+            version: endpoint.version,
             answer: (durationMs) =>
               resolve({
                 deliveryId: c.id,
@@ -258,12 +263,17 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
           }),
         ),
     };
+    /** The endpoints' current version, and whether loading them fails. */
+    const stored = { version: 1, failing: false };
     const endpoints = {
-      get: async (id: EndpointId) => ({
-        id,
-        version: 1,
-        options: { ...options, timeoutMs: 15_000, ordering: 'none', retrySchedule: null },
-      }),
+      get: async (id: EndpointId) => {
+        if (stored.failing) throw new Error('the store is unavailable');
+        return {
+          id,
+          version: stored.version,
+          options: { ...options, timeoutMs: 15_000, ordering: 'none', retrySchedule: null },
+        };
+      },
       invalidate: () => undefined,
     };
     const signal = new WorkSignal();
@@ -307,7 +317,7 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
       await vi.waitFor(() => expect(state.looks).toBeGreaterThan(looks));
       await new Promise((r) => setImmediate(r));
     };
-    return { w, state, clock, sends, fill, answered, claimed };
+    return { w, state, clock, sends, stored, fill, answered, claimed };
   }
 
   it('keeps no more than it can send soon for an endpoint that has not answered it yet', async () => {
@@ -368,6 +378,40 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
     clock.now += 5000;
     expect(w.reserve(E, opts(32), 2)).not.toBeNull();
     expect(w.reserve(E, opts(32), 2)).toBeNull();
+  });
+
+  it('starts nothing more once stopping, and gives back what it kept', async () => {
+    const { w, state, sends, answered } = await deepWorker(64 * 1024 * 1024);
+    await answered(E, 1);
+    for (let i = 0; i < 5; i++) expect(w.reserve(E, opts(32), 2)).not.toBeNull();
+    const kept = Array.from({ length: 5 }, (_, i) => delivery(E, i));
+    w.adopt(kept);
+    await vi.waitFor(() => expect(sends.length).toBe(2));
+    const stopping = w.stop(5000);
+    // The one in flight finishes while the worker stops: its slot is not used for the next.
+    sends[1]!.answer(1);
+    await stopping;
+    expect(sends.length).toBe(2);
+    expect(state.released.flatMap((r) => r.ids)).toEqual(kept.slice(1).map((d) => d.id));
+  });
+
+  it('sends nothing with its old copy of a changed endpoint while the new one fails to load', async () => {
+    const { w, sends, stored, answered } = await deepWorker(64 * 1024 * 1024);
+    await answered(E, 1);
+    for (let i = 0; i < 3; i++) expect(w.reserve(E, opts(32), 2)).not.toBeNull();
+    w.adopt(Array.from({ length: 3 }, (_, i) => delivery(E, i)));
+    await vi.waitFor(() => expect(sends.length).toBe(2));
+    // Changed here to version 2; loading it fails for now.
+    stored.version = 2;
+    stored.failing = true;
+    w.endpointChanged(E, 2);
+    sends[1]!.answer(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sends.length).toBe(2);
+    // Loaded again (a second later): the rest goes with version 2.
+    stored.failing = false;
+    await vi.waitFor(() => expect(sends.length).toBe(3), { timeout: 3000 });
+    expect(sends[2]!.version).toBe(2);
   });
 
   it('keeps nothing for an endpoint that last answered longer ago than the horizon', async () => {
