@@ -241,7 +241,7 @@ export class Worker implements HandoverTaker {
 
   /**
    * How many deliveries of the endpoint handovers may keep: what its lane sends in a quarter of
-   * a lease, so that they are sent before their leases are first renewed (pace.ts).
+   * a lease at its pace (pace.ts), so what is kept is sent well within its lease.
    */
   private horizonDepth(
     endpointId: EndpointId,
