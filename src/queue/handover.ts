@@ -8,10 +8,10 @@
 // fresh delivery never overtakes older ones waiting in the store, and only while it has room:
 // either room to send it soon (its own and the endpoint lane's limits, as for a claim), or room
 // to keep it in memory (HERALD_HANDOVER_MEMORY, and what the endpoint is sent in a quarter of a
-// lease at its response times; embedded store only). Otherwise the delivery is queued in the store as before and the
-// next claim takes it. The ingest also tells the worker which pending deliveries are on their way
-// to the store (`committing`): a claim cannot see those yet, and what it leaves due that is no
-// older than them is theirs, not a backlog.
+// lease at its response times; embedded store only). Otherwise the delivery is queued in the
+// store as before and the next claim takes it. The ingest also tells the worker which pending
+// deliveries are on their way to the store (`committing`): a claim cannot see those yet, and
+// what it leaves due that is no older than them is theirs, not a backlog.
 
 import type { EndpointOptions } from '../domain/endpoint.js';
 import type { EndpointId } from '../domain/ids.js';
