@@ -3,16 +3,24 @@
 
 export class Tally<K> {
   private readonly counts = new Map<K, number>();
+  private sum = 0;
 
   get(key: K): number {
     return this.counts.get(key) ?? 0;
   }
 
+  /** The counts of every key together. */
+  get total(): number {
+    return this.sum;
+  }
+
   add(key: K, n = 1): void {
     this.counts.set(key, this.get(key) + n);
+    this.sum += n;
   }
 
   remove(key: K, n = 1): void {
+    this.sum -= n;
     const left = this.get(key) - n;
     if (left > 0) this.counts.set(key, left);
     else this.counts.delete(key);

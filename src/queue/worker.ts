@@ -96,7 +96,6 @@ export class Worker implements HandoverTaker {
   private readonly rateSlots = new Map<EndpointId, number>();
   /** Handover leases granted and not yet adopted or cancelled, per endpoint and in all. */
   private readonly reserved = new Tally<EndpointId>();
-  private reservedTotal = 0;
   /** heldBytes of what waits in lanes (not yet sent) and of what is reserved. */
   private queuedBytes = 0;
   private reservedBytes = 0;
@@ -229,7 +228,6 @@ export class Worker implements HandoverTaker {
           held < this.horizonDepth(endpointId, current, lane));
       if (room) {
         this.reserved.add(endpointId);
-        this.reservedTotal++;
         this.reservedBytes += bytes;
         return { owner: this.o.owner, until: this.o.clock() + this.o.leaseMs };
       }
@@ -272,7 +270,6 @@ export class Worker implements HandoverTaker {
 
   cancel(delivery: ClaimedDelivery): void {
     this.reserved.remove(delivery.endpointId);
-    this.reservedTotal--;
     this.reservedBytes -= heldBytes(delivery.payload.length);
   }
 
@@ -295,7 +292,7 @@ export class Worker implements HandoverTaker {
   }
 
   private capacity(): number {
-    return this.o.concurrency * 2 - (this.buffered + this.inflight + this.reservedTotal);
+    return this.o.concurrency * 2 - (this.buffered + this.inflight + this.reserved.total);
   }
 
   /**
@@ -492,13 +489,18 @@ export class Worker implements HandoverTaker {
     }
   }
 
-  /** Drops what waits in the lane (its endpoint is gone): no longer leased, sent or counted. */
-  private dropQueued(lane: Lane): void {
-    for (const c of lane.queue.drain()) {
+  /**
+   * Takes what waits in the lane out of it (its endpoint is gone, or the worker stops): no longer
+   * leased, sent or counted. Returns what it took.
+   */
+  private dropQueued(lane: Lane): ClaimedDelivery[] {
+    const dropped = lane.queue.drain();
+    for (const c of dropped) {
       this.leased.delete(c.id);
       this.buffered--;
       this.queuedBytes -= heldBytes(c.payload.length);
     }
+    return dropped;
   }
 
   private run(lane: Lane, endpoint: Endpoint, c: ClaimedDelivery): void {
@@ -576,13 +578,8 @@ export class Worker implements HandoverTaker {
     for (const lane of this.lanes.values()) {
       if (lane.timer) clearTimeout(lane.timer);
       lane.timer = null;
-      for (const c of lane.queue.drain()) {
-        unstarted.push(c.id);
-        this.leased.delete(c.id);
-      }
+      for (const c of this.dropQueued(lane)) unstarted.push(c.id);
     }
-    this.buffered = 0;
-    this.queuedBytes = 0;
     if (unstarted.length > 0) {
       await this.o.store.releaseLeases(this.o.owner, unstarted, this.o.clock());
     }

@@ -16,3 +16,24 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Starts something that must be told its port before it listens, on `ports` in order or else on
+ * a port free right now, and starts it again on the next when that port was taken in between
+ * (`taken(error)` says the start failed for that): as many tries as `ports`, or three.
+ */
+export async function onFreePort<T>(
+  start: (port: number) => Promise<T>,
+  taken: (error: unknown) => boolean,
+  ports?: readonly number[],
+): Promise<T> {
+  const tries = ports?.length ?? 3;
+  for (let tried = 0; ; tried++) {
+    const port = ports?.[tried] ?? (await freePort());
+    try {
+      return await start(port);
+    } catch (error) {
+      if (tried + 1 === tries || !taken(error)) throw error;
+    }
+  }
+}

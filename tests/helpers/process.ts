@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { freePort } from './ports.js';
+import { onFreePort } from './ports.js';
 
 export const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
 
@@ -176,7 +176,7 @@ export function startConnect(args: string[], env: Record<string, string> = {}): 
  * the command ends saying so, and it starts again on the next port (three tries, or every one of
  * `ports`).
  */
-export async function startConnectOnFreePort(
+export function startConnectOnFreePort(
   argsFor: (port: number) => string[],
   options: {
     env?: Record<string, string>;
@@ -184,17 +184,15 @@ export async function startConnectOnFreePort(
     ports?: readonly number[];
   } = {},
 ): Promise<{ run: ConnectRun; port: number; authorizeUrl: string }> {
-  const tries = options.ports?.length ?? 3;
-  for (let tried = 0; ; tried++) {
-    const port = options.ports?.[tried] ?? (await freePort());
-    options.register?.(port);
-    const run = startConnect(argsFor(port), options.env);
-    try {
+  return onFreePort(
+    async (port) => {
+      options.register?.(port);
+      const run = startConnect(argsFor(port), options.env);
       return { run, port, authorizeUrl: await run.authorizeUrl };
-    } catch (error) {
-      if (tried + 1 === tries || !String(error).includes('is in use')) throw error;
-    }
-  }
+    },
+    (error) => String(error).includes('is in use'),
+    options.ports,
+  );
 }
 
 /** The arguments that point `herald connect` at the sandbox's connected app, redirect on `port`. */

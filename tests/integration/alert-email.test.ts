@@ -2,8 +2,6 @@
 // endpoint, what happened, what to do, the console link; never a secret; one an hour per endpoint
 // and kind of trouble, the rest counted into the next.
 
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import {
@@ -13,21 +11,13 @@ import {
   TEST_API_KEY,
   type TestHerald,
 } from '../helpers/herald.js';
+import { onFreePort } from '../helpers/ports.js';
 import { sandboxSalesforceKey } from '../helpers/salesforce.js';
 import { startListener, type Listener } from '../helpers/listener.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 
 const CONTACT = 'integrations@acme.test';
 const FROM = 'Herald <herald@acme.test>';
-
-/** A loopback port free right now, so HERALD_PUBLIC_URL can name the server's own address. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('alert emails', () => {
   let PUBLIC_URL = '';
@@ -44,25 +34,22 @@ describe('alert emails', () => {
   });
 
   async function start(env: Record<string, string> = {}): Promise<TestHerald> {
-    smtp = await startSmtpServer();
-    // The port is picked before the server starts, so another test's socket can take it in
-    // between: then pick another.
-    let started: TestHerald | undefined;
-    for (let tries = 1; !started; tries++) {
-      const port = await freePort();
-      PUBLIC_URL = `http://127.0.0.1:${port}`;
-      try {
-        started = await startTestHerald({
+    const mail = (smtp = await startSmtpServer());
+    // The port is picked before the server starts (its public URL names it), so another test's
+    // socket can take it in between: then another is picked.
+    const started = await onFreePort(
+      (port) => {
+        PUBLIC_URL = `http://127.0.0.1:${port}`;
+        return startTestHerald({
           HERALD_PORT: String(port),
-          HERALD_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+          HERALD_SMTP_URL: `smtp://127.0.0.1:${mail.port}`,
           HERALD_ALERT_FROM: FROM,
           HERALD_PUBLIC_URL: PUBLIC_URL,
           ...env,
         });
-      } catch (error) {
-        if (tries === 3 || !/EADDRINUSE/.test(String(error))) throw error;
-      }
-    }
+      },
+      (error) => /EADDRINUSE/.test(String(error)),
+    );
     herald = started;
     const patched = await started.api('PATCH', '/v1/account', { contactEmail: CONTACT });
     expect(patched.status, patched.text).toBe(200);

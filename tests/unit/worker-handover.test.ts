@@ -71,6 +71,19 @@ function fakeStore() {
   return { state, store: store as unknown as WorkerOptions['store'] };
 }
 
+/** Waits until the claim loop has looked at what is due more than `looks` times, and settled. */
+async function lookedPast(state: { looks: number }, looks: number): Promise<void> {
+  await vi.waitFor(() => expect(state.looks).toBeGreaterThan(looks));
+  await new Promise((r) => setImmediate(r));
+}
+
+/** Wakes the claim loop and waits until its claim (and its look at what is due) is done. */
+function claimAndLook(state: { looks: number }, signal: WorkSignal): Promise<void> {
+  const looks = state.looks;
+  signal.notify();
+  return lookedPast(state, looks);
+}
+
 describe('the worker taking handovers', () => {
   let worker: Worker | undefined;
   afterEach(async () => {
@@ -96,21 +109,13 @@ describe('the worker taking handovers', () => {
       pollIntervalMs: 60_000,
       handover,
     });
-    /** Wakes the claim loop and waits until its claim (and its look at what is due) is done. */
-    async function claimed(): Promise<void> {
-      const looks = state.looks;
-      signal.notify();
-      await vi.waitFor(() => expect(state.looks).toBeGreaterThan(looks));
-      await new Promise((r) => setImmediate(r));
-    }
-    return { worker, state, signal, handover, claimed };
+    return { worker, state, signal, handover, claimed: () => claimAndLook(state, signal) };
   }
 
   async function started(concurrency = 16) {
     const made = aWorker(concurrency);
     await made.worker.start();
-    await vi.waitFor(() => expect(made.state.looks).toBeGreaterThan(0));
-    await new Promise((r) => setImmediate(r));
+    await lookedPast(made.state, 0);
     return made;
   }
 
@@ -118,8 +123,7 @@ describe('the worker taking handovers', () => {
     const made = aWorker();
     expect(made.worker.reserve(E, opts(32), 2)).toBeNull();
     await made.worker.start();
-    await vi.waitFor(() => expect(made.state.looks).toBeGreaterThan(0));
-    await new Promise((r) => setImmediate(r));
+    await lookedPast(made.state, 0);
     expect(made.handover.current()).toBe(made.worker);
     expect(made.worker.reserve(E, opts(32), 2)).toEqual({ owner: 'w1', until: NOW + LEASE_MS });
     await made.worker.stop(100);
@@ -131,8 +135,7 @@ describe('the worker taking handovers', () => {
     const made = aWorker();
     made.state.nextDue = NOW - 1000;
     await made.worker.start();
-    await vi.waitFor(() => expect(made.state.looks).toBeGreaterThan(0));
-    await new Promise((r) => setImmediate(r));
+    await lookedPast(made.state, 0);
     expect(made.worker.reserve(E, opts(32), 2)).toBeNull();
     // A retry due later is not due work.
     made.state.nextDue = NOW + 1000;
@@ -292,8 +295,7 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
       handoverBytes,
     });
     await worker.start();
-    await vi.waitFor(() => expect(state.looks).toBeGreaterThan(0));
-    await new Promise((r) => setImmediate(r));
+    await lookedPast(state, 0);
     const w = worker;
     /** Reserves until refused (at most 10,000): how many were granted. */
     const fill = (endpointId: EndpointId, o = options): number => {
@@ -310,13 +312,7 @@ describe('the worker keeping handed-over deliveries in memory (HERALD_HANDOVER_M
       sends[sent]!.answer(durationMs);
       await vi.waitFor(() => expect(w.stats.inflight).toBe(0));
     };
-    /** Wakes the claim loop and waits until its claim (and its look at what is due) is done. */
-    const claimed = async (): Promise<void> => {
-      const looks = state.looks;
-      signal.notify();
-      await vi.waitFor(() => expect(state.looks).toBeGreaterThan(looks));
-      await new Promise((r) => setImmediate(r));
-    };
+    const claimed = () => claimAndLook(state, signal);
     return { w, state, clock, sends, stored, fill, answered, claimed };
   }
 
